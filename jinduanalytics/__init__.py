@@ -1,0 +1,28 @@
+"""jinduanalytics: graph analytics for counter-narcotics network-intelligence research.
+
+Everything shipped with the package is synthetic. See the README for the data model and
+the two commands that run the demo and the tests.
+"""
+
+from ._version import __version__
+from .errors import (GraphInputError, JinduError, JinduWarning, MissingDependencyError, ParameterError,
+                     SchemaError)
+from .graph import (CSRGraph, as_graph, case_entity_graph, case_graph, entity_weights, from_edges,
+                    from_networkx, person_graph, region_flow_graph, to_igraph, to_networkx, write_gexf,
+                    write_graphml)
+from .io import Dataset, dataset_from_tables, read_dataset, read_table, write_dataset
+from .pseudonymise import pseudonymise, pseudonymise_values
+from .schema import TABLES, table_spec
+from .validate import ValidationResult, validate_dataset, validate_table
+
+__all__ = [
+    "__version__",
+    "JinduError", "SchemaError", "GraphInputError", "ParameterError", "MissingDependencyError", "JinduWarning",
+    "CSRGraph", "as_graph", "from_edges", "case_entity_graph", "case_graph", "entity_weights",
+    "person_graph", "region_flow_graph", "to_networkx", "from_networkx", "to_igraph", "write_graphml",
+    "write_gexf",
+    "Dataset", "read_dataset", "read_table", "write_dataset", "dataset_from_tables",
+    "pseudonymise", "pseudonymise_values",
+    "TABLES", "table_spec",
+    "validate_table", "validate_dataset", "ValidationResult",
+]

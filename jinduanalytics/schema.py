@@ -1,0 +1,254 @@
+"""Canonical Arrow tables of a jinduanalytics dataset.
+
+Each table is described by a :class:`TableSpec`: its columns (name, logical type, whether
+nulls are allowed, whether the column holds personal data), its key, the other tables it
+references and its value checks. :mod:`jinduanalytics.validate` checks tables against
+these specs; the loaders in :mod:`jinduanalytics.io` cast inputs to :meth:`TableSpec.arrow_schema`.
+
+The names are stable: see the README's "Data model" section for the table of columns.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+__all__ = [
+    "ColumnSpec",
+    "TableSpec",
+    "TABLES",
+    "TABLE_ORDER",
+    "CASE_TYPES",
+    "DRUGS",
+    "ROLES",
+    "ENTITY_KINDS",
+    "FLOW_MODES",
+    "REGION_LEVELS",
+    "MAP_BOUNDS",
+    "table_spec",
+]
+
+# Logical types -> the Arrow type the loaders cast to.
+_ARROW = {
+    "string": pa.string(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "date": pa.date32(),
+}
+
+CASE_TYPES = ("贩卖", "运输", "制造", "容留", "持有", "吸食")
+DRUGS = ("冰毒", "海洛因", "氯胺酮", "摇头丸", "大麻", "可卡因", "其他")
+ROLES = ("supplier", "wholesaler", "seller", "courier", "buyer", "user")
+ENTITY_KINDS = ("phone", "account", "parcel_sender", "address", "vehicle")
+FLOW_MODES = ("road", "rail", "sea", "post")
+REGION_LEVELS = ("province", "city", "county", "origin")
+SEXES = ("M", "F")
+
+#: Bounding box (lon_min, lon_max, lat_min, lat_max) of valid coordinates: China and its
+#: neighbours (the Vietnam, Laos and Myanmar crossings included). Anything outside is
+#: "off the map".
+MAP_BOUNDS = (73.0, 136.0, 3.0, 54.0)
+
+#: Valid date ranges. Events (cases, contacts, transfers, flows) happen after 1980;
+#: people are born after 1900; nothing is dated after the day the check runs.
+EVENT_DATE_MIN = _dt.date(1980, 1, 1)
+BIRTH_DATE_MIN = _dt.date(1900, 1, 1)
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    type: str  # "string" | "int" | "float" | "date"
+    nullable: bool = False
+    personal: bool = False  # never echo values; pseudonymised on request
+    choices: tuple[str, ...] | None = None
+    nonnegative: bool = False
+    date_min: _dt.date | None = None  # dates must be >= this and <= today
+    coord: str | None = None  # "lon" | "lat": must lie inside MAP_BOUNDS
+    references: tuple[str, str] | None = None  # (table, column) this column points to
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return _ARROW[self.type]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: tuple[ColumnSpec, ...]
+    key: tuple[str, ...] = ()  # unique, non-null
+    date_order: tuple[str, str] | None = None  # (first, last): first <= last
+    description: str = ""
+    distinct_columns: tuple[str, str] | None = field(default=None)  # the two must differ
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> ColumnSpec:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema(
+            [pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in self.columns]
+        )
+
+
+def _c(name, type_, **kw) -> ColumnSpec:
+    return ColumnSpec(name, type_, **kw)
+
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in [
+        TableSpec(
+            "regions",
+            (
+                _c("region_id", "string"),
+                _c("name", "string"),
+                _c("province", "string"),
+                _c("level", "string", choices=REGION_LEVELS),
+                _c("parent_id", "string", nullable=True, references=("regions", "region_id")),
+                _c("lon", "float", coord="lon"),
+                _c("lat", "float", coord="lat"),
+            ),
+            key=("region_id",),
+            description="a province, city, county or outside origin",
+        ),
+        TableSpec(
+            "person_records",
+            (
+                _c("record_id", "string"),
+                _c("source_region", "string", references=("regions", "region_id")),
+                _c("name", "string", personal=True),
+                _c("id_number", "string", nullable=True, personal=True),
+                _c("birth_date", "date", nullable=True, personal=True, date_min=BIRTH_DATE_MIN),
+                _c("sex", "string", nullable=True, choices=SEXES),
+                _c("phone", "string", nullable=True, personal=True),
+                _c("home_region", "string", nullable=True, references=("regions", "region_id")),
+            ),
+            key=("record_id",),
+            description="one region's record of a person",
+        ),
+        TableSpec(
+            "cases",
+            (
+                _c("case_id", "string"),
+                _c("region_id", "string", references=("regions", "region_id")),
+                _c("date", "date", date_min=EVENT_DATE_MIN),
+                _c("case_type", "string", choices=CASE_TYPES),
+                _c("drug", "string", choices=DRUGS),
+                _c("quantity_g", "float", nullable=True, nonnegative=True),
+            ),
+            key=("case_id",),
+            description="a case",
+        ),
+        TableSpec(
+            "case_persons",
+            (
+                _c("case_id", "string", references=("cases", "case_id")),
+                _c("record_id", "string", references=("person_records", "record_id")),
+                _c("role", "string", choices=ROLES),
+            ),
+            key=("case_id", "record_id"),
+            description="a person record's part in a case",
+        ),
+        TableSpec(
+            "case_entities",
+            (
+                _c("case_id", "string", references=("cases", "case_id")),
+                _c("kind", "string", choices=ENTITY_KINDS),
+                _c("value", "string", personal=True),
+            ),
+            key=("case_id", "kind", "value"),
+            description="an identifier seized or found in a case",
+        ),
+        TableSpec(
+            "contacts",
+            (
+                _c("phone_a", "string", personal=True),
+                _c("phone_b", "string", personal=True),
+                _c("count", "int", nonnegative=True),
+                _c("first_date", "date", date_min=EVENT_DATE_MIN),
+                _c("last_date", "date", date_min=EVENT_DATE_MIN),
+            ),
+            key=("phone_a", "phone_b"),
+            date_order=("first_date", "last_date"),
+            distinct_columns=("phone_a", "phone_b"),
+            description="calls/messages between two phones",
+        ),
+        TableSpec(
+            "transactions",
+            (
+                _c("src_account", "string", personal=True),
+                _c("dst_account", "string", personal=True),
+                _c("amount", "float", nonnegative=True),
+                _c("date", "date", date_min=EVENT_DATE_MIN),
+            ),
+            distinct_columns=("src_account", "dst_account"),
+            description="a money transfer",
+        ),
+        TableSpec(
+            "flows",
+            (
+                _c("origin", "string", references=("regions", "region_id")),
+                _c("destination", "string", references=("regions", "region_id")),
+                _c("mode", "string", choices=FLOW_MODES),
+                _c("date", "date", date_min=EVENT_DATE_MIN),
+                _c("quantity_g", "float", nonnegative=True),
+            ),
+            distinct_columns=("origin", "destination"),
+            description="goods moved along a leg",
+        ),
+        TableSpec(
+            "checkpoints",
+            (
+                _c("checkpoint_id", "string"),
+                _c("region_id", "string", references=("regions", "region_id")),
+                _c("mode", "string", choices=FLOW_MODES),
+                _c("lon", "float", coord="lon"),
+                _c("lat", "float", coord="lat"),
+            ),
+            key=("checkpoint_id",),
+            description="an interdiction site",
+        ),
+    ]
+}
+
+#: Order in which a dataset's tables are validated: referenced tables first.
+TABLE_ORDER = (
+    "regions",
+    "person_records",
+    "cases",
+    "case_persons",
+    "case_entities",
+    "contacts",
+    "transactions",
+    "flows",
+    "checkpoints",
+)
+
+#: Columns whose values are personal identifiers, by pseudonymisation domain. The same
+#: value in two places of one domain gets the same pseudonym.
+PERSONAL_DOMAINS: dict[str, list[tuple[str, str]]] = {
+    "name": [("person_records", "name")],
+    "id_number": [("person_records", "id_number")],
+    "phone": [("person_records", "phone"), ("contacts", "phone_a"), ("contacts", "phone_b")],
+    "account": [("transactions", "src_account"), ("transactions", "dst_account")],
+}
+
+
+def table_spec(name: str) -> TableSpec:
+    """The :class:`TableSpec` of a canonical table, with a helpful error for typos."""
+    from .errors import ParameterError
+
+    try:
+        return TABLES[name]
+    except KeyError:
+        allowed = ", ".join(repr(t) for t in TABLE_ORDER)
+        raise ParameterError(f"table must be one of {allowed}; got {name!r}.") from None

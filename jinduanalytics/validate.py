@@ -1,0 +1,421 @@
+"""Validate tables against the canonical schemas in :mod:`jinduanalytics.schema`.
+
+Validation collects **every** problem of a table and reports them at once. Each problem
+names the table, the column, how many rows are affected and the first row positions
+(0-based, in the input table). Cell values of personal columns are never shown.
+
+Two modes:
+
+* strict (default): any problem raises one :class:`~jinduanalytics.errors.SchemaError`;
+* lenient: rows with problems go to a rejected-rows table (the input row as given, plus
+  ``_row`` and ``_reason``); ``accepted.num_rows + rejected.num_rows == input rows``,
+  always. A table-level problem (a missing column, a column of the wrong type) rejects
+  every row, because no row can be trusted without that column.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import JinduWarning, SchemaError
+from .schema import MAP_BOUNDS, TABLE_ORDER, TableSpec, table_spec
+
+__all__ = ["Problem", "ValidationResult", "validate_table", "validate_dataset"]
+
+_MAX_ROWS_SHOWN = 5
+
+# Common alternative spellings of canonical column names, used to suggest a column_map.
+_ALIASES = {
+    "record_id": ("pid", "person_id", "rid", "record"),
+    "case_id": ("case", "caseid", "case_no", "case_number"),
+    "region_id": ("region", "city", "city_id"),
+    "id_number": ("idno", "id_no", "id_card", "sfzh", "citizen_id"),
+    "phone": ("mobile", "tel", "phone_number"),
+    "quantity_g": ("quantity", "qty", "grams", "weight_g"),
+    "birth_date": ("dob", "birthday", "date_of_birth"),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in one column (or the whole table) of a table."""
+
+    table: str
+    column: str | None
+    kind: str  # missing_column | type | null | choice | negative | nan | date | coord | duplicate | reference | order | self_reference
+    message: str
+    rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64), repr=False)
+
+    @property
+    def count(self) -> int:
+        return int(self.rows.size)
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """Outcome of validating one table.
+
+    ``table`` holds the accepted rows cast to the canonical schema (extra input columns are
+    kept after the canonical ones); ``rejected`` holds the rejected input rows as given,
+    with ``_row`` (0-based input position) and ``_reason``.
+    """
+
+    name: str
+    table: pa.Table
+    rejected: pa.Table
+    problems: tuple[Problem, ...]
+    n_input: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _rows_text(rows: np.ndarray) -> str:
+    shown = ", ".join(str(int(r)) for r in rows[:_MAX_ROWS_SHOWN])
+    more = f", … {rows.size - _MAX_ROWS_SHOWN} more" if rows.size > _MAX_ROWS_SHOWN else ""
+    return f"rows {shown}{more}"
+
+
+def _type_name(t: pa.DataType) -> str:
+    return str(t)
+
+
+def _suggest(missing: str, extra: list[str]) -> str | None:
+    for alias in _ALIASES.get(missing, ()):
+        for col in extra:
+            if col.lower() == alias:
+                return col
+    close = difflib.get_close_matches(missing, extra, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _blank_to_null(arr: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Empty or all-whitespace strings are missing values, not IDs (no false hub)."""
+    stripped = pc.utf8_trim_whitespace(arr)
+    return pc.if_else(pc.equal(stripped, ""), pa.scalar(None, pa.string()), arr)
+
+
+def _coerce(col: pa.ChunkedArray, spec_col) -> tuple[pa.ChunkedArray | None, np.ndarray | None, str | None]:
+    """Cast one column to its canonical type.
+
+    Returns (cast column or None, rows that failed to parse or None, type error message or None).
+    """
+    t = col.type
+    target = spec_col.arrow_type
+    if pa.types.is_dictionary(t):
+        col = col.cast(t.value_type)
+        t = col.type
+    if pa.types.is_null(t):
+        return pa.chunked_array([pa.nulls(len(col), target)]), None, None
+    want = spec_col.type
+    if want == "string":
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            return _blank_to_null(col.cast(pa.string())), None, None
+        if pa.types.is_integer(t) and not spec_col.personal and not spec_col.choices:  # integer IDs
+            return col.cast(pa.string()), None, None
+        hint = " (read identifier columns as strings so leading zeros survive)" if spec_col.personal else ""
+        return None, None, f"type {_type_name(t)}, expected string{hint}"
+    if want == "int":
+        if pa.types.is_integer(t):
+            return col.cast(pa.int64()), None, None
+        return None, None, f"type {_type_name(t)}, expected an integer type"
+    if want == "float":
+        if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+            return col.cast(pa.float64()), None, None
+        return None, None, f"type {_type_name(t)}, expected a number"
+    if want == "date":
+        if pa.types.is_date(t) or pa.types.is_timestamp(t):
+            return col.cast(pa.date32()), None, None
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            col = _blank_to_null(col.cast(pa.string()))
+            parsed = pc.strptime(col, format="%Y-%m-%d", unit="s", error_is_null=True).cast(pa.date32())
+            bad = pc.and_(pc.is_null(parsed), pc.is_valid(col))
+            bad_rows = np.flatnonzero(bad.to_numpy(zero_copy_only=False))
+            return parsed, (bad_rows if bad_rows.size else None), None
+        return None, None, f"type {_type_name(t)}, expected a date (date32, timestamp or 'YYYY-MM-DD' strings)"
+    raise AssertionError(want)  # pragma: no cover - specs only use the four types
+
+
+def _mask_rows(mask) -> np.ndarray:
+    if isinstance(mask, (pa.ChunkedArray, pa.Array)):
+        mask = pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+    return np.flatnonzero(np.asarray(mask, dtype=bool))
+
+
+def _duplicate_rows(table: pa.Table, key: tuple[str, ...]) -> np.ndarray:
+    """Rows whose (non-null) key already appeared on an earlier row."""
+    df = table.select(list(key)).to_pandas()
+    dup = df.duplicated(keep="first").to_numpy() & df.notna().all(axis=1).to_numpy()
+    return np.flatnonzero(dup)
+
+
+def _today() -> _dt.date:
+    return _dt.date.today()
+
+
+def validate_table(
+    table,
+    name: str,
+    *,
+    column_map: dict[str, str] | None = None,
+    lenient: bool = False,
+    references: dict[tuple[str, str], pa.Array] | None = None,
+) -> ValidationResult:
+    """Check a table against its canonical schema and cast it to the canonical types.
+
+    Parameters
+    ----------
+    table : pyarrow.Table or pandas.DataFrame
+        The input rows.
+    name : str
+        Canonical table name, e.g. ``"cases"`` (see :data:`jinduanalytics.schema.TABLES`).
+    column_map : dict, optional
+        Renames input columns to canonical names, ``{"pid": "record_id"}``.
+    lenient : bool, default False
+        Reject bad rows into ``result.rejected`` instead of raising.
+    references : dict, optional
+        Valid keys of referenced tables, ``{("cases", "case_id"): array}``. References to
+        a table that is not given are not checked (self-references always are).
+
+    Returns
+    -------
+    ValidationResult
+
+    Raises
+    ------
+    SchemaError
+        In strict mode, when any problem is found; the message lists every problem.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> t = pa.table({"case_id": ["c1"], "record_id": ["r1"], "role": ["seller"]})
+    >>> validate_table(t, "case_persons").table.num_rows
+    1
+    """
+    spec: TableSpec = table_spec(name)
+    table = _as_arrow(table, name)
+    if column_map:
+        missing_src = [src for src in column_map if src not in table.column_names]
+        if missing_src:
+            raise SchemaError(
+                f"table '{name}': column_map renames columns that are not in the table: "
+                f"{', '.join(missing_src)}; found: {', '.join(table.column_names)}"
+            )
+        table = table.rename_columns([column_map.get(c, c) for c in table.column_names])
+    n = table.num_rows
+    original = table
+    problems: list[Problem] = []
+    all_rows = np.arange(n, dtype=np.int64)
+
+    # 1. structure and types --------------------------------------------------------
+    extra = [c for c in table.column_names if c not in spec.column_names]
+    cast_cols: dict[str, pa.ChunkedArray] = {}
+    fix_map: dict[str, str] = {}
+    for col_spec in spec.columns:
+        cname = col_spec.name
+        if cname not in table.column_names:
+            guess = _suggest(cname, extra)
+            if guess:
+                fix_map[guess] = cname
+            problems.append(Problem(name, cname, "missing_column",
+                                    f"missing column '{cname}' ({col_spec.type}); found: "
+                                    f"{', '.join(table.column_names) or '(no columns)'}", all_rows))
+            continue
+        cast, bad_rows, err = _coerce(table.column(cname), col_spec)
+        if err is not None:
+            problems.append(Problem(name, cname, "type", f"column '{cname}': {err}", all_rows))
+            continue
+        if bad_rows is not None:
+            problems.append(Problem(name, cname, "type",
+                                    f"column '{cname}': {bad_rows.size} values are not dates "
+                                    f"'YYYY-MM-DD' ({_rows_text(bad_rows)})", bad_rows))
+        cast_cols[cname] = cast
+
+    # 2. row checks (only on columns that could be read) ---------------------------
+    today = _today()
+    for col_spec in spec.columns:
+        cname = col_spec.name
+        if cname not in cast_cols:
+            continue
+        col = cast_cols[cname]
+        if not col_spec.nullable:
+            rows = _mask_rows(pc.is_null(col))
+            if rows.size:
+                problems.append(Problem(name, cname, "null",
+                                        f"column '{cname}': {rows.size} nulls or blanks ({_rows_text(rows)}); "
+                                        "values must be present", rows))
+        if col_spec.choices:
+            bad = pc.invert(pc.is_in(col, value_set=pa.array(col_spec.choices)))
+            rows = _mask_rows(pc.and_(bad, pc.is_valid(col)))
+            if rows.size:
+                shown = ""
+                if not col_spec.personal:
+                    vals = pc.unique(col.take(pa.array(rows[:50]))).to_pylist()[:5]
+                    shown = f" (values {', '.join(repr(v) for v in vals)})"
+                problems.append(Problem(name, cname, "choice",
+                                        f"column '{cname}': {rows.size} values not in "
+                                        f"{{{', '.join(col_spec.choices)}}}{shown} ({_rows_text(rows)})", rows))
+        if col_spec.type == "float":
+            rows = _mask_rows(pc.is_nan(col))
+            if rows.size:
+                problems.append(Problem(name, cname, "nan",
+                                        f"column '{cname}': {rows.size} NaN values ({_rows_text(rows)}); "
+                                        "use null for unknown", rows))
+        if col_spec.nonnegative:
+            rows = _mask_rows(pc.less(col, 0))
+            if rows.size:
+                problems.append(Problem(name, cname, "negative",
+                                        f"column '{cname}': {rows.size} negative values ({_rows_text(rows)}); "
+                                        "must be >= 0", rows))
+        if col_spec.date_min is not None:
+            lo = pa.scalar(col_spec.date_min, pa.date32())
+            hi = pa.scalar(today, pa.date32())
+            rows = _mask_rows(pc.or_(pc.less(col, lo), pc.greater(col, hi)))
+            if rows.size:
+                problems.append(Problem(name, cname, "date",
+                                        f"column '{cname}': {rows.size} impossible dates ({_rows_text(rows)}); "
+                                        f"must lie between {col_spec.date_min} and today ({today})", rows))
+        if col_spec.coord is not None:
+            lo, hi = (MAP_BOUNDS[0], MAP_BOUNDS[1]) if col_spec.coord == "lon" else (MAP_BOUNDS[2], MAP_BOUNDS[3])
+            rows = _mask_rows(pc.or_(pc.less(col, lo), pc.greater(col, hi)))
+            if rows.size:
+                problems.append(Problem(name, cname, "coord",
+                                        f"column '{cname}': {rows.size} coordinates off the map ({_rows_text(rows)}); "
+                                        f"{col_spec.coord} must lie in [{lo}, {hi}]", rows))
+        if col_spec.references is not None:
+            ref_table, ref_col = col_spec.references
+            if ref_table == name:
+                valid = cast_cols.get(ref_col)
+            else:
+                valid = (references or {}).get((ref_table, ref_col))
+            if valid is not None:
+                if isinstance(valid, pa.ChunkedArray):
+                    valid = valid.combine_chunks()
+                valid = pc.drop_null(valid.cast(pa.string()))
+                bad = pc.invert(pc.is_in(col, value_set=valid))
+                rows = _mask_rows(pc.and_(bad, pc.is_valid(col)))
+                if rows.size:
+                    problems.append(Problem(name, cname, "reference",
+                                            f"column '{cname}': {rows.size} values not found in "
+                                            f"{ref_table}.{ref_col} ({_rows_text(rows)})", rows))
+
+    if spec.key and all(k in cast_cols for k in spec.key):
+        rows = _duplicate_rows(pa.table({k: cast_cols[k] for k in spec.key}), spec.key)
+        if rows.size:
+            key_txt = ", ".join(spec.key)
+            problems.append(Problem(name, spec.key[0] if len(spec.key) == 1 else key_txt, "duplicate",
+                                    f"key ({key_txt}): {rows.size} duplicate rows ({_rows_text(rows)}); "
+                                    "each key must appear once", rows))
+    if spec.date_order and all(c in cast_cols for c in spec.date_order):
+        first, last = spec.date_order
+        rows = _mask_rows(pc.greater(cast_cols[first], cast_cols[last]))
+        if rows.size:
+            problems.append(Problem(name, f"{first}, {last}", "order",
+                                    f"columns '{first}' > '{last}' on {rows.size} rows ({_rows_text(rows)})", rows))
+    if spec.distinct_columns and all(c in cast_cols for c in spec.distinct_columns):
+        a, b = spec.distinct_columns
+        rows = _mask_rows(pc.equal(cast_cols[a], cast_cols[b]))
+        if rows.size:
+            problems.append(Problem(name, f"{a}, {b}", "self_reference",
+                                    f"columns '{a}' and '{b}' are equal on {rows.size} rows ({_rows_text(rows)})", rows))
+
+    # 3. report or split --------------------------------------------------------------
+    if problems and not lenient:
+        lines = [f"table '{name}' does not match its canonical schema ({len(problems)} "
+                 f"problem{'s' if len(problems) > 1 else ''}; rows are 0-based input positions):"]
+        lines += [f"  - {p.message}" for p in problems]
+        if fix_map:
+            lines.append(f"Fix: pass column_map={fix_map!r}")
+        raise SchemaError("\n".join(lines), problems)
+
+    bad = np.zeros(n, dtype=bool)
+    reasons: dict[int, list[str]] = {}
+    for p in problems:
+        bad[p.rows] = True
+        short = p.message.split(" (rows")[0] if p.count < n else p.message
+        for r in p.rows[: n]:
+            reasons.setdefault(int(r), []).append(short)
+    keep = np.flatnonzero(~bad)
+    drop = np.flatnonzero(bad)
+    if drop.size:
+        warnings.warn(f"table '{name}': {drop.size} of {n} rows rejected "
+                      f"({len(problems)} problems); see the rejected table", JinduWarning, stacklevel=2)
+    canonical = spec.arrow_schema()
+    if all(c in cast_cols for c in spec.column_names):
+        cols = [cast_cols[c].take(pa.array(keep)) for c in spec.column_names]
+        cols += [original.column(c).take(pa.array(keep)) for c in extra]
+        accepted = pa.Table.from_arrays(cols, schema=pa.schema(list(canonical) + [original.schema.field(c) for c in extra]))
+    else:
+        accepted = canonical.empty_table()
+    rejected = original.take(pa.array(drop, type=pa.int64()))
+    rejected = rejected.append_column("_row", pa.array(drop, type=pa.int64()))
+    rejected = rejected.append_column("_reason", pa.array(["; ".join(reasons[int(r)]) for r in drop], type=pa.string()))
+    return ValidationResult(name, accepted, rejected, tuple(problems), n)
+
+
+def _as_arrow(table, name: str) -> pa.Table:
+    if isinstance(table, pa.Table):
+        return table
+    if isinstance(table, pa.RecordBatch):
+        return pa.Table.from_batches([table])
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a core dependency
+        pd = None
+    if pd is not None and isinstance(table, pd.DataFrame):
+        return pa.Table.from_pandas(table, preserve_index=False)
+    if isinstance(table, dict):
+        return pa.table(table)
+    raise SchemaError(f"table '{name}': expected a pyarrow.Table, pandas.DataFrame or dict of columns; "
+                      f"got {type(table).__name__}")
+
+
+def validate_dataset(
+    tables: dict,
+    *,
+    lenient: bool = False,
+    column_maps: dict[str, dict[str, str]] | None = None,
+) -> dict[str, ValidationResult]:
+    """Validate every canonical table of a dataset, references across tables included.
+
+    Tables are checked in :data:`~jinduanalytics.schema.TABLE_ORDER`, so references point
+    at the *accepted* keys of the tables before: in lenient mode, a case-person row whose
+    case was rejected is rejected too ("not found in cases.case_id"). Tables that are not
+    canonical (truth tables, for instance) are ignored here.
+
+    Raises
+    ------
+    SchemaError
+        In strict mode, one error listing the problems of every table.
+    """
+    column_maps = column_maps or {}
+    results: dict[str, ValidationResult] = {}
+    refs: dict[tuple[str, str], pa.Array] = {}
+    errors: list[SchemaError] = []
+    for name in TABLE_ORDER:
+        if name not in tables:
+            continue
+        try:
+            res = validate_table(tables[name], name, column_map=column_maps.get(name),
+                                 lenient=lenient, references=refs)
+        except SchemaError as exc:
+            errors.append(exc)
+            # keep checking later tables against what this one would have offered
+            continue
+        results[name] = res
+        for key in table_spec(name).key[:1]:
+            if len(table_spec(name).key) == 1:
+                refs[(name, key)] = res.table.column(key).combine_chunks()
+    if errors:
+        message = "\n".join(str(e) for e in errors)
+        raise SchemaError(message, [p for e in errors for p in e.problems])
+    return results
