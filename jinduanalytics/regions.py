@@ -1,0 +1,40 @@
+"""Beibu Gulf rim reference data: the regions table shipped with the package."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from .validate import validate_table
+
+__all__ = ["beibu_regions", "BEIBU_CITIES", "ORIGINS", "STRAIT_CROSSING"]
+
+#: The rim cities where cases happen (Guangdong, Guangxi, Hainan).
+BEIBU_CITIES = ("GD-ZJ", "GD-MM", "GD-YJ", "GX-NN", "GX-BH", "GX-QZ", "GX-FCG", "GX-YL", "GX-CZ",
+                "HI-HK", "HI-DZ", "HI-DF", "HI-SY", "HI-QH")
+#: Outside origins: the Yunnan border, the Pearl River Delta and the Vietnam crossings.
+ORIGINS = ("YN-RL", "GD-GZ", "GD-SZ", "GX-DX", "GX-PX")
+#: The 琼州海峡 crossing between the mainland and Hainan: 徐闻 -> 海口 by sea.
+STRAIT_CROSSING = ("GD-XW", "HI-HK")
+
+
+@lru_cache(maxsize=1)
+def _regions() -> pa.Table:
+    with resources.files("jinduanalytics.data").joinpath("regions.csv").open("rb") as f:
+        raw = pacsv.read_csv(f, convert_options=pacsv.ConvertOptions(
+            column_types={"region_id": pa.string(), "parent_id": pa.string()}, strings_can_be_null=True))
+    return validate_table(raw, "regions").table
+
+
+def beibu_regions() -> pa.Table:
+    """The canonical ``regions`` table of the Beibu Gulf rim (real coordinates, WGS84).
+
+    Provinces, the rim cities of Guangdong (湛江, 茂名, 阳江), Guangxi (南宁, 北海, 钦州,
+    防城港, 玉林, 崇左) and Hainan (海口, 儋州, 东方, 三亚, 琼海), the 徐闻 county at the
+    strait, and outside origins (瑞丽 on the Yunnan border, 广州/深圳 in the Pearl River
+    Delta, the Vietnam crossings at 东兴 and 凭祥).
+    """
+    return _regions()
