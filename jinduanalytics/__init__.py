@@ -5,6 +5,8 @@ the two commands that run the demo and the tests.
 """
 
 from ._version import __version__
+from .community import (connected_components, consensus, cpm_quality, label_propagation, leiden,
+                        leiden_levels, louvain, louvain_levels, modularity, provenance)
 from .errors import (GraphInputError, JinduError, JinduWarning, MissingDependencyError, ParameterError,
                      SchemaError)
 from .graph import (CSRGraph, as_graph, case_entity_graph, case_graph, entity_weights, from_edges,
@@ -25,4 +27,6 @@ __all__ = [
     "pseudonymise", "pseudonymise_values",
     "TABLES", "table_spec",
     "validate_table", "validate_dataset", "ValidationResult",
+    "leiden", "louvain", "leiden_levels", "louvain_levels", "label_propagation", "connected_components",
+    "modularity", "cpm_quality", "consensus", "provenance",
 ]

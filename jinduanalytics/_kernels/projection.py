@@ -1,28 +1,14 @@
 """Weighted one-mode projection of a bipartite graph (row-by-row sparse product).
 
 For rows a, b (cases) and columns e (entities): w(a, b) = sum over shared e of
-entity_weight[e]. The product is computed row by row with a dense accumulator (Gustavson's
-algorithm), two passes (count, then fill), in parallel over balanced row chunks. No list of
-pairs is ever materialised, so a hub entity shared by k rows costs k^2 additions, not
-k^2 stored pairs; hubs above the caller's cap get entity_weight 0 and are skipped.
+entity_weight[e]. Only the upper triangle is computed, row by row, in parallel over balanced row chunks; a
+hub entity shared by k rows costs k(k-1)/2 candidate entries in a scratch buffer that is
+reduced in place (never a Python list of pairs); hubs above the caller's cap get
+entity_weight 0 and are skipped.
 """
 
 import numpy as np
 from numba import njit, prange
-
-
-@njit(cache=True, nogil=True)
-def _row_cost(row_ptr, row_col, col_ptr, col_weight):
-    n = row_ptr.shape[0] - 1
-    cost = np.zeros(n, dtype=np.int64)
-    for a in range(n):
-        c = 1
-        for p in range(row_ptr[a], row_ptr[a + 1]):
-            e = row_col[p]
-            if col_weight[e] != 0.0:
-                c += col_ptr[e + 1] - col_ptr[e]
-        cost[a] = c
-    return cost
 
 
 @njit(cache=True, nogil=True)
@@ -44,63 +30,117 @@ def _chunk_bounds(cost, n_chunks):
     return bounds
 
 
+@njit(cache=True, nogil=True)
+def _first_above(col_row, lo, hi, a):
+    """First position p in the sorted col_row[lo:hi] with col_row[p] > a."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if col_row[mid] <= a:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, nogil=True)
+def _sort_pairs(idx, w, lo, hi):
+    """Stable sort of idx[lo:hi] (and w alongside) by idx: insertion sort for short runs."""
+    if hi - lo <= 48:
+        for i in range(lo + 1, hi):
+            ki = idx[i]
+            wi = w[i]
+            j = i - 1
+            while j >= lo and idx[j] > ki:
+                idx[j + 1] = idx[j]
+                w[j + 1] = w[j]
+                j -= 1
+            idx[j + 1] = ki
+            w[j + 1] = wi
+    else:
+        order = np.argsort(idx[lo:hi], kind="mergesort")
+        si = idx[lo:hi][order]
+        sw = w[lo:hi][order]
+        idx[lo:hi] = si
+        w[lo:hi] = sw
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def project(n_rows, row_ptr, row_col, col_ptr, col_row, col_weight, n_chunks):
     """Project rows through shared columns.
 
     row_ptr/row_col: CSR of rows -> columns (int64). col_ptr/col_row: CSR of columns ->
-    rows (int64, sorted). col_weight: float64 per column; 0 skips the column.
+    rows (int64, each list sorted). col_weight: float64 per column; 0 skips the column.
     Returns indptr int64[n_rows + 1], indices int64[nnz], weights float64[nnz]: a symmetric
     matrix without diagonal, rows sorted.
+
+    Only the upper triangle (b > a) is computed: each entity's row list is sorted, so a
+    binary search skips b <= a. Each row gathers its (b, weight) candidates into its own slice
+    of a scratch buffer, stable-sorts and reduces them there (no random access into n-sized
+    arrays), in parallel over balanced row chunks. The lower triangle is the mirror, so
+    w(a, b) and w(b, a) are the same float; sums run in increasing column order.
     """
-    cost = _row_cost(row_ptr, row_col, col_ptr, col_weight)
-    bounds = _chunk_bounds(cost, n_chunks)
-    nnz_row = np.zeros(n_rows, dtype=np.int64)
-    # pass 1: count distinct neighbours per row
-    for ch in prange(n_chunks):
-        marker = np.full(n_rows, -1, dtype=np.int64)
-        for a in range(bounds[ch], bounds[ch + 1]):
-            cnt = 0
-            for p in range(row_ptr[a], row_ptr[a + 1]):
-                e = row_col[p]
-                if col_weight[e] == 0.0:
-                    continue
-                for q in range(col_ptr[e], col_ptr[e + 1]):
-                    b = col_row[q]
-                    if b != a and marker[b] != a:
-                        marker[b] = a
-                        cnt += 1
-            nnz_row[a] = cnt
-    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    # exact number of candidates b > a per row
+    ucost = np.zeros(n_rows, dtype=np.int64)
+    for a in prange(n_rows):
+        c = 0
+        for p in range(row_ptr[a], row_ptr[a + 1]):
+            e = row_col[p]
+            if col_weight[e] != 0.0:
+                c += col_ptr[e + 1] - _first_above(col_row, col_ptr[e], col_ptr[e + 1], a)
+        ucost[a] = c
+    off = np.zeros(n_rows + 1, dtype=np.int64)
     for a in range(n_rows):
-        indptr[a + 1] = indptr[a] + nnz_row[a]
-    indices = np.empty(indptr[n_rows], dtype=np.int64)
-    weights = np.empty(indptr[n_rows], dtype=np.float64)
-    # pass 2: accumulate weights, write sorted rows
+        off[a + 1] = off[a] + ucost[a]
+    bounds = _chunk_bounds(ucost + 1, n_chunks)
+    tmp_idx = np.empty(off[n_rows], dtype=np.int64)
+    tmp_w = np.empty(off[n_rows], dtype=np.float64)
+    up_cnt = np.zeros(n_rows, dtype=np.int64)
     for ch in prange(n_chunks):
-        acc = np.zeros(n_rows, dtype=np.float64)
-        marker = np.full(n_rows, -1, dtype=np.int64)
         for a in range(bounds[ch], bounds[ch + 1]):
-            start = indptr[a]
-            fill = start
+            fill = off[a]
             for p in range(row_ptr[a], row_ptr[a + 1]):
                 e = row_col[p]
                 w = col_weight[e]
                 if w == 0.0:
                     continue
-                for q in range(col_ptr[e], col_ptr[e + 1]):
-                    b = col_row[q]
-                    if b == a:
-                        continue
-                    if marker[b] != a:
-                        marker[b] = a
-                        acc[b] = w
-                        indices[fill] = b
-                        fill += 1
-                    else:
-                        acc[b] += w
-            seg = indices[start:fill]
-            seg.sort()
-            for t in range(start, fill):
-                weights[t] = acc[indices[t]]
+                for q in range(_first_above(col_row, col_ptr[e], col_ptr[e + 1], a), col_ptr[e + 1]):
+                    tmp_idx[fill] = col_row[q]
+                    tmp_w[fill] = w
+                    fill += 1
+            lo = off[a]
+            if fill - lo > 1:
+                _sort_pairs(tmp_idx, tmp_w, lo, fill)
+            k = lo - 1
+            for t in range(lo, fill):
+                if k >= lo and tmp_idx[t] == tmp_idx[k]:
+                    tmp_w[k] += tmp_w[t]
+                else:
+                    k += 1
+                    tmp_idx[k] = tmp_idx[t]
+                    tmp_w[k] = tmp_w[t]
+            up_cnt[a] = k - lo + 1
+    # mirror: row a = [lower part (rows r < a holding a), sorted] + [upper part]
+    lo_cnt = np.zeros(n_rows, dtype=np.int64)
+    for a in range(n_rows):
+        for t in range(off[a], off[a] + up_cnt[a]):
+            lo_cnt[tmp_idx[t]] += 1
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    for a in range(n_rows):
+        indptr[a + 1] = indptr[a] + lo_cnt[a] + up_cnt[a]
+    nnz = indptr[n_rows]
+    indices = np.empty(nnz, dtype=np.int64)
+    weights = np.empty(nnz, dtype=np.float64)
+    lo_pos = indptr[:-1].copy()
+    for r in range(n_rows):  # rows in increasing order -> each lower part is sorted
+        for t in range(off[r], off[r] + up_cnt[r]):
+            b = tmp_idx[t]
+            indices[lo_pos[b]] = r
+            weights[lo_pos[b]] = tmp_w[t]
+            lo_pos[b] += 1
+    for a in prange(n_rows):
+        dst = indptr[a] + lo_cnt[a]
+        for t in range(off[a], off[a] + up_cnt[a]):
+            indices[dst] = tmp_idx[t]
+            weights[dst] = tmp_w[t]
+            dst += 1
     return indptr, indices, weights

@@ -64,13 +64,30 @@ def _rows_text(mask: np.ndarray) -> str:
     return f"{rows.size} rows (first rows {shown})"
 
 
+def _sorted_unique(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Sorted distinct values of ``arr`` and the int64 code of every element (hash, then sort
+    only the distinct values)."""
+    enc = pc.dictionary_encode(arr)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    order = pc.array_sort_indices(enc.dictionary).to_numpy().astype(np.int64)
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size, dtype=np.int64)
+    codes = rank[enc.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)]
+    return enc.dictionary.take(pa.array(order)), codes
+
+
 def _factorize(*arrays: pa.Array, universe: pa.Array | None = None) -> tuple[pa.Array, list[np.ndarray]]:
-    """Sorted unique keys and the int64 code of every value (codes -1 for values not in universe)."""
+    """Sorted distinct keys and the int64 code of every value (codes -1 for values not in universe).
+
+    Keys are sorted, so codes do not depend on the order of the input rows.
+    """
     if universe is None:
-        uniques = pc.unique(pa.chunked_array([a for a in arrays]).combine_chunks()) if arrays else pa.array([])
-    else:
-        uniques = pc.unique(universe)
-    uniques = uniques.take(pc.sort_indices(uniques))
+        combined = arrays[0] if len(arrays) == 1 else pa.concat_arrays([a for a in arrays])
+        uniques, codes = _sorted_unique(combined)
+        bounds = np.cumsum([0] + [len(a) for a in arrays])
+        return uniques, [codes[bounds[i]:bounds[i + 1]] for i in range(len(arrays))]
+    uniques, _ = _sorted_unique(pc.drop_null(universe))
     codes = [pc.fill_null(pc.index_in(a, value_set=uniques), -1).to_numpy(zero_copy_only=False).astype(np.int64)
              for a in arrays]
     return uniques, codes
@@ -210,13 +227,14 @@ def _bipartite(case_entities, cases=None, *, what="case_entities") -> _Bipartite
     case_ids, (ci,) = _factorize(case_col, universe=universe)
     if (ci < 0).any():
         raise GraphInputError(f"{what}: {_rows_text(ci < 0)} reference a case_id not in cases")
-    # entity key = (kind, value): factorize on a combined string key
-    key = pc.binary_join_element_wise(kind, value, "\x1f")
-    ent_keys, (ei,) = _factorize(key)
-    parts = pc.split_pattern(ent_keys, "\x1f", max_splits=1)
-    ent_kind = pc.list_element(parts, 0)
-    ent_value = pc.list_element(parts, 1)
-    n_c, n_e = len(case_ids), len(ent_keys)
+    # entity key = (kind, value), sorted by kind then value, without building joined strings
+    kinds, (ki,) = _factorize(kind)
+    values, (vi,) = _factorize(value)
+    ent_key, ei = np.unique(ki * len(values) + vi, return_inverse=True)
+    ei = ei.astype(np.int64)
+    ent_kind = kinds.take(pa.array(ent_key // len(values)))
+    ent_value = values.take(pa.array(ent_key % len(values)))
+    n_c, n_e = len(case_ids), len(ent_key)
     row_ptr, row_col, _ = _csr.coo_to_csr(n_c, ci, ei, np.ones(ci.shape[0], dtype=np.float64))
     col_ptr, col_row = _csr.transpose_pattern(n_c, n_e, row_ptr, row_col)
     return _Bipartite(case_ids, ent_kind, ent_value, row_ptr, row_col, col_ptr, col_row)

@@ -1,0 +1,61 @@
+"""Asynchronous weighted label propagation."""
+
+import numpy as np
+from numba import njit
+
+from .rng import next_below, shuffle
+
+
+@njit(cache=True, nogil=True)
+def label_propagation(indptr, indices, weights, state, max_sweeps):
+    """Each node, in a random order per sweep, takes the label with the largest total edge
+    weight among its neighbours (ties broken at random, keeping its own label when it is among
+    the best). Stops when a sweep changes nothing. Returns (labels int64[n], sweeps int)."""
+    n = indptr.shape[0] - 1
+    labels = np.arange(n)
+    order = np.arange(n)
+    acc = np.zeros(n, dtype=np.float64)
+    seen = np.zeros(n, dtype=np.bool_)
+    touched = np.empty(n, dtype=np.int64)
+    ties = np.empty(n, dtype=np.int64)
+    sweeps = 0
+    for sweep in range(max_sweeps):
+        sweeps += 1
+        shuffle(state, order)
+        changed = 0
+        for i in range(n):
+            v = order[i]
+            nt = 0
+            for e in range(indptr[v], indptr[v + 1]):
+                u = indices[e]
+                if u == v:
+                    continue
+                c = labels[u]
+                if not seen[c]:
+                    seen[c] = True
+                    touched[nt] = c
+                    nt += 1
+                acc[c] += weights[e]
+            if nt > 0:
+                best = -1.0
+                for t in range(nt):
+                    if acc[touched[t]] > best:
+                        best = acc[touched[t]]
+                nties = 0
+                own_best = False
+                for t in range(nt):
+                    c = touched[t]
+                    if acc[c] == best:
+                        ties[nties] = c
+                        nties += 1
+                        if c == labels[v]:
+                            own_best = True
+                if not own_best and best > 0.0:
+                    labels[v] = ties[next_below(state, nties)]
+                    changed += 1
+                for t in range(nt):
+                    acc[touched[t]] = 0.0
+                    seen[touched[t]] = False
+        if changed == 0:
+            break
+    return labels, sweeps

@@ -1,0 +1,116 @@
+"""Shared plumbing of the community functions: kernel inputs, result tables, provenance."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+
+from .._checks import as_generator
+from .._version import __version__
+from ..errors import GraphInputError, ParameterError
+from ..graph.csr import CSRGraph
+
+PROVENANCE_KEYS = ("algorithm", "params", "seed", "version", "input_digest")
+
+
+def undirected(g: CSRGraph, what: str) -> CSRGraph:
+    if g.directed:
+        raise GraphInputError(f"{what} needs an undirected graph; build it with directed=False "
+                              "(or symmetrise the edge table first)")
+    return g
+
+
+def kernel_weights(g: CSRGraph) -> np.ndarray:
+    """Weights with the self-loop diagonal doubled (row sums = strength, networkx convention)."""
+    w = g.weights.copy()
+    loops = g.sources() == g.indices
+    w[loops] *= 2.0
+    return w
+
+
+def resolve_seed(seed) -> tuple[np.random.Generator, int | None]:
+    """A Generator and the integer seed to record (a fresh one is drawn when seed is None)."""
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+    if isinstance(seed, np.random.Generator):
+        return seed, None
+    return as_generator(seed), int(seed)
+
+
+def sort_by_size(labels: np.ndarray) -> np.ndarray:
+    """Relabel so community 0 is the largest; ties go to the community with the smallest node index."""
+    if labels.size == 0:
+        return labels.astype(np.int64)
+    uniq, inv, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    first = np.full(uniq.size, labels.size, dtype=np.int64)
+    np.minimum.at(first, inv, np.arange(labels.size, dtype=np.int64))
+    order = np.lexsort((first, -counts))
+    rank = np.empty(uniq.size, dtype=np.int64)
+    rank[order] = np.arange(uniq.size, dtype=np.int64)
+    return rank[inv]
+
+
+def community_table(g: CSRGraph, labels: np.ndarray, *, algorithm: str, seed, params: dict,
+                    extra: dict[str, np.ndarray] | None = None) -> pa.Table:
+    """One row per node: node_id, community (0 = largest) [, extra columns]; provenance in metadata."""
+    cols = {"node_id": g.node_ids, "community": pa.array(sort_by_size(np.asarray(labels)), pa.int64())}
+    for k, v in (extra or {}).items():
+        cols[k] = pa.array(v)
+    t = pa.table(cols)
+    return with_provenance(t, algorithm=algorithm, seed=seed, params=params, digest=g.digest())
+
+
+def with_provenance(t: pa.Table, *, algorithm: str, seed, params: dict, digest: str) -> pa.Table:
+    meta = {
+        b"jindu.algorithm": algorithm.encode(),
+        b"jindu.params": json.dumps(params, sort_keys=True, default=str).encode(),
+        b"jindu.seed": json.dumps(seed).encode(),
+        b"jindu.version": __version__.encode(),
+        b"jindu.input_digest": digest.encode(),
+    }
+    return t.replace_schema_metadata({**(t.schema.metadata or {}), **meta})
+
+
+def provenance(table: pa.Table) -> dict:
+    """Read back how a result table was made: algorithm, params, seed, version, input_digest.
+
+    Examples
+    --------
+    >>> import pyarrow as pa, jinduanalytics as ja
+    >>> t = ja.leiden(pa.table({"source": ["a", "b"], "target": ["b", "c"]}), seed=3)
+    >>> ja.provenance(t)["seed"], ja.provenance(t)["algorithm"]
+    (3, 'leiden')
+    """
+    meta = table.schema.metadata or {}
+    if b"jindu.algorithm" not in meta:
+        raise ParameterError("this table carries no jinduanalytics provenance (was it made by jinduanalytics?)")
+    return {
+        "algorithm": meta[b"jindu.algorithm"].decode(),
+        "params": json.loads(meta[b"jindu.params"]),
+        "seed": json.loads(meta[b"jindu.seed"]),
+        "version": meta[b"jindu.version"].decode(),
+        "input_digest": meta[b"jindu.input_digest"].decode(),
+    }
+
+
+def labels_from(g: CSRGraph, partition) -> np.ndarray:
+    """Dense int64 labels in graph node order from a result table or an array."""
+    if isinstance(partition, pa.Table):
+        if "node_id" not in partition.column_names or "community" not in partition.column_names:
+            raise ParameterError("partition table needs 'node_id' and 'community' columns")
+        import pyarrow.compute as pc
+
+        idx = pc.index_in(g.node_ids, value_set=partition.column("node_id").combine_chunks())
+        if idx.null_count:
+            raise ParameterError(f"partition table misses {idx.null_count} of the graph's nodes")
+        labels = partition.column("community").combine_chunks().take(idx).to_numpy(zero_copy_only=False)
+    else:
+        labels = np.asarray(partition)
+        if labels.shape != (g.n_nodes,):
+            raise ParameterError(f"partition must have one label per node ({g.n_nodes}); got shape {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ParameterError(f"community labels must be integers; got {labels.dtype}")
+    _, dense = np.unique(labels, return_inverse=True)
+    return dense.astype(np.int64)

@@ -1,0 +1,263 @@
+import math
+import random
+
+import networkx as nx
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import jinduanalytics as ja
+from jinduanalytics.errors import GraphInputError, ParameterError
+from jinduanalytics.metrics import ari, nmi
+from tests import strategies
+
+ig = pytest.importorskip("igraph")
+
+
+def labels_of(t: pa.Table) -> np.ndarray:
+    return t.column("community").to_numpy()
+
+
+def nx_partition(g, labels):
+    ids = g.node_ids.to_pylist()
+    return [{ids[i] for i in np.flatnonzero(labels == c)} for c in np.unique(labels)]
+
+
+def all_connected(g, labels) -> bool:
+    G = ja.to_networkx(g)
+    ids = g.node_ids.to_pylist()
+    for c in np.unique(labels):
+        nodes = [ids[i] for i in np.flatnonzero(labels == c)]
+        if not nx.is_connected(G.subgraph(nodes)):
+            return False
+    return True
+
+
+@given(edges=strategies.edge_tables(max_nodes=25, max_edges=80), k=st.integers(1, 6),
+       resolution=st.sampled_from([0.5, 1.0, 2.0]), seed=st.integers(0, 1000))
+def test_modularity_equals_networkx_and_igraph(edges, k, resolution, seed):
+    g = ja.from_edges(edges)
+    labels = np.random.default_rng(seed).integers(0, k, g.n_nodes)
+    ours = ja.modularity(g, labels, resolution=resolution)
+    G = ja.to_networkx(g)
+    if G.size(weight="weight") > 0:
+        assert math.isclose(ours, nx.community.modularity(G, nx_partition(g, labels), resolution=resolution),
+                            abs_tol=1e-9)
+        H = ja.to_igraph(g)
+        assert math.isclose(ours, H.modularity(labels.tolist(), weights="weight", resolution=resolution),
+                            abs_tol=1e-9)
+    else:
+        assert ours == 0.0
+
+
+@given(edges=strategies.edge_tables(max_nodes=25, max_edges=80), seed=st.integers(0, 10**6))
+def test_leiden_invariants(edges, seed):
+    g = ja.from_edges(edges)
+    part = ja.leiden(g, seed=seed)
+    labels = labels_of(part)
+    assert part.num_rows == g.n_nodes
+    assert part.column("node_id").to_pylist() == g.node_ids.to_pylist()
+    assert all_connected(g, labels)                                   # Leiden guarantee
+    sizes = np.bincount(labels)
+    assert np.all(sizes[:-1] >= sizes[1:])                            # 0 = largest
+    assert ja.leiden(g, seed=seed).equals(part)                       # determinism
+    perm = np.random.default_rng(seed).permutation(edges.num_rows)
+    assert ja.leiden(edges.take(pa.array(perm, pa.int64())), seed=seed).equals(part)  # row order
+    # never worse than every node alone, and at least as good as one of Louvain's levels
+    singletons = ja.modularity(g, np.arange(g.n_nodes))
+    assert ja.modularity(g, part) >= singletons - 1e-12
+
+
+@settings(max_examples=25)
+@given(edges=strategies.edge_tables(max_nodes=40, max_edges=120, allow_self_loops=False),
+       seed=st.integers(0, 1000), resolution=st.sampled_from([0.05, 0.2, 1.0]))
+def test_cpm_quality_equals_leidenalg(edges, seed, resolution):
+    la = pytest.importorskip("leidenalg")
+    g = ja.from_edges(edges)
+    part = ja.leiden(g, objective="cpm", resolution=resolution, seed=seed)
+    H = ja.to_igraph(g)
+    ref = la.CPMVertexPartition(H, initial_membership=labels_of(part).tolist(), weights="weight",
+                                resolution_parameter=resolution)
+    # leidenalg reports 2 x H for undirected graphs
+    assert math.isclose(2 * ja.cpm_quality(g, part, resolution=resolution), ref.quality(), abs_tol=1e-9)
+    best = la.find_partition(H, la.CPMVertexPartition, weights="weight", resolution_parameter=resolution, seed=seed)
+    # on small graphs we reach leidenalg's quality (within a small tolerance)
+    assert 2 * ja.cpm_quality(g, part, resolution=resolution) >= best.quality() - 0.05 * max(1.0, abs(best.quality()))
+
+
+BLONDEL_EDGES = [(0, 2), (0, 3), (0, 4), (0, 5), (1, 2), (1, 4), (1, 7), (2, 4), (2, 5), (2, 6), (3, 7), (4, 10),
+                 (5, 7), (5, 11), (6, 7), (6, 11), (8, 9), (8, 10), (8, 11), (8, 14), (8, 15), (9, 12), (9, 14),
+                 (10, 11), (10, 12), (10, 13), (10, 14), (11, 13)]
+
+
+def test_blondel_2008_figure_1():
+    """The 16-node example of Blondel et al. (2008), Fig. 1. Its final partition (0-7 | 8-15) is the
+    proven modularity optimum (igraph's exact solver). Louvain/Leiden are heuristics: most seeds reach
+    it, the best seed does, and every result is a local optimum (no single node can improve it)."""
+    e = pa.table({"source": [a for a, _ in BLONDEL_EDGES], "target": [b for _, b in BLONDEL_EDGES]})
+    g = ja.from_edges(e)
+    optimum = ja.to_igraph(g).community_optimal_modularity()
+    assert ari(optimum.membership, [0] * 8 + [1] * 8) == 1.0
+    for fn in (ja.louvain, ja.leiden):
+        results = [labels_of(fn(e, seed=seed)) for seed in range(20)]
+        hits = [ari(lab, [0] * 8 + [1] * 8) == 1.0 for lab in results]
+        assert np.mean(hits) >= 0.8
+        for lab in results:
+            q = ja.modularity(g, lab)
+            for v in range(16):
+                for c in set(lab.tolist()) | {lab.max() + 1}:
+                    moved = lab.copy()
+                    moved[v] = c
+                    assert ja.modularity(g, moved) <= q + 1e-12
+    levels = ja.louvain_levels(e, seed=0)
+    first = levels.filter(pa.compute.equal(levels.column("level"), 0))
+    assert len(set(first.column("community").to_pylist())) >= 2
+    assert max(levels.column("level").to_pylist()) >= 1
+
+
+def test_known_optimum_on_karate():
+    G = nx.karate_club_graph()
+    for u, v in G.edges:
+        G[u][v]["weight"] = 1.0
+    g = ja.from_networkx(G)
+    best = max(ja.modularity(g, ja.leiden(g, seed=s)) for s in range(5))
+    assert math.isclose(best, 0.4197896120973044, abs_tol=1e-9)   # the proven optimum (Brandes et al.)
+
+
+def test_defined_results_on_edge_cases():
+    # isolates and a self-loop-only node are their own communities; no edges -> singletons
+    e = pa.table({"source": ["a", "b", "c", "z"], "target": ["b", "c", "a", "z"], "weight": [1.0, 1.0, 1.0, 2.0]})
+    g = ja.from_edges(e, nodes=pa.array(["a", "b", "c", "i", "z"]))
+    for fn in (ja.leiden, ja.louvain, ja.label_propagation):
+        lab = labels_of(fn(g, seed=0))
+        assert lab[0] == lab[1] == lab[2] and len({lab[0], lab[3], lab[4]}) == 3, fn.__name__
+    empty = ja.from_edges(pa.table({"source": pa.array([], pa.string()), "target": pa.array([], pa.string())}),
+                          nodes=pa.array(["x", "y"]))
+    assert labels_of(ja.leiden(empty, seed=0)).tolist() == [0, 1]
+    assert ja.modularity(empty, [0, 0]) == 0.0
+    zero = ja.from_edges(pa.table({"source": ["a"], "target": ["b"], "weight": [0.0]}))
+    assert labels_of(ja.leiden(zero, seed=0)).tolist() == [0, 1]
+    assert labels_of(ja.connected_components(zero)).tolist() == [0, 0]   # zero weight still connects
+    nothing = ja.from_edges(pa.table({"source": pa.array([], pa.int64()), "target": pa.array([], pa.int64())}))
+    assert ja.leiden(nothing, seed=0).num_rows == 0
+
+
+def test_two_disconnected_cliques_and_components():
+    rows = [(a, b) for a in range(5) for b in range(a + 1, 5)] + [(a, b) for a in range(5, 9) for b in range(a + 1, 9)]
+    e = pa.table({"source": [a for a, _ in rows], "target": [b for _, b in rows]})
+    for fn in (ja.leiden, ja.louvain, ja.label_propagation, lambda x, seed: ja.connected_components(x)):
+        assert labels_of(fn(e, seed=0)).tolist() == [0] * 5 + [1] * 4
+
+
+@given(edges=strategies.edge_tables(max_nodes=30, max_edges=40), directed=st.booleans())
+def test_components_match_networkx(edges, directed):
+    g = ja.from_edges(edges, directed=directed)
+    lab = labels_of(ja.connected_components(g))
+    G = ja.to_networkx(g)
+    comps = list(nx.weakly_connected_components(G) if directed else nx.connected_components(G))
+    assert len(np.unique(lab)) == len(comps)
+    ids = g.node_ids.to_pylist()
+    pos = {n: i for i, n in enumerate(ids)}
+    for comp in comps:
+        assert len({lab[pos[n]] for n in comp}) == 1
+
+
+def test_lfr_nmi_at_least_igraph():
+    for mu in (0.1, 0.3, 0.5):
+        G = nx.LFR_benchmark_graph(1000, 3, 1.5, mu, average_degree=12, max_degree=50, min_community=20,
+                                   max_community=100, seed=42)
+        truth = {}
+        for v in G:
+            truth.setdefault(v, min(G.nodes[v]["community"]))
+        G = nx.Graph(G)
+        G.remove_edges_from(nx.selfloop_edges(G))
+        g = ja.from_networkx(G)
+        t = np.array([truth[v] for v in g.node_ids.to_pylist()])
+        ours = np.mean([nmi(labels_of(ja.leiden(g, seed=s)), t) for s in range(3)])
+        H = ja.to_igraph(g)
+        random.seed(mu)  # igraph draws from Python's random module
+        theirs = np.mean([nmi(H.community_leiden(objective_function="modularity", n_iterations=2).membership, t)
+                          for _ in range(3)])
+        assert ours >= theirs - 0.01, (mu, ours, theirs)
+
+
+def test_planted_partition_modularity_at_least_igraph():
+    rng = np.random.default_rng(1)
+    n, k, deg = 20_000, 200, 12
+    comm = rng.integers(0, k, n)
+    m = n * deg // 2
+    src = rng.integers(0, n, m)
+    intra = rng.random(m) < 0.7
+    members = [np.flatnonzero(comm == c) for c in range(k)]
+    dst = np.where(intra, 0, rng.integers(0, n, m))
+    same = np.array([members[comm[s]][rng.integers(0, len(members[comm[s]]))] for s in src[intra]])
+    dst[intra] = same
+    keep = src != dst
+    e = pa.table({"source": src[keep], "target": dst[keep]})
+    g = ja.from_edges(e)
+    q_ours = ja.modularity(g, ja.leiden(g, seed=3))
+    H = ja.to_igraph(g)
+    random.seed(0)
+    q_ig = H.modularity(H.community_leiden(objective_function="modularity", n_iterations=2).membership)
+    assert q_ours >= q_ig - 0.002, (q_ours, q_ig)
+    assert nmi(labels_of(ja.leiden(g, seed=3)), comm) > 0.9
+
+
+def test_consensus_scores_stability():
+    G = nx.planted_partition_graph(6, 20, 0.5, 0.02, seed=2)
+    g = ja.from_networkx(G)
+    c = ja.consensus(g, n_runs=6, seed=4)
+    assert c.column_names == ["node_id", "community", "agreement", "community_agreement"]
+    agr = c.column("agreement").to_numpy()
+    assert np.all((agr >= 0) & (agr <= 1)) and agr.mean() > 0.9
+    # a structureless graph is unstable
+    R = nx.gnp_random_graph(120, 0.05, seed=3)
+    r = ja.consensus(ja.from_networkx(R), n_runs=6, seed=4)
+    assert r.column("agreement").to_numpy().mean() < agr.mean() - 0.2
+    assert ja.provenance(c)["params"]["n_runs"] == 6
+
+
+def test_nmi_ari_against_sklearn():
+    sk = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        a, b = rng.integers(0, 5, 200), rng.integers(0, 7, 200)
+        assert math.isclose(nmi(a, b), sk.normalized_mutual_info_score(a, b), abs_tol=1e-12)
+        assert math.isclose(ari(a, b), sk.adjusted_rand_score(a, b), abs_tol=1e-12)
+    assert nmi([0, 0, 1], [5, 5, 2]) == 1.0 and ari([0, 0, 1], [5, 5, 2]) == 1.0
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda e: ja.leiden(e, resolution=0), "resolution must be a finite number > 0"),
+    (lambda e: ja.leiden(e, objective="modularty"), "objective must be one of 'modularity', 'cpm'; got 'modularty'"),
+    (lambda e: ja.leiden(e, n_iterations=0), "n_iterations must be >= 1, or -1"),
+    (lambda e: ja.leiden(e, max_levels=0), "max_levels must be >= 1"),
+    (lambda e: ja.leiden(e, seed=-1), "seed must be a non-negative int"),
+    (lambda e: ja.consensus(e, n_runs=1), "n_runs must be >= 2"),
+    (lambda e: ja.label_propagation(e, max_sweeps=0), "max_sweeps must be >= 1"),
+    (lambda e: ja.modularity(e, [0, 1]), "one label per node"),
+    (lambda e: ja.provenance(pa.table({"a": [1]})), "carries no jinduanalytics provenance"),
+])
+def test_parameter_errors(call, match):
+    e = pa.table({"source": ["a", "b"], "target": ["b", "c"]})
+    with pytest.raises(ParameterError, match=match):
+        call(e)
+
+
+def test_directed_graph_rejected():
+    g = ja.from_edges(pa.table({"source": ["a"], "target": ["b"]}), directed=True)
+    with pytest.raises(GraphInputError, match="leiden needs an undirected graph"):
+        ja.leiden(g)
+
+
+def test_initial_partition_and_levels():
+    G = nx.planted_partition_graph(4, 15, 0.6, 0.02, seed=1)
+    g = ja.from_networkx(G)
+    first = ja.leiden(g, seed=1)
+    again = ja.leiden(g, seed=2, initial=first)
+    assert ja.modularity(g, again) >= ja.modularity(g, first) - 1e-12
+    lv = ja.leiden_levels(g, seed=1)
+    assert set(lv.column_names) == {"node_id", "level", "community"}
+    assert lv.num_rows % g.n_nodes == 0
