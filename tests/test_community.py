@@ -261,3 +261,17 @@ def test_initial_partition_and_levels():
     lv = ja.leiden_levels(g, seed=1)
     assert set(lv.column_names) == {"node_id", "level", "community"}
     assert lv.num_rows % g.n_nodes == 0
+
+
+@given(labels=st.lists(st.integers(-5, 10**9), min_size=0, max_size=60))
+def test_sort_by_size_contract(labels):
+    from jinduanalytics.community._common import sort_by_size
+
+    lab = np.array(labels, dtype=np.int64)
+    out = sort_by_size(lab)
+    assert ari(out, lab) == 1.0 if lab.size > 1 else True          # same partition
+    sizes = np.bincount(out) if out.size else np.array([])
+    assert np.all(sizes[:-1] >= sizes[1:])                           # 0 = largest
+    for c in range(len(sizes) - 1):                                  # ties -> smallest node first
+        if sizes[c] == sizes[c + 1]:
+            assert np.flatnonzero(out == c)[0] < np.flatnonzero(out == c + 1)[0]

@@ -68,3 +68,57 @@ def transpose_pattern(n_rows, n_cols, indptr, indices):
             out[pos[j]] = i
             pos[j] += 1
     return counts, out
+
+
+@njit(cache=True, nogil=True)
+def bfs_order(indptr, indices):
+    """A breadth-first visiting order of all nodes (components in order of their smallest node).
+    Returns int64[n]: order[i] = the node visited i-th. Neighbours of a node end up close."""
+    n = indptr.shape[0] - 1
+    order = np.empty(n, dtype=np.int64)
+    seen = np.zeros(n, dtype=np.bool_)
+    head = 0
+    tail = 0
+    for s in range(n):
+        if seen[s]:
+            continue
+        seen[s] = True
+        order[tail] = s
+        tail += 1
+        while head < tail:
+            v = order[head]
+            head += 1
+            for e in range(indptr[v], indptr[v + 1]):
+                u = indices[e]
+                if not seen[u]:
+                    seen[u] = True
+                    order[tail] = u
+                    tail += 1
+    return order
+
+
+@njit(cache=True, nogil=True)
+def permute(indptr, indices, weights, order):
+    """The same graph with node order[i] renamed i. Rows stay sorted."""
+    n = indptr.shape[0] - 1
+    inv = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        inv[order[i]] = i
+    out_ptr = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        v = order[i]
+        out_ptr[i + 1] = out_ptr[i] + indptr[v + 1] - indptr[v]
+    out_idx = np.empty(indices.shape[0], dtype=np.int64)
+    out_w = np.empty(indices.shape[0], dtype=np.float64)
+    for i in range(n):
+        v = order[i]
+        start = out_ptr[i]
+        deg = indptr[v + 1] - indptr[v]
+        seg = np.empty(deg, dtype=np.int64)
+        for t in range(deg):
+            seg[t] = inv[indices[indptr[v] + t]]
+        o = np.argsort(seg)
+        for t in range(deg):
+            out_idx[start + t] = seg[o[t]]
+            out_w[start + t] = weights[indptr[v] + o[t]]
+    return out_ptr, out_idx, out_w

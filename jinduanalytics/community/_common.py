@@ -40,16 +40,24 @@ def resolve_seed(seed) -> tuple[np.random.Generator, int | None]:
 
 
 def sort_by_size(labels: np.ndarray) -> np.ndarray:
-    """Relabel so community 0 is the largest; ties go to the community with the smallest node index."""
+    """Relabel so community 0 is the largest; ties go to the community with the smallest node index.
+
+    O(n): renumbering by first appearance makes "smallest node index" the same as "smallest
+    label", so a stable sort of the k community sizes settles the order.
+    """
+    from .._kernels.leiden import renumber
+
     if labels.size == 0:
         return labels.astype(np.int64)
-    uniq, inv, counts = np.unique(labels, return_inverse=True, return_counts=True)
-    first = np.full(uniq.size, labels.size, dtype=np.int64)
-    np.minimum.at(first, inv, np.arange(labels.size, dtype=np.int64))
-    order = np.lexsort((first, -counts))
-    rank = np.empty(uniq.size, dtype=np.int64)
-    rank[order] = np.arange(uniq.size, dtype=np.int64)
-    return rank[inv]
+    shifted = np.ascontiguousarray(labels, dtype=np.int64) - int(labels.min())
+    if shifted.max() >= labels.size:  # sparse label values: make them fit renumber's range first
+        shifted = np.unique(shifted, return_inverse=True)[1].astype(np.int64)
+    dense, k = renumber(shifted)
+    counts = np.bincount(dense, minlength=k)
+    order = np.argsort(-counts, kind="stable")
+    rank = np.empty(k, dtype=np.int64)
+    rank[order] = np.arange(k, dtype=np.int64)
+    return rank[dense]
 
 
 def community_table(g: CSRGraph, labels: np.ndarray, *, algorithm: str, seed, params: dict,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -125,7 +126,11 @@ class CSRGraph:
         return CSRGraph(indptr, indices, weights, self.nodes.take(pa.array(nodes)), self.directed)
 
     def digest(self) -> str:
-        """SHA-256 of the structure, weights and node keys (for provenance)."""
+        """SHA-256 of the structure, weights and node keys (for provenance); computed once per graph."""
+        return self._digest
+
+    @cached_property
+    def _digest(self) -> str:
         h = hashlib.sha256()
         for arr in (self.indptr, self.indices, self.weights):
             h.update(np.ascontiguousarray(arr).tobytes())
