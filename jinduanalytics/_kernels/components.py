@@ -1,13 +1,13 @@
-"""Connected components of an undirected CSR graph."""
+"""Connected components of an undirected CSR graph, optionally within given groups."""
 
 import numpy as np
 from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def components(indptr, indices):
-    """Label each node with its component, numbered in order of the smallest node.
-    Returns int64[n]. The CSR must be symmetric."""
+def components_within(indptr, indices, labels):
+    """Label each node with its connected piece inside its group ``labels`` (int64[n]); pieces
+    are numbered in order of their smallest node. Returns int64[n]. The CSR must be symmetric."""
     n = indptr.shape[0] - 1
     out = np.full(n, -1, dtype=np.int64)
     stack = np.empty(n, dtype=np.int64)
@@ -23,9 +23,14 @@ def components(indptr, indices):
             v = stack[top]
             for e in range(indptr[v], indptr[v + 1]):
                 u = indices[e]
-                if out[u] < 0:
+                if out[u] < 0 and labels[u] == labels[v]:
                     out[u] = k
                     stack[top] = u
                     top += 1
         k += 1
     return out
+
+
+def components(indptr, indices):
+    """Connected components: int64[n], numbered in order of the smallest node."""
+    return components_within(indptr, indices, np.zeros(indptr.shape[0] - 1, dtype=np.int64))

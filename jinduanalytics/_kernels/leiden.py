@@ -232,31 +232,3 @@ def aggregate(indptr, indices, weights, labels, k):
             seen[d] = False
         out_ptr[c + 1] = nnz
     return out_ptr, out_idx[:nnz].copy(), out_w[:nnz].copy()
-
-
-@njit(cache=True, nogil=True)
-def split_disconnected(indptr, indices, labels):
-    """Relabel so that each community is one connected piece (BFS inside communities).
-    Returns new labels (int64[n]), dense in order of first appearance."""
-    n = indptr.shape[0] - 1
-    out = np.full(n, -1, dtype=np.int64)
-    stack = np.empty(n, dtype=np.int64)
-    k = 0
-    for s in range(n):
-        if out[s] >= 0:
-            continue
-        out[s] = k
-        top = 0
-        stack[top] = s
-        top += 1
-        while top > 0:
-            top -= 1
-            v = stack[top]
-            for e in range(indptr[v], indptr[v + 1]):
-                u = indices[e]
-                if out[u] < 0 and labels[u] == labels[v]:
-                    out[u] = k
-                    stack[top] = u
-                    top += 1
-        k += 1
-    return out

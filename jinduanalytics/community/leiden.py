@@ -7,6 +7,7 @@ import pyarrow as pa
 
 from .._checks import check_choice, check_int, check_positive
 from .._kernels import leiden as K
+from .._kernels.components import components_within
 from ..graph.build import as_graph
 from ._common import community_table, kernel_weights, labels_from, resolve_seed, sort_by_size, undirected, \
     with_provenance
@@ -41,7 +42,7 @@ def _optimise(g, *, refine: bool, resolution: float, objective: str, n_iteration
         if not changed or (n_iterations > 0 and iterations >= n_iterations):
             break
     if refine:  # guaranteed by the refinement; kept as a cheap safety net (never lowers quality)
-        labels = K.split_disconnected(g.indptr, g.indices, labels)
+        labels = components_within(g.indptr, g.indices, labels)
     return labels, levels
 
 
@@ -184,21 +185,20 @@ def _levels_table(g, levels, algorithm, seed, params):
     return with_provenance(t, algorithm=algorithm, seed=seed, params=params, digest=g.digest())
 
 
+def _levels(graph, refine: bool, name: str, resolution, objective, seed) -> pa.Table:
+    _check(resolution, objective, 1, None)
+    g = undirected(as_graph(graph), name)
+    rng, seed_used = resolve_seed(seed)
+    _, levels = _optimise(g, refine=refine, resolution=resolution, objective=objective, n_iterations=1,
+                          max_levels=None, rng=rng)
+    return _levels_table(g, levels, name, seed_used, dict(resolution=resolution, objective=objective))
+
+
 def leiden_levels(graph, *, resolution: float = 1.0, objective: str = "modularity", seed=None) -> pa.Table:
     """Every level of one Leiden pass: rows ``node_id``, ``level`` (0 = finest), ``community``."""
-    _check(resolution, objective, 1, None)
-    g = undirected(as_graph(graph), "leiden_levels")
-    rng, seed_used = resolve_seed(seed)
-    _, levels = _optimise(g, refine=True, resolution=resolution, objective=objective, n_iterations=1,
-                          max_levels=None, rng=rng)
-    return _levels_table(g, levels, "leiden_levels", seed_used, dict(resolution=resolution, objective=objective))
+    return _levels(graph, True, "leiden_levels", resolution, objective, seed)
 
 
 def louvain_levels(graph, *, resolution: float = 1.0, objective: str = "modularity", seed=None) -> pa.Table:
     """Every level of Louvain (the dendrogram): rows ``node_id``, ``level``, ``community``."""
-    _check(resolution, objective, 1, None)
-    g = undirected(as_graph(graph), "louvain_levels")
-    rng, seed_used = resolve_seed(seed)
-    _, levels = _optimise(g, refine=False, resolution=resolution, objective=objective, n_iterations=1,
-                          max_levels=None, rng=rng)
-    return _levels_table(g, levels, "louvain_levels", seed_used, dict(resolution=resolution, objective=objective))
+    return _levels(graph, False, "louvain_levels", resolution, objective, seed)

@@ -132,6 +132,11 @@ def _pick_within(rng, group: np.ndarray, offset: np.ndarray, count: np.ndarray) 
     return offset[group] + np.floor(rng.random(group.shape[0]) * count[group]).astype(np.int64)
 
 
+def _positions(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Index of every value in ``keys`` (vectorised; every value must be a key)."""
+    return pc.index_in(pa.array(values.astype(str)), value_set=pa.array(keys.astype(str))).to_numpy()
+
+
 def _offsets(count: np.ndarray) -> np.ndarray:
     out = np.zeros(count.shape[0], dtype=np.int64)
     np.cumsum(count[:-1], out=out[1:])
@@ -434,9 +439,7 @@ def _generate(cfg: SyntheticConfig, step) -> Dataset:
     hub_kind = hub_kinds[np.arange(hub_city.size) % 3]
     hub_value = np.char.add("HUB", np.char.zfill(np.arange(hub_city.size).astype("U6"), 6)).astype(object)
     hub_value = np.where(hub_kind == "account", idt.accounts(rng, hub_city.size), hub_value)
-    city_index = {c: i for i, c in enumerate(cities)}
-    case_city = np.array([city_index[r] for r in case_region]) if n_cases < 50_000 else \
-        pc.index_in(pa.array(case_region.astype(str)), value_set=pa.array(cities.astype(str))).to_numpy()
+    case_city = _positions(case_region, cities)
     hc = np.flatnonzero(rng.random(n_cases) < cfg.hub_rate)
     if n_h:
         rank = np.minimum(rng.zipf(1.5, hc.size) - 1, n_h - 1)
@@ -461,9 +464,7 @@ def _generate(cfg: SyntheticConfig, step) -> Dataset:
     sex_male = rng.random(n_all) < male_p
     birth = (np.datetime64("1960-01-01") + rng.integers(0, 365 * 45, n_all)).astype("datetime64[D]")
     names = idt.random_names(rng, n_all)
-    region_code = {r: 100 + i for i, r in enumerate(region_ids)}
-    rcode = np.array([region_code[r] for r in all_home]) if n_all < 50_000 else \
-        pc.index_in(pa.array(all_home.astype(str)), value_set=pa.array(region_ids.astype(str))).to_numpy() + 100
+    rcode = _positions(all_home, region_ids) + 100
     true_id = idt.id_numbers(rng, rcode, birth, sex_male)
     own_phone = np.concatenate([personal_phone, idt.phones(rng, n_reg) if n_reg else np.empty(0, dtype=object)])
     if n_reg:  # registry phones must not collide with case persons' phones
@@ -477,7 +478,7 @@ def _generate(cfg: SyntheticConfig, step) -> Dataset:
     rec_region.append(cities[rng.choice(len(cities), multi.size, p=city_p)])
     rp = np.concatenate(rec_person)
     rr = np.concatenate(rec_region)
-    rr_code = pc.index_in(pa.array(rr.astype(str)), value_set=pa.array(region_ids.astype(str))).to_numpy()
+    rr_code = _positions(rr, region_ids)
     key = rp * 1000 + rr_code
     _, first = np.unique(key, return_index=True)
     first.sort()  # first occurrence = the person's first record (cases come first)
@@ -518,9 +519,8 @@ def _generate(cfg: SyntheticConfig, step) -> Dataset:
     ph_null = rng.random(n_rec) < cfg.phone_missing
     sex_null = rng.random(n_rec) < 0.05
     # case_persons rows point at the record of that person in the case's region
-    rec_key = pa.array(rp * 1000 + pc.index_in(pa.array(rr.astype(str)), value_set=pa.array(region_ids.astype(str))).to_numpy())
-    cp_key = pa.array(cp_person * 1000 + pc.index_in(pa.array(case_region[cp_case].astype(str)),
-                                                     value_set=pa.array(region_ids.astype(str))).to_numpy())
+    rec_key = pa.array(rp * 1000 + _positions(rr, region_ids))
+    cp_key = pa.array(cp_person * 1000 + _positions(case_region[cp_case], region_ids))
     cp_rec = pc.index_in(cp_key, value_set=rec_key).to_numpy()
 
     # ------------------------------------------------------------------ contacts, transactions
