@@ -2,7 +2,7 @@
 
     python benchmarks/bench_community.py            # 100k and 1M nodes (average degree ~12)
     python benchmarks/bench_community.py --quick    # 10k nodes, CI smoke run
-    python benchmarks/bench_community.py --sizes 3000000
+    python benchmarks/bench_community.py --sizes 3000000 --repeats 1   # -> results/community-3000k.md
 
 Input: planted-partition graphs (communities of 100 nodes, mixing mu = 0.3), seeded, the same
 for every tool. Every tool gets its own graph object built in setup (not timed). Quality:
@@ -144,7 +144,8 @@ def main(argv=None) -> None:
         "peak_mb = peak RSS above the tool's own input graph, measured in a fresh process per tool",
         "modularity of every tool is computed with jinduanalytics.modularity (equal to igraph/networkx to 1e-9)",
     ]
-    H.write("community", rows, reference="jindu.leiden", notes=notes, quick=args.quick)
+    suite = "community" if not args.sizes else "community-" + "-".join(f"{n // 1000}k" for n in sizes)
+    H.write(suite, rows, reference="jindu.leiden", notes=notes, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -275,3 +275,19 @@ def test_sort_by_size_contract(labels):
     for c in range(len(sizes) - 1):                                  # ties -> smallest node first
         if sizes[c] == sizes[c + 1]:
             assert np.flatnonzero(out == c)[0] < np.flatnonzero(out == c + 1)[0]
+
+
+def test_numba_cache_is_written_and_reused(tmp_path):
+    """A second process loads kernels from the on-disk cache instead of compiling them."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "NUMBA_DEBUG_CACHE": "1"}
+    code = "import jinduanalytics as ja; ja.warmup()"
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert "data saved to" in first.stdout + first.stderr
+    assert any(tmp_path.rglob("*.nbi"))
+    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    log = second.stdout + second.stderr
+    assert "data loaded from" in log and "data saved to" not in log
