@@ -23,6 +23,7 @@ __all__ = [
     "from_edges",
     "case_entity_graph",
     "case_graph",
+    "auto_max_cases",
     "entity_weights",
     "person_graph",
     "region_flow_graph",
@@ -240,7 +241,31 @@ def _bipartite(case_entities, cases=None, *, what="case_entities") -> _Bipartite
     return _Bipartite(case_ids, ent_kind, ent_value, row_ptr, row_col, col_ptr, col_row)
 
 
-def _rarity_weights(k: np.ndarray, n_cases: int, rarity: str, max_cases: int | None) -> np.ndarray:
+def auto_max_cases(k: np.ndarray, *, spread: float = 3.0, floor: int = 10) -> int:
+    """The hub cap ``max_cases="auto"`` picks: a robust outlier bound on how many cases an entity links.
+
+    Over entities held by 2+ cases, ``cap = exp(median(ln k) + spread * 1.4826 * MAD(ln k))``,
+    rounded up and never below ``floor``. Entities of supply networks touch a handful of
+    cases; hubs (a hotel, a courier depot, a payment merchant) touch far more, and being few
+    they do not move the median or the MAD.
+
+    >>> k = np.r_[np.repeat([2, 3, 4, 5, 8], [40, 30, 15, 10, 5]), 300, 900]
+    >>> auto_max_cases(k), auto_max_cases(k, floor=2)
+    (19, 19)
+    """
+    k = np.asarray(k)
+    k = k[k >= 2].astype(np.float64)
+    if k.size == 0:
+        return int(floor)
+    lk = np.log(k)
+    med = float(np.median(lk))
+    mad = float(np.median(np.abs(lk - med))) * 1.4826
+    return int(max(floor, np.ceil(np.exp(med + spread * mad))))
+
+
+def _rarity_weights(k: np.ndarray, n_cases: int, rarity: str, max_cases) -> np.ndarray:
+    if isinstance(max_cases, str):  # "auto"
+        max_cases = auto_max_cases(k)
     k = k.astype(np.float64)
     w = np.zeros_like(k)
     ok = k >= 2
@@ -259,13 +284,15 @@ def _rarity_weights(k: np.ndarray, n_cases: int, rarity: str, max_cases: int | N
 
 def _check_projection_params(rarity, max_cases, kind_weights):
     check_choice("rarity", rarity, RARITY)
-    if max_cases is not None:
+    if isinstance(max_cases, str):
+        check_choice("max_cases", max_cases, ("auto",))
+    elif max_cases is not None:
         check_int("max_cases", max_cases, minimum=2)
     for kind, kw in (kind_weights or {}).items():
         check_nonnegative(**{f"kind_weights[{kind!r}]": kw})
 
 
-def _entity_weight_array(bp: _Bipartite, rarity: str, max_cases: int | None,
+def _entity_weight_array(bp: _Bipartite, rarity: str, max_cases,
                          kind_weights: dict[str, float] | None) -> np.ndarray:
     w = _rarity_weights(bp.entity_cases(), bp.n_cases, rarity, max_cases)
     if kind_weights:
@@ -277,7 +304,7 @@ def _entity_weight_array(bp: _Bipartite, rarity: str, max_cases: int | None,
     return w
 
 
-def entity_weights(case_entities, *, cases=None, rarity: str = "newman", max_cases: int | None = None,
+def entity_weights(case_entities, *, cases=None, rarity: str = "newman", max_cases: int | str | None = None,
                    kind_weights: dict[str, float] | None = None) -> pa.Table:
     """One row per distinct entity: ``kind``, ``value``, ``n_cases`` and its pair ``weight``.
 
@@ -328,7 +355,7 @@ def case_graph(
     *,
     cases=None,
     rarity: str = "newman",
-    max_cases: int | None = 50,
+    max_cases: int | str | None = 50,
     kind_weights: dict[str, float] | None = None,
 ) -> CSRGraph:
     """Case–case graph: two cases are linked by the entities they share, weighted by rarity.
@@ -345,7 +372,8 @@ def case_graph(
     * ``"none"``: ``r(k) = 1`` — raw count of shared entities.
 
     Entities held by more than ``max_cases`` cases (a courier depot, a hotel everyone
-    visits) are ignored altogether; ``max_cases=None`` keeps them. The projection runs in a
+    visits) are ignored altogether; ``max_cases=None`` keeps them and ``"auto"`` sets the
+    cap from the data (:func:`auto_max_cases`, a robust outlier bound). The projection runs in a
     numba kernel and never lists the pairs of a hub.
 
     Parameters

@@ -1,0 +1,137 @@
+"""Shared plumbing of the 集群打零 functions: pulling tables out of a dataset, evidence links."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import ParameterError, SchemaError
+
+#: Link kinds derived from the persons of a case (see :func:`case_links`).
+PERSON_KINDS = ("person", "id_number", "person_phone")
+
+
+def get_table(data, name: str, *, required: bool = True, columns: tuple[str, ...] = ()) -> pa.Table | None:
+    """Table ``name`` from a Dataset or a mapping of tables, as Arrow; checks ``columns``."""
+    if not isinstance(data, Mapping):
+        raise ParameterError(f"expected a Dataset or a mapping of table name -> table; got {type(data).__name__}")
+    if name not in data:
+        if required:
+            have = ", ".join(data) or "(none)"
+            raise SchemaError(f"the dataset has no '{name}' table, which this analysis needs; it has: {have}")
+        return None
+    t = data[name]
+    if isinstance(t, pd.DataFrame):
+        t = pa.Table.from_pandas(t, preserve_index=False)
+    if not isinstance(t, pa.Table):
+        raise ParameterError(f"table '{name}' must be a pyarrow Table or pandas DataFrame; got {type(t).__name__}")
+    missing = [c for c in columns if c not in t.column_names]
+    if missing:
+        raise SchemaError(f"table '{name}': missing column(s) {', '.join(map(repr, missing))}; "
+                          f"found: {', '.join(t.column_names)}")
+    return t
+
+
+def _str(t: pa.Table, col: str) -> pa.Array:
+    return t.column(col).combine_chunks().cast(pa.string())
+
+
+def case_links(data, *, person_kinds: tuple[str, ...] = PERSON_KINDS) -> pa.Table:
+    """Every piece of evidence that ties a case to something another case may share.
+
+    The ``case_entities`` rows (phones, accounts, parcel senders, addresses, vehicles) plus,
+    from the persons of each case (``case_persons`` joined to ``person_records``):
+
+    * ``person``: the person record itself — the same record in two cases of one region's
+      system is the same suspect;
+    * ``id_number``: the record's full ID number (masked numbers, with ``*``, are left out)
+      — ties records of one person across regions' systems;
+    * ``person_phone``: the record's own phone.
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+        Needs ``case_entities``; ``case_persons`` and ``person_records`` for person kinds.
+    person_kinds : tuple of str
+        Which of :data:`PERSON_KINDS` to add; ``()`` gives the entities alone.
+
+    Returns
+    -------
+    pyarrow.Table
+        ``case_id``, ``kind``, ``value``: one row per distinct (case, kind, value), sorted.
+    """
+    unknown = sorted(set(person_kinds) - set(PERSON_KINDS))
+    if unknown:
+        raise ParameterError(f"person_kinds: unknown {unknown}; choose among {', '.join(PERSON_KINDS)}")
+    ce = get_table(data, "case_entities", columns=("case_id", "kind", "value"))
+    parts = [pa.table({"case_id": _str(ce, "case_id"), "kind": _str(ce, "kind"), "value": _str(ce, "value")})]
+    if person_kinds:
+        cp = get_table(data, "case_persons", columns=("case_id", "record_id"))
+        case, rec = _str(cp, "case_id"), _str(cp, "record_id")
+        if "person" in person_kinds:
+            parts.append(pa.table({"case_id": case, "kind": pa.array(["person"] * len(case), pa.string()),
+                                   "value": rec}))
+        wanted = [k for k in ("id_number", "person_phone") if k in person_kinds]
+        if wanted:
+            pr = get_table(data, "person_records", columns=("record_id", "id_number", "phone"))
+            idx = pc.index_in(rec, value_set=_str(pr, "record_id"))
+            for kind, col in (("id_number", "id_number"), ("person_phone", "phone")):
+                if kind not in wanted:
+                    continue
+                val = _str(pr, col).take(idx)
+                keep = pc.is_valid(val)
+                if kind == "id_number":
+                    keep = pc.and_(keep, pc.invert(pc.fill_null(pc.match_substring(val, "*"), True)))
+                keep = pc.fill_null(keep, False)
+                parts.append(pa.table({"case_id": case.filter(keep),
+                                       "kind": pa.array([kind] * int(pc.sum(keep).as_py() or 0), pa.string()),
+                                       "value": val.filter(keep)}))
+    out = pa.concat_tables(parts)
+    out = out.group_by(["case_id", "kind", "value"], use_threads=False).aggregate([])
+    return out.sort_by([("case_id", "ascending"), ("kind", "ascending"), ("value", "ascending")])
+
+
+def cluster_params(clusters: pa.Table) -> dict:
+    """The projection parameters a ``cluster_cases`` table was made with."""
+    from ..community import provenance
+
+    try:
+        prov = provenance(clusters)
+    except ParameterError:
+        raise ParameterError("clusters: pass the table returned by cluster_cases (it carries the parameters "
+                             "needed to rebuild its evidence weights)") from None
+    if prov["algorithm"] != "cluster_cases":
+        raise ParameterError(f"clusters: expected a cluster_cases table, got a '{prov['algorithm']}' result")
+    return prov["params"]
+
+
+def clusters_frame(clusters: pa.Table) -> pd.DataFrame:
+    for col in ("case_id", "cluster", "cluster_size"):
+        if col not in clusters.column_names:
+            raise SchemaError(f"clusters: missing column '{col}' (pass the table returned by cluster_cases)")
+    return clusters.select([c for c in clusters.column_names]).to_pandas()
+
+
+def link_weights(links: pa.Table, params: dict) -> pd.DataFrame:
+    """Links joined to their entity weight (see graph.case_graph): case_id, kind, value, n_cases, weight."""
+    from ..graph import entity_weights
+
+    ew = entity_weights(links, rarity=params["rarity"], max_cases=params["max_cases_used"],
+                        kind_weights=params.get("kind_weights"))
+    df = links.to_pandas()
+    ewd = ew.to_pandas()
+    return df.merge(ewd, on=["kind", "value"], how="left", validate="many_to_one")
+
+
+def mask_value(kind: str, value: str) -> str:
+    """A report-safe rendering of an entity: its kind and the last 4 characters."""
+    v = str(value)
+    return f"{kind} …{v[-4:]}" if len(v) > 4 else f"{kind} …"
+
+
+def as_date_array(col) -> np.ndarray:
+    return np.asarray(pd.to_datetime(col).to_numpy(), dtype="datetime64[D]")

@@ -1,0 +1,112 @@
+"""Case clustering: case-entity evidence -> rarity-weighted case graph -> Leiden consensus."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .._checks import check_int, check_positive
+from .._progress import stages
+from ..community._common import with_provenance
+from ._data import PERSON_KINDS, case_links, get_table
+
+__all__ = ["cluster_cases"]
+
+
+def cluster_cases(
+    data,
+    *,
+    rarity: str = "newman",
+    max_cases: int | str | None = "auto",
+    kind_weights: dict[str, float] | None = None,
+    person_kinds: tuple[str, ...] = PERSON_KINDS,
+    density: float = 2e-4,
+    n_runs: int = 5,
+    seed: int = 0,
+    progress: bool = False,
+) -> pa.Table:
+    """Which cases belong together: one row per case with its cluster and how stable it is.
+
+    Steps: :func:`case_links` (entities plus the persons of each case) -> rarity-weighted
+    case–case graph (:func:`jinduanalytics.graph.case_graph`; hubs above the cap ignored) ->
+    Leiden run with ``n_runs`` seeds; the best run is kept and each case's ``stability`` is
+    its mean Jaccard agreement with the other runs (:func:`jinduanalytics.community.consensus`).
+
+    The objective is scale-free: a constant Potts model whose node weight is the case's
+    strength (its total evidence weight ``S``). Two groups of cases stay apart unless the
+    evidence between them exceeds ``density * S_a * S_b`` — the same rule whether the data
+    hold a county or the whole rim. (It equals modularity with resolution
+    ``density * 2m``; plain modularity at a fixed resolution merges small networks more and
+    more as the data grow — its resolution limit — which cost 0.07 ARI at the Beibu scale.)
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+        ``cases``, ``case_entities``; ``case_persons`` and ``person_records`` when
+        ``person_kinds`` is not empty.
+    rarity, max_cases, kind_weights
+        Evidence weighting, see :func:`jinduanalytics.graph.case_graph`. The default cap
+        ``"auto"`` is a robust outlier bound on how many cases an entity links
+        (:func:`jinduanalytics.graph.auto_max_cases`); the value used is in the provenance.
+    person_kinds : tuple of str
+        Person-derived link kinds to add (``()`` for entities only).
+    density : float
+        Evidence density two groups need to merge (see above); larger splits more. The
+        default 2e-4 was the best of 1e-4 .. 1.6e-3 on the county, city and Beibu presets.
+    n_runs : int
+        Seeds in the consensus (>= 2).
+
+    Returns
+    -------
+    pyarrow.Table
+        ``case_id``, ``cluster`` (0 = largest; a case sharing nothing is its own cluster),
+        ``cluster_size``, ``stability`` (0..1), ``cluster_stability`` (mean over the
+        cluster), ``n_links`` (evidence rows of the case). Provenance (parameters, the cap
+        used, seed, version, input digest) in the schema metadata.
+
+    Examples
+    --------
+    >>> from jinduanalytics.synthetic import generate
+    >>> ds = generate("county", seed=7, progress=False)
+    >>> cl = cluster_cases(ds, seed=1)
+    >>> cl.column_names
+    ['case_id', 'cluster', 'cluster_size', 'stability', 'cluster_stability', 'n_links']
+    >>> cl.num_rows == ds.cases.num_rows
+    True
+    """
+    from ..community import consensus
+    from ..graph import case_graph
+    from ..graph.build import _bipartite, auto_max_cases
+
+    check_positive(density=density)
+    check_int("n_runs", n_runs, minimum=2)
+    check_int("seed", seed, minimum=0)
+    cases = get_table(data, "cases", columns=("case_id",))
+    with stages(["links", "case graph", "leiden consensus"], enabled=progress, desc="cluster_cases") as step:
+        step("links")
+        links = case_links(data, person_kinds=person_kinds)
+        cap = max_cases
+        if cap == "auto":
+            cap = auto_max_cases(_bipartite(links, cases).entity_cases())
+        step("case graph")
+        g = case_graph(links, cases=cases.select(["case_id"]), rarity=rarity, max_cases=cap,
+                       kind_weights=kind_weights)
+        step("leiden consensus")
+        resolution = density * float(g.weights.sum()) if g.n_edges else 1.0
+        cons = consensus(g, n_runs=n_runs, seed=seed, resolution=resolution)
+    labels = cons.column("community").to_numpy()
+    sizes = np.bincount(labels)
+    link_case = pc.index_in(links.column("case_id"), value_set=g.node_ids).to_numpy(zero_copy_only=False)
+    n_links = np.bincount(link_case, minlength=g.n_nodes)
+    out = pa.table({
+        "case_id": g.node_ids,
+        "cluster": pa.array(labels, pa.int64()),
+        "cluster_size": pa.array(sizes[labels], pa.int64()),
+        "stability": cons.column("agreement"),
+        "cluster_stability": cons.column("community_agreement"),
+        "n_links": pa.array(n_links, pa.int64()),
+    })
+    params = {"rarity": rarity, "max_cases": max_cases, "max_cases_used": cap, "kind_weights": kind_weights,
+              "person_kinds": list(person_kinds), "density": density, "resolution": resolution, "n_runs": n_runs}
+    return with_provenance(out, algorithm="cluster_cases", seed=seed, params=params, digest=g.digest())
