@@ -5,6 +5,7 @@ the two commands that run the demo and the tests.
 """
 
 from ._version import __version__
+from . import clusters
 from ._warmup import warmup
 from .community import (connected_components, consensus, cpm_quality, label_propagation, leiden,
                         leiden_levels, louvain, louvain_levels, modularity, provenance)
@@ -19,7 +20,7 @@ from .schema import TABLES, table_spec
 from .validate import ValidationResult, validate_dataset, validate_table
 
 __all__ = [
-    "__version__", "warmup",
+    "__version__", "warmup", "clusters",
     "JinduError", "SchemaError", "GraphInputError", "ParameterError", "MissingDependencyError", "JinduWarning",
     "CSRGraph", "as_graph", "from_edges", "case_entity_graph", "case_graph", "entity_weights",
     "person_graph", "region_flow_graph", "to_networkx", "from_networkx", "to_igraph", "write_graphml",

@@ -27,10 +27,11 @@ def _region_provinces(data) -> pd.Series:
     return r.set_index("region_id")["province"]
 
 
-def _ranked_list(s: pd.Series) -> list:
-    """Distinct values, most frequent first (ties by value)."""
-    counts = s.value_counts()
-    return sorted(counts.index.tolist(), key=lambda v: (-counts[v], str(v)))
+def _ranked_lists(df: pd.DataFrame, col: str) -> pd.Series:
+    """Per cluster: the distinct values of ``col``, most frequent first (ties by value)."""
+    n = df.dropna(subset=[col]).groupby(["cluster", col], sort=False).size().rename("n").reset_index()
+    n = n.sort_values(["cluster", "n", col], ascending=[True, False, True], kind="mergesort")
+    return n.groupby("cluster", sort=True)[col].agg(list)
 
 
 def cluster_summary(
@@ -107,18 +108,18 @@ def cluster_summary(
                 last_date=("date", "max"), quantity_g=("quantity_g", "sum"), n_recent=("recent", "sum"),
                 stability=("cluster_stability", "first"))
     out["n_large"] = out["n_cases"] - out["n_small"]
-    out["regions"] = g["region_id"].apply(_ranked_list)
-    out["provinces"] = g["province"].apply(lambda s: _ranked_list(s.dropna()))
-    out["drugs"] = g["drug"].apply(_ranked_list)
+    for name, col in (("regions", "region_id"), ("provinces", "province"), ("drugs", "drug")):
+        out[name] = _ranked_lists(df, col).reindex(out.index)
+        out[name] = out[name].map(lambda x: x if isinstance(x, list) else [])
     out["n_regions"] = out["regions"].map(len)
     out["n_provinces"] = out["provinces"].map(len)
     out["span_days"] = (out["last_date"] - out["first_date"]).dt.days
     # evidence and persons
     ev = cluster_evidence(data, clusters, min_size=min_size).to_pandas()
     top = ev.groupby("cluster", sort=False).head(top_entities)
-    out["top_entities"] = top.groupby("cluster").apply(
-        lambda t: [{"kind": k, "value": v, "share": float(s)} for k, v, s in zip(t["kind"], t["value"], t["share"])],
-        include_groups=False).reindex(out.index)
+    items = pd.Series([{"kind": k, "value": v, "share": float(x)}
+                       for k, v, x in zip(top["kind"], top["value"], top["share"])], index=top.index, dtype=object)
+    out["top_entities"] = items.groupby(top["cluster"].to_numpy()).agg(list).reindex(out.index)
     out["top_entities"] = out["top_entities"].map(lambda x: x if isinstance(x, list) else [])
     persons = _persons(data, cl, key_persons)
     out = out.join(persons)
@@ -178,6 +179,5 @@ def _persons(data, cl: pd.DataFrame, key_persons: int) -> pd.DataFrame:
     chain_rows["order"] = chain_rows["role"].map({r: i for i, r in enumerate(_UPSTREAM_ORDER)})
     chain_rows = chain_rows.sort_values(["cluster", "order", "n", "record_id"], ascending=[True, True, False, True],
                                         kind="mergesort").drop_duplicates(["cluster", "role"])
-    chain = chain_rows.groupby("cluster").apply(
-        lambda t: [f"{r}:{rec}" for r, rec in zip(t["role"], t["record_id"])], include_groups=False)
+    chain = (chain_rows["role"] + ":" + chain_rows["record_id"]).groupby(chain_rows["cluster"].to_numpy()).agg(list)
     return pd.DataFrame({"key_persons": key, "upstream_chain": chain})
