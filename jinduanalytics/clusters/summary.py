@@ -181,3 +181,59 @@ def _persons(data, cl: pd.DataFrame, key_persons: int) -> pd.DataFrame:
                                         kind="mergesort").drop_duplicates(["cluster", "role"])
     chain = (chain_rows["role"] + ":" + chain_rows["record_id"]).groupby(chain_rows["cluster"].to_numpy()).agg(list)
     return pd.DataFrame({"key_persons": key, "upstream_chain": chain})
+
+
+def cluster_persons(data, clusters: pa.Table, cluster: int) -> tuple[pa.Table, pa.Table]:
+    """The persons of one cluster and the links between them, ready for a network drawing.
+
+    Returns
+    -------
+    (nodes, edges) : tuple of pyarrow.Table
+        nodes: ``node_id`` (record id), ``role`` (the highest role the record has in the
+        cluster's cases), ``n_cases``; edges: ``source``, ``target``, ``weight``
+        (co-offending and phone contacts, as in :func:`jinduanalytics.graph.person_graph`).
+    """
+    from ..graph import person_graph
+
+    cl = clusters_frame(clusters)
+    members = cl.loc[cl["cluster"] == cluster, "case_id"]
+    if members.empty:
+        raise ParameterError(f"cluster {cluster!r} is not in the clusters table")
+    cp = get_table(data, "case_persons", columns=("case_id", "record_id", "role")).to_pandas()
+    cp = cp[cp["case_id"].isin(members)]
+    order = {r: i for i, r in enumerate(("supplier", "wholesaler", "seller", "courier", "buyer", "user"))}
+    cp = cp.assign(o=cp["role"].map(order).fillna(99))
+    nodes = (cp.sort_values(["record_id", "o"], kind="mergesort").groupby("record_id")
+             .agg(role=("role", "first"), n_cases=("case_id", "nunique")).reset_index()
+             .rename(columns={"record_id": "node_id"}))
+    pr = get_table(data, "person_records", required=False)
+    ct = get_table(data, "contacts", required=False)
+    sub = pa.Table.from_pandas(cp[["case_id", "record_id"]], preserve_index=False)
+    keep = pa.array(nodes["node_id"].tolist(), pa.string())
+    if pr is not None:
+        import pyarrow.compute as pc
+
+        pr = pr.filter(pc.is_in(pr.column("record_id"), value_set=keep))
+    g = person_graph(sub, person_records=pr if ct is not None else None, contacts=ct if pr is not None else None)
+    e = g.edges().to_pandas()
+    e = e[e["source"].isin(nodes["node_id"]) & e["target"].isin(nodes["node_id"])]
+    return (pa.Table.from_pandas(nodes, preserve_index=False),
+            pa.Table.from_pandas(e.reset_index(drop=True), preserve_index=False))
+
+
+def cluster_timeline(data, clusters: pa.Table, summary: pa.Table | None = None, *, top: int = 12) -> pa.Table:
+    """Cases of the top clusters with their dates: ``cluster``, ``rank``, ``case_id``, ``date``,
+    ``case_type``, ``quantity_g``, ``region_id`` (rank from ``summary``, else by size)."""
+    check_int("top", top, minimum=1)
+    cl = clusters_frame(clusters)[["case_id", "cluster", "cluster_size"]]
+    if summary is not None:
+        rk = summary.select(["cluster", "rank"]).to_pandas()
+    else:
+        sizes = cl.drop_duplicates("cluster").sort_values(["cluster_size", "cluster"], ascending=[False, True])
+        rk = pd.DataFrame({"cluster": sizes["cluster"], "rank": np.arange(1, len(sizes) + 1)})
+    rk = rk[rk["rank"] <= top]
+    cases = get_table(data, "cases", columns=("case_id", "date")).to_pandas()
+    cols = [c for c in ("case_id", "date", "case_type", "quantity_g", "region_id") if c in cases]
+    df = cl.merge(rk, on="cluster").merge(cases[cols], on="case_id")
+    df = df.sort_values(["rank", "date", "case_id"], kind="mergesort").drop(columns="cluster_size")
+    return pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)

@@ -1,0 +1,13 @@
+"""Plotting helpers: result tables in, matplotlib Figures out; nothing is computed here.
+
+Chinese labels render with an installed CJK font when there is one, else with the Noto Sans
+SC subset shipped in ``jinduanalytics/data/fonts`` (SIL OFL). Figures are built without
+pyplot, so they are safe in scripts; in Jupyter they display as the cell's value.
+"""
+
+from ._style import cjk_font
+from .figures import (beibu_map, case_timeline, cluster_network, cluster_ranking, disruption_curve,
+                      linkage_waterfall, region_heatmap)
+
+__all__ = ["cluster_network", "region_heatmap", "beibu_map", "cluster_ranking", "case_timeline",
+           "linkage_waterfall", "disruption_curve", "cjk_font"]

@@ -1,0 +1,64 @@
+"""House style: a CJK-capable font (shipped), colours per province / role / mode, a figure factory."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from functools import lru_cache
+from importlib import resources
+
+_SYSTEM_CJK = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Microsoft YaHei",
+               "SimHei", "PingFang SC")
+SHIPPED_FONT = "fonts/NotoSansSC-jindu-subset.otf"
+
+PROVINCE_COLORS = {"广东": "#1f77b4", "广西": "#2ca02c", "海南": "#d62728", "云南": "#9467bd"}
+ROLE_COLORS = {"supplier": "#7f0000", "wholesaler": "#d7301f", "seller": "#fc8d59", "courier": "#8c6bb1",
+               "buyer": "#74a9cf", "user": "#bdc9e1"}
+MODE_COLORS = {"road": "#555555", "rail": "#8c510a", "sea": "#1f78b4", "post": "#e7298a"}
+PART_COLORS = {"size": "#4c72b0", "growth": "#55a868", "span": "#c44e52", "quantity": "#8172b2",
+               "stability": "#ccb974"}
+ROLE_ZH = {"supplier": "上线/货源", "wholesaler": "批发", "seller": "零包贩卖", "courier": "运输",
+           "buyer": "买家", "user": "吸食"}
+MODE_ZH = {"road": "公路", "rail": "铁路", "sea": "海运", "post": "寄递"}
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str:
+    """Family name of the CJK font the plots use: an installed one, else the shipped subset."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    for name in _SYSTEM_CJK:
+        if name in installed:
+            return name
+    path = resources.files("jinduanalytics.data").joinpath(SHIPPED_FONT)
+    font_manager.fontManager.addfont(str(path))
+    return font_manager.FontProperties(fname=str(path)).get_name()
+
+
+@contextmanager
+def style():
+    """rcParams of every jinduanalytics figure (scoped: the caller's settings are untouched)."""
+    import matplotlib as mpl
+
+    rc = {
+        # concrete family names (not "sans-serif"): texts keep them, so a figure saved after
+        # this context has closed still renders Chinese
+        "font.family": [cjk_font(), "DejaVu Sans"],
+        "axes.unicode_minus": False,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.titleweight": "normal",  # the shipped CJK font has one weight
+        "axes.titlesize": 13,
+        "figure.dpi": 100,
+        "savefig.dpi": 120,
+        "savefig.bbox": "tight",
+    }
+    with mpl.rc_context(rc):
+        yield
+
+
+def new_figure(width: float = 8.0, height: float = 5.0):
+    """A Figure not attached to pyplot's state machine (safe in scripts, threads and notebooks)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")

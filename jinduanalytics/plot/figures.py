@@ -1,0 +1,352 @@
+"""Figures of what the analyses found. Each function takes result tables and returns a Figure.
+
+Nothing here computes results: the tables come from :mod:`jinduanalytics.clusters`,
+:mod:`jinduanalytics.routes` and friends. Layout and drawing only.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError, SchemaError
+from ._style import (MODE_COLORS, MODE_ZH, PART_COLORS, PROVINCE_COLORS, ROLE_COLORS, ROLE_ZH, new_figure,
+                     style)
+
+__all__ = ["cluster_network", "region_heatmap", "beibu_map", "cluster_ranking", "case_timeline",
+           "linkage_waterfall", "disruption_curve"]
+
+
+def _frame(table, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    if table is None:
+        raise ParameterError(f"{name}: a table is required")
+    df = table if isinstance(table, pd.DataFrame) else table.to_pandas()
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SchemaError(f"{name}: missing column(s) {', '.join(map(repr, missing))}; found: {', '.join(df.columns)}")
+    return df
+
+
+def _region_names(regions) -> dict:
+    if regions is None:
+        from ..regions import beibu_regions
+
+        regions = beibu_regions()
+    r = _frame(regions, "regions", ("region_id", "name"))
+    return dict(zip(r["region_id"], r["name"]))
+
+
+# ----------------------------------------------------------------------------- cluster network
+
+def cluster_network(nodes, edges, *, color: str = "role", label: str | None = None, group: str | None = None,
+                    max_nodes: int = 250, title: str | None = None, seed: int = 0):
+    """Draw a network: node by node when small, one bubble per ``group`` when large.
+
+    Parameters
+    ----------
+    nodes : table
+        ``node_id`` plus the ``color`` column (roles get the role palette; any other
+        categorical column gets a generic one), optional ``label`` and ``group`` columns.
+    edges : table
+        ``source``, ``target``, ``weight`` (line width scales with weight).
+    group : str, optional
+        Column to aggregate by when there are more than ``max_nodes`` nodes (e.g. the
+        community); required then.
+    """
+    import networkx as nx
+
+    nd = _frame(nodes, "nodes", ("node_id",))
+    ed = _frame(edges, "edges", ("source", "target"))
+    if "weight" not in ed:
+        ed = ed.assign(weight=1.0)
+    aggregated = len(nd) > max_nodes
+    if aggregated:
+        if group is None or group not in nd:
+            raise ParameterError(f"cluster_network: {len(nd)} nodes is more than max_nodes={max_nodes}; pass "
+                                 "group= a column of the nodes table (e.g. the community) to draw one bubble per group")
+        gmap = dict(zip(nd["node_id"], nd[group]))
+        sizes = nd.groupby(group).size()
+        ed = ed.assign(source=ed["source"].map(gmap), target=ed["target"].map(gmap)).dropna()
+        ed = ed[ed["source"] != ed["target"]]
+        ed = ed.groupby(["source", "target"], as_index=False)["weight"].sum()
+        nd = pd.DataFrame({"node_id": sizes.index, "members": sizes.to_numpy()})
+        color = None
+    g = nx.Graph()
+    g.add_nodes_from(nd["node_id"])
+    g.add_weighted_edges_from(ed[["source", "target", "weight"]].itertuples(index=False, name=None))
+    pos = nx.spring_layout(g, seed=seed, weight="weight", k=1.5 / np.sqrt(max(len(g), 1)))
+    with style():
+        fig = new_figure(8, 7)
+        ax = fig.add_subplot()
+        w = ed["weight"].to_numpy(float)
+        lw = 0.5 + 3.0 * (w / w.max()) if len(w) and w.max() > 0 else []
+        for (u, v), width in zip(zip(ed["source"], ed["target"]), lw):
+            ax.plot([pos[u][0], pos[v][0]], [pos[u][1], pos[v][1]], color="#999999", lw=width, alpha=0.6, zorder=1)
+        xy = np.array([pos[n] for n in nd["node_id"]]) if len(nd) else np.zeros((0, 2))
+        if aggregated:
+            s = 30 + 400 * nd["members"].to_numpy() / nd["members"].max()
+            ax.scatter(xy[:, 0], xy[:, 1], s=s, color="#4c72b0", alpha=0.8, edgecolor="white", zorder=2)
+            ax.text(0.01, 0.01, f"{len(nd)} groups by '{group}' (bubble area = members)", transform=ax.transAxes,
+                    fontsize=9, color="#555555")
+        else:
+            cats = nd[color].fillna("?").astype(str) if color in nd else pd.Series(["node"] * len(nd))
+            palette = ROLE_COLORS if set(cats) <= set(ROLE_COLORS) | {"?"} else {
+                c: f"C{i % 10}" for i, c in enumerate(sorted(set(cats)))}
+            for cat in sorted(set(cats), key=lambda c: list(ROLE_COLORS).index(c) if c in ROLE_COLORS else 99):
+                m = (cats == cat).to_numpy()
+                name = f"{ROLE_ZH[cat]} ({cat})" if cat in ROLE_ZH else cat
+                ax.scatter(xy[m, 0], xy[m, 1], s=90, color=palette.get(cat, "#cccccc"), edgecolor="black",
+                           linewidth=0.5, label=f"{name}: {int(m.sum())}", zorder=2)
+            if label and label in nd and len(nd) <= 60:
+                for (x, y), text in zip(xy, nd[label].astype(str)):
+                    ax.annotate(text, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7)
+            ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9, title=color)
+        ax.set_axis_off()
+        ax.set_title(title or f"网络图 network: {len(nd)} nodes, {len(ed)} links")
+    return fig
+
+
+# ----------------------------------------------------------------------------- region heatmap
+
+def region_heatmap(pairs, *, value: str = "z", significant: str | None = "significant", regions=None,
+                   title: str | None = None, cmap: str = "Reds"):
+    """Region x region heatmap of a pair score, with significant pairs marked ``*``.
+
+    ``pairs`` has ``region_a``, ``region_b``, the ``value`` column and optionally a boolean
+    ``significant`` column. The matrix is symmetric; names come from ``regions`` (default:
+    the shipped Beibu regions).
+    """
+    df = _frame(pairs, "pairs", ("region_a", "region_b", value))
+    names = _region_names(regions)
+    ids = sorted(set(df["region_a"]) | set(df["region_b"]))
+    idx = {r: i for i, r in enumerate(ids)}
+    mat = np.full((len(ids), len(ids)), np.nan)
+    sig = np.zeros_like(mat, dtype=bool)
+    has_sig = significant is not None and significant in df
+    for row in df.itertuples(index=False):
+        a, b, v = idx[getattr(row, "region_a")], idx[getattr(row, "region_b")], getattr(row, value)
+        mat[a, b] = mat[b, a] = v
+        if has_sig and bool(getattr(row, significant)):
+            sig[a, b] = sig[b, a] = True
+    with style():
+        n = len(ids)
+        fig = new_figure(max(6, 0.45 * n + 3), max(5, 0.45 * n + 2))
+        ax = fig.add_subplot()
+        im = ax.imshow(np.ma.masked_invalid(mat), cmap=cmap)
+        labels = [f"{names.get(r, r)}" for r in ids]
+        ax.set_xticks(range(n), labels, rotation=60, ha="right", fontsize=9)
+        ax.set_yticks(range(n), labels, fontsize=9)
+        ax.spines[:].set_visible(False)
+        for a, b in zip(*np.nonzero(sig)):
+            ax.text(b, a, "*", ha="center", va="center", color="white" if mat[a, b] > np.nanmax(mat) * 0.6 else "black",
+                    fontsize=13)
+        fig.colorbar(im, ax=ax, label=value, shrink=0.8)
+        ax.set_title(title or f"地区关联 region pairs: {value}" + (" (* significant)" if has_sig else ""))
+    return fig
+
+
+# ----------------------------------------------------------------------------- Beibu Gulf map
+
+_MAP_EXTENT = (105.6, 115.0, 17.8, 23.6)  # lon_min, lon_max, lat_min, lat_max
+
+
+def _coastline() -> pd.DataFrame:
+    with resources.files("jinduanalytics.data").joinpath("coastline.csv").open("rb") as f:
+        return pd.read_csv(f)
+
+
+def beibu_map(regions=None, legs=None, *, value: str = "quantity_g", min_share: float = 0.0,
+              title: str | None = None):
+    """The Beibu Gulf rim: regions at their coordinates, province colours, flow arrows.
+
+    Parameters
+    ----------
+    regions : table, optional
+        ``region_id``, ``name``, ``province``, ``level``, ``lon``, ``lat`` (default: shipped).
+    legs : table, optional
+        ``origin``, ``destination``, ``mode`` and the ``value`` column (e.g. from
+        :func:`jinduanalytics.routes.flow_legs`); arrow width scales with ``value``, colour
+        shows the mode. Legs under ``min_share`` of the largest are not drawn.
+
+    The coastline is a simplified outline shipped with the package (no downloads); the
+    琼州海峡 crossing between 徐闻 and 海口 is labelled.
+    """
+    from matplotlib.patches import FancyArrowPatch, Polygon
+
+    if regions is None:
+        from ..regions import beibu_regions
+
+        regions = beibu_regions()
+    r = _frame(regions, "regions", ("region_id", "name", "province", "level", "lon", "lat"))
+    r = r[r["level"] != "province"].copy()
+    x0, x1, y0, y1 = _MAP_EXTENT
+    # regions off the map (e.g. 瑞丽 on the Yunnan border) are drawn at its edge
+    off = ~(r["lon"].between(x0, x1) & r["lat"].between(y0, y1))
+    r["x"] = r["lon"].clip(x0 + 0.15, x1 - 0.15)
+    r["y"] = r["lat"].clip(y0 + 0.15, y1 - 0.15)
+    pos = {rid: (x, y) for rid, x, y in zip(r["region_id"], r["x"], r["y"])}
+    coast = _coastline()
+    with style():
+        fig = new_figure(10, 7.5)
+        ax = fig.add_subplot()
+        ax.set_facecolor("#eaf2fb")
+        main = coast[coast["part"] == "mainland"][["lon", "lat"]].to_numpy()
+        land = np.vstack([main, [[116.5, 22.85], [116.5, 26.5], [96.5, 26.5], [96.5, 18.9]]])
+        ax.add_patch(Polygon(land, closed=True, facecolor="#f7f4ea", edgecolor="#7f8c8d", lw=1.0, zorder=0))
+        for part, pts in coast[coast["part"] != "mainland"].groupby("part"):
+            ax.add_patch(Polygon(pts[["lon", "lat"]].to_numpy(), closed=True, facecolor="#f7f4ea",
+                                 edgecolor="#7f8c8d", lw=1.0, zorder=0))
+        handles = []
+        if legs is not None:
+            lg = _frame(legs, "legs", ("origin", "destination", "mode", value))
+            lg = lg[lg["origin"].isin(pos) & lg["destination"].isin(pos) & (lg["origin"] != lg["destination"])]
+            vmax = float(lg[value].max()) if len(lg) else 1.0
+            lg = lg[lg[value] >= min_share * vmax].sort_values(value)
+            for o, d, mode, v in zip(lg["origin"], lg["destination"], lg["mode"], lg[value]):
+                ax.add_patch(FancyArrowPatch(pos[o], pos[d], connectionstyle="arc3,rad=0.15", arrowstyle="-|>",
+                                             mutation_scale=8 + 8 * v / vmax, lw=0.5 + 3.5 * v / vmax,
+                                             color=MODE_COLORS.get(mode, "#555555"), alpha=0.7, zorder=2))
+            for mode in sorted(set(lg["mode"])):
+                handles += ax.plot([], [], color=MODE_COLORS.get(mode, "#555555"), lw=3,
+                                   label=f"{MODE_ZH.get(mode, mode)} {mode}")
+        for prov, part in r.groupby("province"):
+            origin = (part["level"] == "origin").to_numpy()
+            handles.append(ax.scatter(part.loc[~origin, "x"], part.loc[~origin, "y"], s=60,
+                                      color=PROVINCE_COLORS.get(prov, "gray"), edgecolor="black", lw=0.5, zorder=3,
+                                      label=prov))
+            ax.scatter(part.loc[origin, "x"], part.loc[origin, "y"], s=70, marker="^",
+                       color=PROVINCE_COLORS.get(prov, "gray"), edgecolor="black", lw=0.5, zorder=3)
+        for name, x, y, o in zip(r["name"], r["x"], r["y"], off):
+            ax.annotate(name + (" (图外)" if o else ""), (x, y), xytext=(4, 3), textcoords="offset points",
+                        fontsize=9, zorder=4)
+        ax.annotate("琼州海峡", (110.3, 20.18), xytext=(111.3, 19.4), fontsize=10, color="#1f4e79",
+                    arrowprops={"arrowstyle": "-", "color": "#1f4e79", "lw": 0.8}, zorder=4)
+        ax.text(107.6, 20.3, "北部湾", fontsize=13, color="#5d6d7e")
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        ax.set_aspect(1.0 / np.cos(np.radians((y0 + y1) / 2)))
+        ax.set_xlabel("经度 lon")
+        ax.set_ylabel("纬度 lat")
+        ax.legend(handles=handles, loc="lower right", fontsize=8, frameon=True, title="▲ 源头 origin",
+                  title_fontsize=8)
+        ax.set_title(title or "环北部湾 Beibu Gulf rim" + (f": flows by {value}" if legs is not None else ""))
+    return fig
+
+
+# ----------------------------------------------------------------------------- cluster ranking
+
+def cluster_ranking(summary, *, top: int = 15, title: str | None = None):
+    """Top clusters as stacked bars of their score parts (``score_<part>`` columns)."""
+    df = _frame(summary, "summary", ("cluster", "score", "n_cases"))
+    parts = [c for c in df.columns if c.startswith("score_")]
+    if not parts:
+        raise SchemaError("summary: no score_<part> columns (pass the table from cluster_summary)")
+    df = df.sort_values("score", ascending=False).head(top).iloc[::-1]
+    with style():
+        fig = new_figure(9, 0.38 * len(df) + 1.8)
+        ax = fig.add_subplot()
+        left = np.zeros(len(df))
+        labels = [f"#{c}  ({n} 案)" for c, n in zip(df["cluster"], df["n_cases"])]
+        for p in parts:
+            name = p.removeprefix("score_")
+            ax.barh(labels, df[p], left=left, color=PART_COLORS.get(name, None), label=name, edgecolor="white")
+            left += df[p].to_numpy()
+        for y, s in enumerate(df["score"]):
+            ax.text(s + 0.005, y, f"{s:.2f}", va="center", fontsize=8)
+        ax.set_xlabel("score (sum of weighted parts)")
+        ax.set_xlim(0, max(1.0, float(left.max()) + 0.08))
+        ax.legend(loc="lower right", fontsize=8, ncols=len(parts), frameon=False, bbox_to_anchor=(1, 1.0))
+        ax.set_title(title or f"集群排序 top {len(df)} clusters", loc="left")
+    return fig
+
+
+# ----------------------------------------------------------------------------- case timeline
+
+def case_timeline(cases, *, top: int | None = 12, color: str = "case_type", title: str | None = None):
+    """Cases over time, one row per cluster (``cluster``, ``date``, optional ``rank``, ``quantity_g``).
+
+    Marker size scales with ``quantity_g`` when present; colour shows ``color``.
+    """
+    df = _frame(cases, "cases", ("cluster", "date"))
+    df = df.assign(date=pd.to_datetime(df["date"]))
+    order = (df.groupby("cluster")["rank"].first().sort_values() if "rank" in df
+             else df.groupby("cluster").size().sort_values(ascending=False))
+    clusters = list(order.index[:top] if top else order.index)
+    df = df[df["cluster"].isin(clusters)]
+    row = {c: i for i, c in enumerate(clusters)}
+    with style():
+        fig = new_figure(10, 0.42 * len(clusters) + 1.8)
+        ax = fig.add_subplot()
+        cats = df[color].astype(str) if color in df else pd.Series(["case"] * len(df), index=df.index)
+        q = df["quantity_g"].fillna(0).to_numpy(float) if "quantity_g" in df else np.ones(len(df))
+        size = 12 + 120 * np.sqrt(q / q.max()) if q.max() > 0 else np.full(len(df), 20.0)
+        for i, cat in enumerate(sorted(set(cats))):
+            m = (cats == cat).to_numpy()
+            ax.scatter(df.loc[m, "date"], [row[c] for c in df.loc[m, "cluster"]], s=size[m], alpha=0.65,
+                       color=f"C{i % 10}", edgecolor="black", lw=0.3, label=cat)
+        ax.set_yticks(range(len(clusters)), [f"#{c}" for c in clusters])
+        ax.invert_yaxis()
+        ax.set_ylabel("cluster")
+        ax.grid(axis="x", alpha=0.3)
+        leg = ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9, title=color)
+        for handle in leg.legend_handles:
+            handle.set_sizes([30])
+        ax.set_title(title or "案件时间线 cases over time (marker area ~ grams)", loc="left")
+    return fig
+
+
+# ----------------------------------------------------------------------------- linkage waterfall
+
+def linkage_waterfall(contributions, *, threshold: float | None = None, title: str | None = None):
+    """Match weight of one record pair, built up comparison by comparison.
+
+    ``contributions`` has ``comparison`` and ``weight`` (log2 Bayes factor each; a row named
+    ``prior`` is drawn first when present). The last bar is the total; ``threshold`` draws
+    the link threshold.
+    """
+    df = _frame(contributions, "contributions", ("comparison", "weight"))
+    names = df["comparison"].astype(str).tolist()
+    w = df["weight"].to_numpy(float)
+    start = np.concatenate([[0.0], np.cumsum(w)[:-1]])
+    total = float(w.sum())
+    with style():
+        fig = new_figure(max(6, 0.8 * len(w) + 3), 4.5)
+        ax = fig.add_subplot()
+        colors = ["#2e7d32" if x >= 0 else "#c62828" for x in w]
+        ax.bar(range(len(w)), w, bottom=start, color=colors, edgecolor="black", lw=0.4)
+        ax.bar(len(w), total, color="#1565c0", edgecolor="black", lw=0.4)
+        for i, (s, x) in enumerate(zip(start, w)):
+            ax.text(i, s + x + (0.3 if x >= 0 else -0.3), f"{x:+.1f}", ha="center", va="bottom" if x >= 0 else "top",
+                    fontsize=8)
+        ax.text(len(w), total + (0.3 if total >= 0 else -0.3), f"{total:.1f}", ha="center",
+                va="bottom" if total >= 0 else "top", fontsize=10)
+        if threshold is not None:
+            ax.axhline(threshold, color="black", ls="--", lw=0.8)
+            ax.text(len(w) + 0.45, threshold, f"threshold {threshold:g}", va="bottom", ha="right", fontsize=8)
+        ax.axhline(0, color="gray", lw=0.6)
+        ax.set_xticks(range(len(w) + 1), names + ["total"], rotation=30, ha="right")
+        ax.set_ylabel("match weight (log2 Bayes factor)")
+        ax.set_title(title or "比对贡献 match weight by comparison", loc="left")
+    return fig
+
+
+# ----------------------------------------------------------------------------- disruption curve
+
+def disruption_curve(curves, *, x: str = "removed", y: str = "lcc", by: str = "strategy", title: str | None = None):
+    """Largest-component curves of node-removal strategies (one line per ``by`` value)."""
+    df = _frame(curves, "curves", (x, y, by))
+    with style():
+        fig = new_figure(7, 4.5)
+        ax = fig.add_subplot()
+        for i, (name, part) in enumerate(df.groupby(by, sort=True)):
+            part = part.sort_values(x)
+            ax.plot(part[x], part[y], marker="o", ms=3, lw=1.5, color=f"C{i % 10}", label=str(name))
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False, fontsize=9, title=by)
+        ax.set_title(title or "打击效果 disruption: largest component as nodes are removed", loc="left")
+    return fig
