@@ -18,15 +18,16 @@ def run_demo(out: Path, *, preset: str = "county", seed: int = 7, progress: bool
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from .clusters import cluster_cases, cluster_summary, score_clusters, score_trace, trace_upstream
+    from .clusters import score_clusters, score_trace
     from .graph import case_graph, person_graph, region_flow_graph
     from .io import read_dataset, write_dataset
     from .synthetic import generate
 
     out = Path(out)
     summary: dict = {"preset": preset, "seed": seed}
-    names = ["generate", "write + read back", "case graph", "case clusters", "cluster summary", "upstream trace",
-             "person graph", "flow graph"]
+    from .analyze import analyze
+
+    names = ["generate", "write + read back", "case graph", "analysis + report", "person graph", "flow graph"]
     with stages(names, enabled=progress, desc="jindu demo") as step:
         step("generate")
         ds = generate(preset, seed=seed)
@@ -35,15 +36,9 @@ def run_demo(out: Path, *, preset: str = "county", seed: int = 7, progress: bool
         ds = read_dataset(out / "dataset")
         step("case graph")
         cg = case_graph(ds.case_entities, cases=ds.cases)
-        step("case clusters")
-        clusters = cluster_cases(ds, seed=seed)
-        pq.write_table(clusters, out / "case_clusters.parquet")
-        step("cluster summary")
-        ranked = cluster_summary(ds, clusters)
-        pq.write_table(ranked, out / "cluster_summary.parquet")
-        step("upstream trace")
-        trace = trace_upstream(ds, clusters)
-        pq.write_table(trace, out / "upstream_trace.parquet")
+        step("analysis + report")
+        res = analyze(ds, out, seed=seed, source=out / "dataset", progress=False)
+        clusters, ranked, trace = res["case_clusters"], res["cluster_summary"], res["upstream_trace"]
         step("person graph")
         pg = person_graph(ds.case_persons, person_records=ds.person_records, contacts=ds.contacts)
         step("flow graph")
@@ -94,4 +89,5 @@ def _print(summary: dict, out: Path) -> None:
         print(f"  against the planted networks: NMI {v['nmi']:.3f}, ARI {v['ari']:.3f}, "
               f"{v['matched']:.0%} of networks matched (Jaccard >= 0.5); "
               f"true supplier in the top 5 for {c['trace_hit5_sellers']:.0%} of sellers")
-    print(f"\nresults written to {out.resolve()}")
+    print(f"\nresults (Parquet tables, manifest.json) written to {out.resolve()}")
+    print(f"report: {(out / 'report.html').resolve()}")

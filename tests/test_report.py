@@ -1,0 +1,81 @@
+"""`jindu analyze`: result tables, manifest, a self-contained report that a browser renders cleanly."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from jinduanalytics.cli import main
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "synthetic" / "county"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory):
+    out = tmp_path_factory.mktemp("analysis")
+    assert main(["analyze", str(SAMPLE), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_analyze_writes_tables_report_and_manifest(analysed):
+    manifest = json.loads((analysed / "manifest.json").read_text(encoding="utf-8"))
+    for name in manifest["outputs"]:
+        assert (analysed / name).exists(), name
+    for name in ("case_clusters", "cluster_summary", "cluster_evidence", "upstream_trace", "trace_coverage",
+                 "flow_legs"):
+        assert pq.read_table(analysed / f"{name}.parquet").num_rows > 0, name
+    assert manifest["seed"] == 7 and manifest["parameters"]["cluster_cases"]["rarity"] == "newman"
+    assert manifest["input_sha256"], "input files are hashed"
+    for rel, digest in manifest["input_sha256"].items():
+        assert hashlib.sha256((SAMPLE / rel).read_bytes()).hexdigest() == digest
+    assert manifest["input_rows"]["cases"] == pq.read_table(SAMPLE / "cases.parquet").num_rows
+
+
+def test_report_is_self_contained_and_masks_identifiers(analysed):
+    text = (analysed / "report.html").read_text(encoding="utf-8")
+    assert text.count("data:image/png;base64,") >= 4
+    assert not re.search(r"""(src|href)=["'](?!data:)""", text), "report must not load external resources"
+    ce = pq.read_table(SAMPLE / "case_entities.parquet").to_pandas()
+    pr = pq.read_table(SAMPLE / "person_records.parquet").to_pandas()
+    secrets = set(ce.loc[ce["kind"].isin(["phone", "account"]), "value"]) | set(pr["id_number"].dropna()) \
+        | set(pr["phone"].dropna()) | set(pr["name"].dropna())
+    leaked = [s for s in secrets if len(s) >= 2 and s in text]
+    assert not leaked, f"{len(leaked)} raw identifiers in the report"
+
+
+def test_report_loads_in_headless_chromium_without_console_errors(analysed, tmp_path):
+    if CHROMIUM is None:
+        if os.environ.get("JINDU_REQUIRE_CHROMIUM") == "1":
+            pytest.fail("JINDU_REQUIRE_CHROMIUM=1 but no chromium on PATH")
+        pytest.skip("no chromium on PATH (Debian package 'chromium'; .ci/run installs it)")
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
+           "--virtual-time-budget=5000", "--dump-dom", (analysed / "report.html").as_uri()]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
+    assert not console, console
+    body = re.search(r"<body[^>]*>", run.stdout)
+    assert body, run.stdout[:500]
+    n = re.search(r'data-images="(\d+)"', body.group(0))
+    ok = re.search(r'data-images-ok="(\d+)"', body.group(0))
+    assert n and ok and int(n.group(1)) >= 4 and ok.group(1) == n.group(1), body.group(0)
+
+
+def test_analyze_bad_dataset_exits_2_with_the_validation_message(tmp_path, capsys):
+    bad = tmp_path / "bad"
+    shutil.copytree(SAMPLE, bad)
+    t = pq.read_table(bad / "cases.parquet")
+    pq.write_table(t.drop(["date"]), bad / "cases.parquet")
+    assert main(["analyze", str(bad), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "cases" in err and "date" in err
