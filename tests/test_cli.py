@@ -9,10 +9,15 @@ from jinduanalytics.cli import main
 def test_demo_writes_summary(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "case_graph" in out and "results written to" in out
+    assert "case_graph" in out and "results (Parquet tables, manifest.json) written to" in out
+    assert "report: " in out and (tmp_path / "report.html").exists()
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["tables"]["cases"] > 500
     assert summary["graphs"]["case_graph"]["edges"] > 0
+    c = summary["clusters"]
+    assert c["vs_planted"]["nmi"] >= 0.85 and c["vs_planted"]["ari"] >= 0.75
+    assert c["trace_hit5_sellers"] >= 0.8
+    assert [r["rank"] for r in c["top"]] == [1, 2, 3, 4, 5]
 
 
 def test_generate_then_validate(tmp_path, capsys):
