@@ -1,0 +1,182 @@
+"""Comparisons of a record pair, each with ordered agreement levels (0 = strongest agreement).
+
+A comparison encodes its column(s) once for all records (``prepare``) and then maps candidate
+pairs to a level per pair (``levels``; -1 = a value is missing, which carries no evidence).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .._kernels import strings as _k
+from ..errors import ParameterError, SchemaError
+
+__all__ = ["Comparison", "ExactMatch", "StringSimilarity", "DateComparison", "ChineseName", "IdNumber"]
+
+_MISSING_DAY = np.iinfo(np.int64).min
+
+
+def encode_strings(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Padded int32 code-point matrix and lengths (-1 for missing / empty)."""
+    s = values.astype("string")
+    miss = s.isna() | (s.str.len() == 0)
+    filled = s.fillna("").to_numpy(dtype=object)
+    lengths = np.fromiter((len(x) for x in filled), dtype=np.int64, count=len(filled))
+    width = max(1, int(lengths.max()) if len(lengths) else 1)
+    arr = np.array(filled, dtype=f"<U{width}")
+    codes = arr.view(np.int32).reshape(len(arr), width) if len(arr) else np.zeros((0, width), np.int32)
+    lengths[miss.to_numpy()] = -1
+    return np.ascontiguousarray(codes), lengths
+
+
+def factorize(values: pd.Series) -> np.ndarray:
+    """int64 codes, -1 for missing."""
+    codes, _ = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    return codes.astype(np.int64)
+
+
+@dataclass
+class Comparison:
+    """Base class: a named comparison over ``columns`` with ``n_levels`` agreement levels."""
+
+    name: str
+    columns: tuple[str, ...]
+    labels: tuple[str, ...] = field(default=())
+    tf: bool = False  # term-frequency adjustment of the exact level
+    blocked_by: tuple[str, ...] = field(default=())  # derived blocking columns that constrain it
+
+    def constrained_by(self) -> set[str]:
+        """Blocking columns whose equality constrains this comparison (its own columns and ``blocked_by``)."""
+        return set(self.columns) | set(self.blocked_by)
+
+    @property
+    def n_levels(self) -> int:
+        return len(self.labels)
+
+    def check(self, df: pd.DataFrame) -> None:
+        missing = [c for c in self.columns if c not in df.columns]
+        if missing:
+            raise SchemaError(f"comparison '{self.name}': the records have no column(s) "
+                              f"{', '.join(map(repr, missing))}; found: {', '.join(map(str, df.columns))}")
+
+    def prepare(self, df: pd.DataFrame):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def levels(self, prep, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def tf_values(self, df: pd.DataFrame) -> np.ndarray:
+        """Per record: a code of the value whose frequency adjusts the exact level (-1 none)."""
+        return factorize(df[self.columns[0]])
+
+
+class ExactMatch(Comparison):
+    """Equal or not (after optional normalisation: stripped, lower-cased)."""
+
+    def __init__(self, column: str, *, name: str | None = None, tf: bool = False):
+        super().__init__(name or column, (column,), ("exact", "else"), tf)
+
+    def prepare(self, df):
+        return factorize(df[self.columns[0]].astype("string").str.strip().str.lower())
+
+    def levels(self, prep, ia, ib):
+        eq = _k.exact_pairs(prep, prep, ia, ib)
+        return np.where(eq < 0, -1, np.where(eq == 1, 0, 1)).astype(np.int8)
+
+
+class StringSimilarity(Comparison):
+    """Exact, then Jaro-Winkler similarity at or above each threshold, else."""
+
+    def __init__(self, column: str, thresholds=(0.92, 0.85), *, name: str | None = None, tf: bool = False):
+        thresholds = tuple(float(t) for t in thresholds)
+        if any(not 0 < t < 1 for t in thresholds) or list(thresholds) != sorted(thresholds, reverse=True):
+            raise ParameterError(f"thresholds must be decreasing numbers in (0, 1); got {thresholds}")
+        self.thresholds = thresholds
+        super().__init__(name or column, (column,),
+                         ("exact",) + tuple(f"jw>={t:g}" for t in thresholds) + ("else",), tf)
+
+    def prepare(self, df):
+        s = df[self.columns[0]].astype("string").str.strip().str.lower()
+        return encode_strings(s)
+
+    def levels(self, prep, ia, ib):
+        codes, lengths = prep
+        sim = _k.jaro_winkler_pairs(codes, lengths, codes, lengths, ia, ib)
+        out = np.full(ia.shape[0], len(self.thresholds) + 1, dtype=np.int8)
+        for lvl, t in reversed(list(enumerate(self.thresholds, start=1))):
+            out[sim >= t] = lvl
+        out[sim >= 1.0] = 0
+        out[np.isnan(sim)] = -1
+        return out
+
+
+class DateComparison(Comparison):
+    """Dates: exact, day/month swapped, same year and month, within a year, else."""
+
+    def __init__(self, column: str, *, name: str | None = None):
+        super().__init__(name or column, (column,), ("exact", "day-month swap", "same month", "within a year",
+                                                     "else"))
+
+    def prepare(self, df):
+        col = df[self.columns[0]]
+        if pd.api.types.is_integer_dtype(col) or pd.api.types.is_string_dtype(col) or col.dtype == object:
+            d = pd.to_datetime(col.astype("string"), format="mixed", errors="coerce")
+        else:
+            d = pd.to_datetime(col, errors="coerce")
+        days = d.to_numpy(dtype="datetime64[D]").astype(np.int64)
+        miss = d.isna().to_numpy()
+        days[miss] = _MISSING_DAY
+        ymd = np.where(miss, 0, d.dt.year.fillna(0).to_numpy() * 10000 + d.dt.month.fillna(0).to_numpy() * 100
+                       + d.dt.day.fillna(0).to_numpy()).astype(np.int64)
+        return days, ymd
+
+    def levels(self, prep, ia, ib):
+        days, ymd = prep
+        return _k.date_pairs(days, ymd, days, ymd, ia, ib)
+
+
+class ChineseName(Comparison):
+    """Chinese names: exact, same pinyin (a homophone), one character differs (a look-alike or
+    a mistake), else. Pinyin uses surname readings for the first character (曾 zeng, 区 ou,
+    覃 qin, 单 shan ...)."""
+
+    def __init__(self, column: str = "name", *, name: str | None = None, tf: bool = True):
+        super().__init__(name or column, (column,), ("exact", "same pinyin", "one char differs", "else"), tf)
+
+    def prepare(self, df):
+        from .names import name_pinyin
+
+        s = df[self.columns[0]].astype("string").str.strip()
+        codes, lengths = encode_strings(s)
+        return codes, lengths, factorize(name_pinyin(s))
+
+    def levels(self, prep, ia, ib):
+        codes, lengths, py = prep
+        diff = _k.char_diff_pairs(codes, lengths, codes, lengths, ia, ib)
+        same_py = _k.exact_pairs(py, py, ia, ib)
+        out = np.full(ia.shape[0], 3, dtype=np.int8)
+        out[diff == 1] = 2
+        out[same_py == 1] = 1
+        out[diff == 0] = 0
+        out[diff < 0] = -1
+        return out
+
+
+class IdNumber(Comparison):
+    """ID numbers (GB 11643): identical, equal where both are visible (masked), one digit
+    differs (a typo: the check digit then usually fails), else."""
+
+    def __init__(self, column: str = "id_number", *, name: str | None = None):
+        super().__init__(name or column, (column,), ("exact", "masked match", "one digit", "else"))
+
+    def prepare(self, df):
+        s = df[self.columns[0]].astype("string").str.strip().str.upper()
+        return encode_strings(s)
+
+    def levels(self, prep, ia, ib):
+        codes, lengths = prep
+        out = _k.id_number_pairs(codes, lengths, codes, lengths, ia, ib, ord("*"))
+        return out.astype(np.int8)

@@ -1,0 +1,419 @@
+"""Probabilistic record linkage (Fellegi-Sunter) with blocking, EM and explained links.
+
+Pipeline of :func:`link_records`:
+
+1. **Blocking**: each rule is a tuple of columns; records with equal values on all of them
+   (none missing) become candidate pairs. The union over rules is compared. Pairs inside one
+   ``group`` (e.g. the same source region, or the same input file) are never formed.
+2. **Comparisons** map each pair to an agreement level per comparison (numba kernels).
+3. **u-probabilities** from a random sample of pairs (almost all non-matches): how often
+   each level occurs by chance.
+4. **m-probabilities and the prior** by EM over the *distinct agreement patterns* of the
+   candidate pairs (counts, not pairs), u held fixed; conditional independence as in
+   Fellegi-Sunter.
+5. **Match weight** = log2 prior odds + sum over comparisons of log2(m/u) of the pair's
+   level (a missing value adds 0); with ``tf=True`` the exact level of a comparison uses
+   the value's own frequency as u, so agreeing on a rare name counts more than on 王伟.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .._checks import check_int
+from .._kernels import pairs_block as _pb
+from .._progress import stages
+from ..errors import ParameterError, SchemaError
+from .comparisons import Comparison, factorize
+
+__all__ = ["link_records", "linkage_model", "explain_link", "cluster_links"]
+
+_EPS = 1e-9
+
+
+def _records(records, name: str) -> pd.DataFrame:
+    if isinstance(records, pa.Table):
+        return records.to_pandas()
+    if isinstance(records, pd.DataFrame):
+        return records.reset_index(drop=True)
+    raise ParameterError(f"{name} must be a pyarrow Table or pandas DataFrame; got {type(records).__name__}")
+
+
+def _block_key(df: pd.DataFrame, cols: tuple[str, ...]) -> np.ndarray:
+    """int64 key per record for a rule (-1 when any column is missing)."""
+    key = np.zeros(len(df), dtype=np.int64)
+    bad = np.zeros(len(df), dtype=bool)
+    for c in cols:
+        codes = factorize(df[c])
+        bad |= codes < 0
+        key = key * (int(codes.max()) + 2 if len(codes) else 1) + (codes + 1)
+        key, _ = pd.factorize(key)  # keep it dense: no overflow however many columns
+        key = key.astype(np.int64)
+    key[bad] = -1
+    return key
+
+
+def candidate_pairs(df: pd.DataFrame, blocking, group: np.ndarray,
+                    max_block: int) -> tuple[np.ndarray, np.ndarray, list, list]:
+    """Union of the rules' pairs (ia < ib), a report per rule, and each rule's pair keys (ia * n + ib)."""
+    n = len(df)
+    keys = []
+    report = []
+    for rule in blocking:
+        rule = (rule,) if isinstance(rule, str) else tuple(rule)
+        missing = [c for c in rule if c not in df.columns]
+        if missing:
+            raise SchemaError(f"blocking rule {rule}: the records have no column(s) {', '.join(map(repr, missing))}")
+        key = _block_key(df, rule)
+        ok = np.flatnonzero(key >= 0)
+        order = ok[np.argsort(key[ok], kind="stable")]
+        ia, ib, sb, sr = _pb.block_pairs(order, key[order], group, max_block)
+        keys.append(ia * n + ib)
+        report.append({"rule": "+".join(rule), "pairs": int(ia.size), "skipped_blocks": int(sb),
+                       "skipped_records": int(sr)})
+    allk = np.unique(np.concatenate(keys)) if keys else np.empty(0, np.int64)
+    return allk // n, allk % n, report, keys
+
+
+def _random_pairs(n: int, group: np.ndarray, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    ia = rng.integers(0, n, size)
+    ib = rng.integers(0, n, size)
+    ok = (ia != ib) & (group[ia] != group[ib])
+    return ia[ok], ib[ok]
+
+
+def _level_matrix(comps, preps, ia, ib) -> np.ndarray:
+    out = np.empty((ia.shape[0], len(comps)), dtype=np.int8)
+    for c, (comp, prep) in enumerate(zip(comps, preps)):
+        out[:, c] = comp.levels(prep, ia, ib)
+    return out
+
+
+def _frequencies(levels: np.ndarray, n_levels: list[int]) -> list[np.ndarray]:
+    out = []
+    for c, k in enumerate(n_levels):
+        col = levels[:, c]
+        col = col[col >= 0]
+        counts = np.bincount(col, minlength=k).astype(np.float64) + 1.0  # Laplace
+        out.append(counts / counts.sum())
+    return out
+
+
+def _em(patterns: np.ndarray, counts: np.ndarray, u: list[np.ndarray], n_levels: list[int], *,
+        max_iter: int, fix_u: bool, tol: float = 1e-7) -> tuple[list[np.ndarray], list[np.ndarray], float, int]:
+    C = len(n_levels)
+    m = []
+    for k in n_levels:  # start: matches mostly agree exactly
+        v = np.full(k, 0.1 / max(k - 1, 1))
+        v[0] = 0.9
+        m.append(v / v.sum())
+    lam = 0.1
+    w = counts.astype(np.float64)
+    it = 0
+    for it in range(1, max_iter + 1):
+        log_m = np.zeros(len(patterns))
+        log_u = np.zeros(len(patterns))
+        for c in range(C):
+            lv = patterns[:, c]
+            ok = lv >= 0
+            log_m[ok] += np.log(m[c][lv[ok]])
+            log_u[ok] += np.log(u[c][lv[ok]])
+        a = np.log(lam) + log_m
+        b = np.log1p(-lam) + log_u
+        g = 1.0 / (1.0 + np.exp(np.clip(b - a, -700, 700)))
+        gw = g * w
+        new_lam = float(np.clip(gw.sum() / w.sum(), _EPS, 1 - _EPS))
+        new_m, new_u = [], []
+        for c, k in enumerate(n_levels):
+            lv = patterns[:, c]
+            ok = lv >= 0
+            v = np.bincount(lv[ok], weights=gw[ok], minlength=k) + _EPS
+            new_m.append(v / v.sum())
+            if not fix_u:
+                v = np.bincount(lv[ok], weights=(w - gw)[ok], minlength=k) + _EPS
+                new_u.append(v / v.sum())
+        if fix_u:
+            new_u = u
+        delta = max(abs(new_lam - lam), max(float(np.max(np.abs(x - y))) for x, y in zip(new_m + new_u, m + u)))
+        m, u, lam = new_m, new_u, new_lam
+        if delta < tol:
+            break
+    return m, u, lam, it
+
+
+def _patterns(L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct agreement patterns (rows of levels) and how many pairs have each."""
+    if L.shape[0] == 0:
+        return np.empty((0, L.shape[1]), np.int8), np.empty(0, np.int64)
+    base = int(L.max()) + 2
+    code = np.zeros(L.shape[0], dtype=np.int64)
+    for c in range(L.shape[1]):
+        code = code * base + (L[:, c].astype(np.int64) + 1)
+    uniq, counts = np.unique(code, return_counts=True)
+    pats = np.empty((uniq.size, L.shape[1]), dtype=np.int8)
+    rem = uniq.copy()
+    for c in range(L.shape[1] - 1, -1, -1):
+        pats[:, c] = (rem % base) - 1
+        rem //= base
+    return pats, counts
+
+
+def _fit(L, keys, rules, rule_keys, comparisons, u, n_levels, em_iterations, n_pairs_total):
+    """m per comparison by EM sessions, one per blocking rule; then the prior among candidates.
+
+    In the session of a rule, the comparisons that rule constrains (their columns, or the
+    derived columns listed in ``Comparison.blocked_by``) are left out: among pairs that agree on
+    the blocking key they are not distributed as by chance. The others are fitted with u fixed
+    (random pairs). A comparison's m is the mean over the sessions that fitted it. Last, the
+    prior: the share of matches among *all* possible pairs, by EM with m and u fixed in which
+    pairs outside the candidates count as non-matches (blocking is assumed to find the
+    matches). A prior over candidates only would be inflated by pairs the blocking made look
+    alike (same birth date and surname), which is what the conditional-independence model
+    cannot see.
+    """
+    C = len(comparisons)
+    m_sum = [np.zeros(k) for k in n_levels]
+    m_n = np.zeros(C)
+    sessions = []
+    for rule, rk in zip(rules, rule_keys):
+        free = [c for c, comp in enumerate(comparisons) if not (set(rule) & comp.constrained_by())]
+        rows = np.isin(keys, rk, assume_unique=False)
+        if not free or not rows.any():
+            continue
+        pats, counts = _patterns(L[rows][:, free])
+        m_r, _, lam_r, it = _em(pats, counts, [u[c] for c in free], [n_levels[c] for c in free],
+                                max_iter=em_iterations, fix_u=True)
+        for j, c in enumerate(free):
+            m_sum[c] += m_r[j]
+            m_n[c] += 1
+        sessions.append({"rule": "+".join(rule), "pairs": int(rows.sum()), "fitted": [comparisons[c].name for c in free],
+                         "lambda": lam_r, "iterations": it})
+    unfitted = np.flatnonzero(m_n == 0)
+    if unfitted.size:  # comparisons every rule constrains: fit them on all candidates, u free
+        pats, counts = _patterns(L)
+        m_all, _, _, it = _em(pats, counts, u, n_levels, max_iter=em_iterations, fix_u=False)
+        for c in unfitted:
+            m_sum[c], m_n[c] = m_all[c], 1
+        sessions.append({"rule": "(all candidates)", "pairs": int(L.shape[0]),
+                         "fitted": [comparisons[c].name for c in unfitted], "iterations": it})
+    m = [s_ / n_ for s_, n_ in zip(m_sum, m_n)]
+    m = [v / v.sum() for v in m]
+    # the prior over all pairs: EM over lambda alone, non-candidates being non-matches
+    pats, counts = _patterns(L)
+    lam = min(0.5, max(L.shape[0], 1) / max(n_pairs_total, 1))
+    if len(pats):
+        llr = np.zeros(len(pats))
+        for c in range(C):
+            lv = pats[:, c]
+            ok = lv >= 0
+            llr[ok] += np.log(m[c][lv[ok]]) - np.log(u[c][lv[ok]])
+        w = counts.astype(np.float64)
+        for _ in range(em_iterations):
+            g = 1.0 / (1.0 + np.exp(np.clip(-(np.log(lam) - np.log1p(-lam) + llr), -700, 700)))
+            new = float(np.clip((g * w).sum() / max(n_pairs_total, w.sum()), 1e-300, 1 - _EPS))
+            if abs(new - lam) <= 1e-6 * lam:
+                lam = new
+                break
+            lam = new
+    return m, lam, sessions
+
+
+def link_records(
+    records,
+    *,
+    comparisons: list[Comparison],
+    blocking,
+    id_column: str = "record_id",
+    group_column: str | None = None,
+    right=None,
+    threshold: float = 0.5,
+    keep: str = "links",
+    max_block: int = 2000,
+    u_sample: int = 2_000_000,
+    em_iterations: int = 200,
+    seed: int = 0,
+    progress: bool = False,
+) -> pa.Table:
+    """Score candidate record pairs and return the links, each explained comparison by comparison.
+
+    Parameters
+    ----------
+    records : pyarrow.Table or pandas.DataFrame
+        One row per record, with ``id_column`` and the compared columns.
+    comparisons : list of Comparison
+        E.g. ``[ChineseName("name"), IdNumber("id_number"), DateComparison("birth_date")]``.
+    blocking : list of tuples of column names
+        Candidate pairs agree on every column of at least one rule.
+    group_column : str, optional
+        Records of one group are never paired (e.g. ``source_region``: link across regions).
+    right : table, optional
+        Link ``records`` to ``right`` (two files) instead of deduplicating one table; pairs
+        are always (left, right).
+    threshold : float
+        Match probability at or above which a pair is a link.
+    keep : {"links", "all"}
+        Return only links, or every scored candidate pair.
+    max_block : int
+        Blocks with more records are skipped (reported in the metadata) — loosen the rule.
+
+    Returns
+    -------
+    pyarrow.Table
+        ``id_l``, ``id_r``, ``match_weight`` (log2 odds), ``match_probability``, ``is_link``,
+        and per comparison ``<name>_level`` (0 = strongest agreement, -1 missing) and
+        ``<name>_weight`` (its log2 Bayes factor). The fitted model (prior, m, u per level,
+        blocking counts) is in the metadata: see :func:`linkage_model`.
+    """
+    if keep not in ("links", "all"):
+        raise ParameterError(f"keep must be 'links' or 'all'; got {keep!r}")
+    if not 0 < threshold < 1:
+        raise ParameterError(f"threshold is a match probability in (0, 1); got {threshold!r}")
+    check_int("max_block", max_block, minimum=2)
+    check_int("u_sample", u_sample, minimum=1000)
+    if not comparisons:
+        raise ParameterError("link_records needs at least one comparison")
+    names = [c.name for c in comparisons]
+    if len(set(names)) != len(names):
+        raise ParameterError(f"comparison names must be distinct; got {names}")
+    left = _records(records, "records")
+    if id_column not in left.columns:
+        raise SchemaError(f"records: missing id column '{id_column}'; found: {', '.join(map(str, left.columns))}")
+    if right is not None:
+        r = _records(right, "right")
+        if id_column not in r.columns:
+            raise SchemaError(f"right: missing id column '{id_column}'")
+        df = pd.concat([left, r], ignore_index=True)
+        group = np.r_[np.zeros(len(left), np.int64), np.ones(len(r), np.int64)]
+    else:
+        df = left
+        if group_column is not None:
+            if group_column not in df.columns:
+                raise SchemaError(f"records: missing group column '{group_column}'")
+            group = factorize(df[group_column])
+            if (group < 0).any():
+                rows = np.flatnonzero(group < 0)[:5].tolist()
+                raise SchemaError(f"records: column '{group_column}' has {int((group < 0).sum())} missing values "
+                                  f"(rows {rows}...)")
+        else:
+            group = np.arange(len(df), dtype=np.int64)
+    ids = df[id_column].astype("string")
+    if ids.isna().any():
+        raise SchemaError(f"records: column '{id_column}' has {int(ids.isna().sum())} missing ids")
+    if ids.duplicated().any():
+        dup = np.flatnonzero(ids.duplicated().to_numpy())[:5].tolist()
+        raise SchemaError(f"records: column '{id_column}' has {int(ids.duplicated().sum())} duplicate ids "
+                          f"(rows {dup}...)")
+    for comp in comparisons:
+        comp.check(df)
+    rng = np.random.default_rng(seed)
+    with stages(["prepare", "blocking", "u sample", "compare", "EM", "score"], enabled=progress,
+                desc="link_records") as step:
+        step("prepare")
+        preps = [c.prepare(df) for c in comparisons]
+        step("blocking")
+        ia, ib, report, rule_keys = candidate_pairs(df, blocking, group, max_block)
+        rules = [(r,) if isinstance(r, str) else tuple(r) for r in blocking]
+        step("u sample")
+        ua, ub = _random_pairs(len(df), group, u_sample, rng)
+        n_levels = [c.n_levels for c in comparisons]
+        u = _frequencies(_level_matrix(comparisons, preps, ua, ub), n_levels)
+        step("compare")
+        L = _level_matrix(comparisons, preps, ia, ib)
+        step("EM")
+        sizes = np.bincount(group).astype(np.float64)
+        n_pairs_total = (float(len(df)) ** 2 - float((sizes ** 2).sum())) / 2.0
+        m, lam, sessions = _fit(L, ia * len(df) + ib, rules, rule_keys, comparisons, u, n_levels, em_iterations,
+                                n_pairs_total)
+        iters = sum(x["iterations"] for x in sessions)
+        step("score")
+        bf = [np.log2(mc / uc) for mc, uc in zip(m, u)]
+        prior = float(np.log2(lam / (1 - lam)))
+        cols: dict[str, np.ndarray] = {}
+        weight = np.full(L.shape[0], prior)
+        for c, comp in enumerate(comparisons):
+            lv = L[:, c]
+            wc = np.where(lv >= 0, bf[c][np.maximum(lv, 0)], 0.0)
+            if comp.tf:
+                vals = comp.tf_values(df)
+                freq = np.bincount(vals[vals >= 0]).astype(np.float64)
+                freq = freq / max(freq.sum(), 1.0)
+                exact = (lv == 0) & (vals[ia] >= 0)
+                wc[exact] = np.log2(m[c][0] / np.maximum(freq[vals[ia][exact]], _EPS))
+            cols[f"{comp.name}_level"] = lv
+            cols[f"{comp.name}_weight"] = wc
+            weight += wc
+        prob = 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
+    is_link = prob >= threshold
+    sel = is_link if keep == "links" else np.ones(L.shape[0], dtype=bool)
+    out = {"id_l": ids.to_numpy(dtype=object)[ia[sel]], "id_r": ids.to_numpy(dtype=object)[ib[sel]],
+           "match_weight": weight[sel], "match_probability": prob[sel], "is_link": is_link[sel]}
+    for k, v in cols.items():
+        out[k] = v[sel]
+    table = pa.table(out)
+    model = {
+        "prior_weight": prior, "lambda": lam, "em_iterations": iters, "threshold": threshold,
+        "n_records": int(len(df)), "n_candidate_pairs": int(L.shape[0]), "em_sessions": sessions,
+        "n_links": int(is_link.sum()), "u_sample_pairs": int(ua.size), "blocking": report,
+        "comparisons": [{"name": comp.name, "labels": list(comp.labels), "m": m[c].tolist(), "u": u[c].tolist(),
+                         "tf": comp.tf} for c, comp in enumerate(comparisons)],
+    }
+    return table.replace_schema_metadata({b"jindu.linkage_model": json.dumps(model).encode()})
+
+
+def linkage_model(links: pa.Table) -> dict:
+    """The fitted model of a :func:`link_records` result: prior, m and u per level, blocking counts."""
+    meta = links.schema.metadata or {}
+    if b"jindu.linkage_model" not in meta:
+        raise ParameterError("this table carries no linkage model (pass the table returned by link_records)")
+    return json.loads(meta[b"jindu.linkage_model"])
+
+
+def explain_link(links: pa.Table, row: int) -> pa.Table:
+    """One link, comparison by comparison: ``comparison``, ``level`` (its label), ``weight``
+    (log2 Bayes factor), the prior first; the weights add up to the pair's ``match_weight``."""
+    model = linkage_model(links)
+    if not 0 <= row < links.num_rows:
+        raise ParameterError(f"row {row} is outside the table (0..{links.num_rows - 1})")
+    rec = links.slice(row, 1).to_pylist()[0]
+    comp, level, weight = ["prior"], [""], [model["prior_weight"]]
+    for c in model["comparisons"]:
+        lv = rec[f"{c['name']}_level"]
+        comp.append(c["name"])
+        level.append("missing" if lv < 0 else c["labels"][lv])
+        weight.append(rec[f"{c['name']}_weight"])
+    return pa.table({"comparison": comp, "level": level, "weight": pa.array(weight, pa.float64())})
+
+
+def cluster_links(links: pa.Table, ids, *, min_probability: float | None = None) -> pa.Table:
+    """Group linked records into entities: connected components of the links.
+
+    Parameters
+    ----------
+    ids : array-like
+        Every record id (records without a link become an entity of their own).
+    min_probability : float, optional
+        Only links at or above this probability (default: the ``is_link`` column).
+
+    Returns
+    -------
+    pyarrow.Table
+        ``record_id``, ``entity`` (0 = the largest), ``entity_size``.
+    """
+    from ..community import connected_components
+    from ..graph import from_edges
+
+    ids = pa.array(pd.Series(ids).astype("string").to_numpy(dtype=object), pa.string())
+    keep = (links.column("is_link").to_numpy(zero_copy_only=False) if min_probability is None
+            else links.column("match_probability").to_numpy() >= min_probability)
+    t = links.filter(pa.array(keep))
+    edges = pa.table({"source": t.column("id_l").cast(pa.string()), "target": t.column("id_r").cast(pa.string())})
+    g = from_edges(edges, weight=None, nodes=ids, what="links")
+    cc = connected_components(g)
+    comm = cc.column("community").to_numpy()
+    size = np.bincount(comm)
+    return pa.table({"record_id": cc.column("node_id"), "entity": cc.column("community"),
+                     "entity_size": pa.array(size[comm], pa.int64())})
