@@ -46,7 +46,10 @@ def _jaro_winkler(a, la, b, lb, flags_a, flags_b, prefix_scale):
             if a[i] != b[k]:
                 t += 1
             k += 1
-    jaro = (m / la + m / lb + (m - t / 2.0) / m) / 3.0
+    t = t // 2  # half the transpositions, rounded down as in Winkler's strcmp95
+    jaro = (m / la + m / lb + (m - t) / m) / 3.0
+    if jaro <= 0.7:  # Winkler's boost threshold
+        return jaro
     p = 0
     for i in range(min(4, la, lb)):
         if a[i] == b[i]:

@@ -36,6 +36,7 @@ def person_comparisons() -> list:
     comps[0].blocked_by = ("_py_full", "_py_surname", "_py_given")
     comps[1].blocked_by = ("_id_head", "_id_tail")
     comps[2].blocked_by = ("_dob_any",)
+    comps[5].blocked_by = ("_id_head",)  # the ID's first 6 digits are the household-registration address
     return comps
 
 

