@@ -102,22 +102,15 @@ def score_links(links: pa.Table, persons: pa.Table, truth: pa.Table, *, across=N
     ``across`` groups when given: a mapping record_id -> group). Cluster scores use every
     pair of records placed in one entity.
     """
-    t = truth.select(["record_id", "person_id"]).to_pandas()
-    if across is not None:
-        t["g"] = t["record_id"].map(across)
-
-    def true_pairs() -> set:
-        out = set()
-        for _, grp in t.groupby("person_id"):
-            if len(grp) < 2:
-                continue
-            recs = grp["record_id"].tolist()
-            gs = grp["g"].tolist() if across is not None else list(range(len(recs)))
-            for i in range(len(recs)):
-                for j in range(i + 1, len(recs)):
-                    if gs[i] != gs[j]:
-                        out.add((min(recs[i], recs[j]), max(recs[i], recs[j])))
-        return out
+    def pairs_of(df: pd.DataFrame) -> set:
+        """Pairs of records sharing a person_id (and in different groups when ``across``)."""
+        d = df[["record_id", "person_id"]].dropna()
+        d = d[d.groupby("person_id")["record_id"].transform("size") >= 2]
+        x = d.merge(d, on="person_id", suffixes=("_l", "_r"))
+        x = x[x["record_id_l"] < x["record_id_r"]]
+        if across is not None:
+            x = x[x["record_id_l"].map(across).to_numpy() != x["record_id_r"].map(across).to_numpy()]
+        return set(zip(x["record_id_l"], x["record_id_r"]))
 
     def prf(pred: set, true: set) -> dict:
         tp = len(pred & true)
@@ -126,19 +119,8 @@ def score_links(links: pa.Table, persons: pa.Table, truth: pa.Table, *, across=N
         return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "tp": tp,
                 "fp": len(pred) - tp, "fn": len(true) - tp}
 
-    true = true_pairs()
+    true = pairs_of(truth.select(["record_id", "person_id"]).to_pandas())
     lk = links.filter(links.column("is_link")).select(["id_l", "id_r"]).to_pandas()
     pred = {(min(a, b), max(a, b)) for a, b in zip(lk["id_l"], lk["id_r"])}
-    pe = persons.to_pandas()
-    pe = pe[pe["entity_size"] > 1]
-    if across is not None:
-        pe["g"] = pe["record_id"].map(across)
-    cl = set()
-    for _, grp in pe.groupby("person_id"):
-        recs = grp["record_id"].tolist()
-        gs = grp["g"].tolist() if across is not None else list(range(len(recs)))
-        for i in range(len(recs)):
-            for j in range(i + 1, len(recs)):
-                if gs[i] != gs[j]:
-                    cl.add((min(recs[i], recs[j]), max(recs[i], recs[j])))
+    cl = pairs_of(persons.select(["record_id", "person_id"]).to_pandas())
     return {"pairwise": prf(pred, true), "cluster": prf(cl, true), "true_pairs": len(true)}

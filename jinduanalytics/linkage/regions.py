@@ -1,0 +1,154 @@
+"""Region-pair linkage: which regions are tied together more than their volumes explain.
+
+Evidence, each counted as ties between two regions:
+
+* ``persons``: a resolved person (records linked across regions' systems) involved in cases
+  of both regions (one tie per pair of regions the person's cases span); records outside any
+  case (registers of users) do not tie regions;
+* ``entities``: a phone / account / parcel sender / address / vehicle found in cases of both
+  regions (hubs above the case cap are left out);
+* ``clusters``: a case cluster (集群打零) with cases in both regions;
+* ``trips``: consignments moved between the two regions (legs chained into trips, see
+  :func:`jinduanalytics.routes.trips`), either direction.
+
+Null model (per evidence type): the type's ``T`` ties are spread over region pairs in
+proportion to the product of the two regions' volumes, ``E_ab = T * V_a V_b / sum_{i<j} V_i V_j``,
+where a region's volume is its number of cases. Busy regions share more ties by chance; only the excess counts. Observed ``O_ab``
+is scored by the Poisson mid-p upper tail ``p = P(X > O) + P(X = O) / 2`` (mid-p keeps a pair
+with no ties near z = 0 instead of -inf), reported as ``z = Phi^-1(1 - p)``. Types combine by
+Stouffer's sum ``z = sum z_t / sqrt(T)``.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..clusters._data import get_table
+
+__all__ = ["region_pairs", "region_ties"]
+
+
+def _pair_ties(groups: pd.DataFrame, key: str, region: str, kind: str) -> pd.DataFrame:
+    """For each group (key), one tie per unordered pair of distinct regions it spans."""
+    g = groups[[key, region]].dropna().drop_duplicates()
+    g = g[g.groupby(key)[region].transform("size") >= 2]
+    rows = []
+    for _, regs in g.groupby(key, sort=False)[region]:
+        for a, b in itertools.combinations(sorted(regs), 2):
+            rows.append((a, b))
+    df = pd.DataFrame(rows, columns=["region_a", "region_b"])
+    return df.groupby(["region_a", "region_b"], as_index=False).size().rename(columns={"size": kind})
+
+
+def region_ties(data, *, persons=None, clusters=None, max_cases="auto") -> pd.DataFrame:
+    """Observed ties per unordered region pair and evidence type (wide: one column per type)."""
+    from ..graph.build import _bipartite, auto_max_cases
+    from ..routes import trips
+
+    parts = []
+    cases = get_table(data, "cases", columns=("case_id", "region_id")).to_pandas()[["case_id", "region_id"]]
+    if persons is not None:
+        pt = persons.to_pandas() if isinstance(persons, pa.Table) else persons
+        cp = get_table(data, "case_persons", columns=("case_id", "record_id")).to_pandas()[["case_id", "record_id"]]
+        cp = cp.merge(pt[["record_id", "person_id"]], on="record_id").merge(cases, on="case_id")
+        parts.append(_pair_ties(cp, "person_id", "region_id", "persons"))
+    ce = get_table(data, "case_entities", columns=("case_id", "kind", "value"))
+    k = pd.Series(_bipartite(ce).entity_cases())
+    cap = auto_max_cases(k.to_numpy()) if max_cases == "auto" else max_cases
+    ced = ce.to_pandas()
+    ced["entity"] = ced["kind"] + "\x1f" + ced["value"]
+    n_cases = ced.groupby("entity")["case_id"].transform("nunique")
+    if cap is not None:
+        ced = ced[n_cases <= cap]
+    parts.append(_pair_ties(ced.merge(cases, on="case_id"), "entity", "region_id", "entities"))
+    if clusters is not None:
+        cl = clusters.select(["case_id", "cluster"]).to_pandas().merge(cases, on="case_id")
+        parts.append(_pair_ties(cl, "cluster", "region_id", "clusters"))
+    if "flows" in data:
+        t = trips(data).to_pandas()
+        t = t[t["origin"] != t["destination"]]
+        lo = np.minimum(t["origin"], t["destination"])
+        hi = np.maximum(t["origin"], t["destination"])
+        parts.append(pd.DataFrame({"region_a": lo, "region_b": hi}).groupby(["region_a", "region_b"], as_index=False)
+                     .size().rename(columns={"size": "trips"}))
+    out = None
+    for p in parts:
+        out = p if out is None else out.merge(p, on=["region_a", "region_b"], how="outer")
+    return out.fillna(0)
+
+
+def _poisson_z(obs: np.ndarray, exp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mid-p Poisson upper tail and its normal quantile."""
+    from scipy.stats import norm, poisson
+
+    mu = np.maximum(exp, 1e-12)
+    p = poisson.sf(obs, mu) + 0.5 * poisson.pmf(obs, mu)
+    return np.clip(norm.isf(np.clip(p, 1e-300, 1.0)), -38.0, 38.0), p
+
+
+def region_pairs(data, *, persons=None, clusters=None, regions=None, z_threshold: float = 3.0,
+                 two_way_min_share: float = 0.1, max_cases="auto") -> pa.Table:
+    """Score every pair of case regions against chance; flag two-way (双向) flows.
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+        ``person_records``, ``cases``, ``case_entities``; ``flows`` for trips.
+    persons : table, optional
+        ``record_id`` -> ``person_id`` (e.g. from :func:`resolve_persons`).
+    clusters : table, optional
+        From :func:`jinduanalytics.clusters.cluster_cases`.
+    regions : list of str, optional
+        Regions to pair (default: every region with cases).
+    z_threshold : float
+        ``significant`` = combined z at or above it.
+    two_way_min_share : float
+        ``two_way`` = trips both ways, the smaller direction at least this share of the larger.
+
+    Returns
+    -------
+    pyarrow.Table
+        ``rank``, ``region_a``, ``region_b``, per evidence type ``<type>`` (observed),
+        ``<type>_expected``, ``<type>_z``; ``z`` (combined), ``p`` (of the combined z),
+        ``significant``, ``trips_ab``, ``trips_ba``, ``two_way``; best first.
+    """
+    from scipy.stats import norm
+
+    from ..routes import trips
+
+    ties = region_ties(data, persons=persons, clusters=clusters, max_cases=max_cases)
+    cases = get_table(data, "cases", columns=("case_id", "region_id")).to_pandas()
+    regs = sorted(set(cases["region_id"])) if regions is None else sorted(regions)
+    grid = pd.DataFrame(list(itertools.combinations(regs, 2)), columns=["region_a", "region_b"])
+    df = grid.merge(ties, on=["region_a", "region_b"], how="left").fillna(0)
+    types = [c for c in ("persons", "entities", "clusters", "trips") if c in ties.columns]
+    vol = cases["region_id"].value_counts().reindex(regs).fillna(0).astype(float)
+    zs = []
+    for t in types:
+        prod = df["region_a"].map(vol).to_numpy() * df["region_b"].map(vol).to_numpy()
+        exp = float(df[t].sum()) * prod / max(float(prod.sum()), 1e-12)
+        df[f"{t}_expected"] = exp
+        df[f"{t}_z"], _ = _poisson_z(df[t].to_numpy(float), exp)
+        zs.append(df[f"{t}_z"].to_numpy())
+    df["z"] = np.sum(zs, axis=0) / np.sqrt(len(zs)) if zs else 0.0
+    df["p"] = norm.sf(df["z"])
+    df["significant"] = df["z"] >= z_threshold
+    if "flows" in data:
+        t = trips(data).to_pandas()
+        od = t.groupby(["origin", "destination"]).size()
+        df["trips_ab"] = [int(od.get((a, b), 0)) for a, b in zip(df["region_a"], df["region_b"])]
+        df["trips_ba"] = [int(od.get((b, a), 0)) for a, b in zip(df["region_a"], df["region_b"])]
+    else:
+        df["trips_ab"] = df["trips_ba"] = 0
+    lo = np.minimum(df["trips_ab"], df["trips_ba"])
+    hi = np.maximum(df["trips_ab"], df["trips_ba"])
+    df["two_way"] = (lo >= 1) & (lo >= two_way_min_share * hi)
+    df = df.sort_values(["z", "region_a", "region_b"], ascending=[False, True, True], kind="mergesort")
+    df.insert(0, "rank", np.arange(1, len(df) + 1))
+    for t in types:
+        df[t] = df[t].astype(np.int64)
+    return pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
