@@ -24,7 +24,8 @@ from ._version import __version__
 
 __all__ = ["analyze", "cross_region_clusters"]
 
-_STAGES = ["clusters", "summary", "evidence", "upstream trace", "coverage", "routes", "figures", "report"]
+_STAGES = ["clusters", "summary", "evidence", "upstream trace", "coverage", "person linkage", "region pairs", "routes",
+           "figures", "report"]
 
 
 def cross_region_clusters(data, summary: pa.Table) -> pa.Table:
@@ -90,6 +91,7 @@ def analyze(data, out, *, seed: int = 7, source: str | None = None, progress: bo
     from .clusters import (cluster_cases, cluster_evidence, cluster_persons, cluster_summary, cluster_timeline,
                            mask_value, trace_coverage, trace_upstream)
     from .community import provenance
+    from .linkage import explain_link, region_pairs, resolve_persons
     from .routes import flow_legs
 
     out = Path(out)
@@ -107,6 +109,13 @@ def analyze(data, out, *, seed: int = 7, source: str | None = None, progress: bo
         res["upstream_trace"] = trace_upstream(data, res["case_clusters"])
         step("coverage")
         res["trace_coverage"] = trace_coverage(data, res["upstream_trace"])
+        step("person linkage")
+        persons = None
+        if "person_records" in data:
+            res["record_links"], res["linked_persons"] = resolve_persons(data["person_records"], seed=seed)
+            persons = res["linked_persons"]
+        step("region pairs")
+        res["region_pairs"] = region_pairs(data, persons=persons, clusters=res["case_clusters"])
         step("routes")
         res["flow_legs"] = flow_legs(data) if "flows" in data else None
         res["cross_region_clusters"] = cross_region_clusters(data, res["cluster_summary"])
@@ -118,10 +127,15 @@ def analyze(data, out, *, seed: int = 7, source: str | None = None, progress: bo
             top = summary.column("cluster")[0].as_py()
             nodes, edges = cluster_persons(data, res["case_clusters"], top)
             figs["network"] = plot.cluster_network(nodes, edges, title=f"排名第一的集群 top cluster #{top}: persons")
-        if res["cross_region_clusters"].num_rows:
-            figs["pairs"] = plot.region_heatmap(res["cross_region_clusters"], value="n_clusters", significant=None,
-                                                regions=data["regions"] if "regions" in data else None,
-                                                title="跨地区集群 clusters spanning two regions")
+        figs["pairs"] = plot.region_heatmap(res["region_pairs"], value="z", significant="significant",
+                                            regions=data["regions"] if "regions" in data else None,
+                                            title="地区关联 region pairs: combined z (* = z >= 3)")
+        links = res.get("record_links")
+        if links is not None and links.num_rows:
+            lk = links.column("name_level").to_numpy()
+            row = int(np.flatnonzero(lk == 1)[0]) if (lk == 1).any() else 0
+            figs["waterfall"] = plot.linkage_waterfall(explain_link(links, row), threshold=0.0,
+                                                       title="一条跨地区记录关联 one cross-region record link, explained")
         if res["flow_legs"] is not None:
             figs["map"] = plot.beibu_map(data["regions"] if "regions" in data else None, res["flow_legs"])
         step("report")
@@ -199,6 +213,13 @@ def _report_html(data, res: dict, images: dict, mask) -> str:
             ("cases in them", f"{n3:,d}"), ("mean stability", f"{cl['stability'].mean():.3f}"),
             ("user cases traced", f"{by_region['traced'].sum() / max(by_region['cases'].sum(), 1):.0%}")]
     kpi_html = "".join(f'<span class="kpi"><b>{html.escape(v)}</b>{html.escape(k)}</span>' for k, v in kpis)
+    rp = res["region_pairs"].to_pandas()
+    pairs_show = rp[["rank", "region_a", "region_b"] + [c for c in ("persons", "entities", "clusters", "trips")
+                                                       if c in rp] + ["z", "significant", "two_way"]].copy()
+    pairs_show["z"] = pairs_show["z"].round(2)
+    lp = res.get("linked_persons")
+    n_links = res["record_links"].num_rows if res.get("record_links") is not None else 0
+    n_multi = int(lp.to_pandas().query("entity_size > 1")["person_id"].nunique()) if lp is not None else 0
     legs = res.get("flow_legs")
     legs_html = _table_html(legs.to_pandas(), 10) if legs is not None else "<p>no flows table</p>"
     masked_note = ("Entity values are masked (last 4 characters); rerun with --show-identifiers to see them."
@@ -225,8 +246,16 @@ from Leiden over several seeds (stability = agreement between runs). The score a
 <p>For each user case, candidate sellers ranked by shared evidence (no evidence dated after the case is used).
 Coverage by region:</p>
 {_table_html(by_region, 30)}
-<h2>环北部湾 Regions and routes</h2>
-{img("pairs", "cross-region clusters")}
+<h2>环北部湾 Cross-region linkage</h2>
+<p>Person records of the regions' systems linked by a Fellegi-Sunter model ({n_links} links between records,
+{n_multi} persons recorded in more than one region). Below: what one link rests on, comparison by comparison
+(log2 Bayes factors; the link is made above 0).</p>
+{img("waterfall", "linkage waterfall")}
+<p>Region pairs scored against a null model that spreads each kind of tie (shared persons, shared entities,
+shared clusters, consignments) over region pairs in proportion to their case volumes; * marks z &ge; 3.</p>
+{img("pairs", "region pairs")}
+{_table_html(pairs_show, 15)}
+<h2>Routes</h2>
 {img("map", "Beibu Gulf map")}
 <p>Largest flow legs:</p>
 {legs_html}
