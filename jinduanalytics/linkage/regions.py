@@ -11,9 +11,11 @@ Evidence, each counted as ties between two regions:
 * ``trips``: consignments moved between the two regions (legs chained into trips, see
   :func:`jinduanalytics.routes.trips`), either direction.
 
-Null model (per evidence type): the type's ``T`` ties are spread over region pairs in
-proportion to the product of the two regions' volumes, ``E_ab = T * V_a V_b / sum_{i<j} V_i V_j``,
-where a region's volume is its number of cases. Busy regions share more ties by chance; only the excess counts. Observed ``O_ab``
+Null model (per evidence type): chance ties between two regions in proportion to the product
+of their volumes, ``E_ab = r * V_a V_b`` (a region's volume is its number of cases). The rate
+``r`` is estimated from the *background* pairs: ``r = sum O / sum V_a V_b`` over the pairs not
+found significant, iterated until the set is stable (``robust=True``; with ``robust=False`` over
+all pairs, which spreads every observed tie by volume). Busy regions share more ties by chance; only the excess counts. Observed ``O_ab``
 is scored by the Poisson mid-p upper tail ``p = P(X > O) + P(X = O) / 2`` (mid-p keeps a pair
 with no ties near z = 0 instead of -inf), reported as ``z = Phi^-1(1 - p)``. Types combine by
 Stouffer's sum ``z = sum z_t / sqrt(T)``.
@@ -91,7 +93,8 @@ def _poisson_z(obs: np.ndarray, exp: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def region_pairs(data, *, persons=None, clusters=None, regions=None, z_threshold: float = 3.0,
-                 two_way_min_share: float = 0.1, max_cases="auto") -> pa.Table:
+                 two_way_min_share: float = 0.1, max_cases="auto", robust: bool = True,
+                 max_rounds: int = 20) -> pa.Table:
     """Score every pair of case regions against chance; flag two-way (双向) flows.
 
     Parameters
@@ -108,6 +111,12 @@ def region_pairs(data, *, persons=None, clusters=None, regions=None, z_threshold
         ``significant`` = combined z at or above it.
     two_way_min_share : float
         ``two_way`` = trips both ways, the smaller direction at least this share of the larger.
+    robust : bool
+        Estimate the chance tie rate from the background pairs only: pairs found significant
+        are set aside and the rate re-estimated, until the set is stable (at most
+        ``max_rounds``). Without it the rate comes from all pairs, and where most pairs carry
+        real ties (the Beibu preset plants links between most cross-province pairs) the null
+        absorbs the signal it should reveal.
 
     Returns
     -------
@@ -127,14 +136,23 @@ def region_pairs(data, *, persons=None, clusters=None, regions=None, z_threshold
     df = grid.merge(ties, on=["region_a", "region_b"], how="left").fillna(0)
     types = [c for c in ("persons", "entities", "clusters", "trips") if c in ties.columns]
     vol = cases["region_id"].value_counts().reindex(regs).fillna(0).astype(float)
-    zs = []
-    for t in types:
-        prod = df["region_a"].map(vol).to_numpy() * df["region_b"].map(vol).to_numpy()
-        exp = float(df[t].sum()) * prod / max(float(prod.sum()), 1e-12)
-        df[f"{t}_expected"] = exp
-        df[f"{t}_z"], _ = _poisson_z(df[t].to_numpy(float), exp)
-        zs.append(df[f"{t}_z"].to_numpy())
-    df["z"] = np.sum(zs, axis=0) / np.sqrt(len(zs)) if zs else 0.0
+    prod = df["region_a"].map(vol).to_numpy() * df["region_b"].map(vol).to_numpy()
+    background = np.ones(len(df), dtype=bool)
+    for _ in range(max_rounds if robust else 1):
+        zs = []
+        for t in types:
+            # chance tie rate per unit of volume product, from the background pairs only
+            rate = float(df.loc[background, t].sum()) / max(float(prod[background].sum()), 1e-12)
+            exp = rate * prod
+            df[f"{t}_expected"] = exp
+            df[f"{t}_z"], _ = _poisson_z(df[t].to_numpy(float), exp)
+            zs.append(df[f"{t}_z"].to_numpy())
+        z = np.sum(zs, axis=0) / np.sqrt(len(zs)) if zs else np.zeros(len(df))
+        new_background = z < z_threshold
+        if not new_background.any() or (new_background == background).all():
+            break
+        background = new_background
+    df["z"] = z
     df["p"] = norm.sf(df["z"])
     df["significant"] = df["z"] >= z_threshold
     if "flows" in data:
