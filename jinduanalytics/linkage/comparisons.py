@@ -14,6 +14,9 @@ import pandas as pd
 from .._kernels import strings as _k
 from ..errors import ParameterError, SchemaError
 
+#: pandas string dtype backed by Arrow: its .str methods run in Arrow compute kernels
+STR = "string[pyarrow]"
+
 __all__ = ["Comparison", "ExactMatch", "StringSimilarity", "DateComparison", "ChineseName", "IdNumber"]
 
 _MISSING_DAY = np.iinfo(np.int64).min
@@ -21,7 +24,7 @@ _MISSING_DAY = np.iinfo(np.int64).min
 
 def encode_strings(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Padded int32 code-point matrix and lengths (-1 for missing / empty)."""
-    s = values.astype("string")
+    s = values.astype(STR)
     miss = s.isna() | (s.str.len() == 0)
     filled = s.fillna("").to_numpy(dtype=object)
     lengths = np.fromiter((len(x) for x in filled), dtype=np.int64, count=len(filled))
@@ -34,7 +37,7 @@ def encode_strings(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def factorize(values: pd.Series) -> np.ndarray:
     """int64 codes, -1 for missing."""
-    codes, _ = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    codes, _ = pd.factorize(values.astype(STR), use_na_sentinel=True)
     return codes.astype(np.int64)
 
 
@@ -80,7 +83,7 @@ class ExactMatch(Comparison):
         super().__init__(name or column, (column,), ("exact", "else"), tf)
 
     def prepare(self, df):
-        return factorize(df[self.columns[0]].astype("string").str.strip().str.lower())
+        return factorize(df[self.columns[0]].astype(STR).str.strip().str.lower())
 
     def levels(self, prep, ia, ib):
         eq = _k.exact_pairs(prep, prep, ia, ib)
@@ -99,7 +102,7 @@ class StringSimilarity(Comparison):
                          ("exact",) + tuple(f"jw>={t:g}" for t in thresholds) + ("else",), tf)
 
     def prepare(self, df):
-        s = df[self.columns[0]].astype("string").str.strip().str.lower()
+        s = df[self.columns[0]].astype(STR).str.strip().str.lower()
         return encode_strings(s)
 
     def levels(self, prep, ia, ib):
@@ -123,7 +126,7 @@ class DateComparison(Comparison):
     def prepare(self, df):
         col = df[self.columns[0]]
         if pd.api.types.is_integer_dtype(col) or pd.api.types.is_string_dtype(col) or col.dtype == object:
-            d = pd.to_datetime(col.astype("string"), format="mixed", errors="coerce")
+            d = pd.to_datetime(col.astype(STR), format="mixed", errors="coerce")
         else:
             d = pd.to_datetime(col, errors="coerce")
         days = d.to_numpy(dtype="datetime64[D]").astype(np.int64)
@@ -143,15 +146,18 @@ class ChineseName(Comparison):
     a mistake), else. Pinyin uses surname readings for the first character (曾 zeng, 区 ou,
     覃 qin, 单 shan ...)."""
 
-    def __init__(self, column: str = "name", *, name: str | None = None, tf: bool = True):
+    def __init__(self, column: str = "name", *, name: str | None = None, tf: bool = True,
+                 pinyin_column: str | None = None):
         super().__init__(name or column, (column,), ("exact", "same pinyin", "one char differs", "else"), tf)
+        self.pinyin_column = pinyin_column  # a precomputed pinyin key (else computed here)
 
     def prepare(self, df):
         from .names import name_pinyin
 
-        s = df[self.columns[0]].astype("string").str.strip()
+        s = df[self.columns[0]].astype(STR).str.strip()
         codes, lengths = encode_strings(s)
-        return codes, lengths, factorize(name_pinyin(s))
+        py = df[self.pinyin_column] if self.pinyin_column else name_pinyin(s)
+        return codes, lengths, factorize(py)
 
     def levels(self, prep, ia, ib):
         codes, lengths, py = prep
@@ -173,7 +179,7 @@ class IdNumber(Comparison):
         super().__init__(name or column, (column,), ("exact", "masked match", "one digit", "else"))
 
     def prepare(self, df):
-        s = df[self.columns[0]].astype("string").str.strip().str.upper()
+        s = df[self.columns[0]].astype(STR).str.strip().str.upper()
         return encode_strings(s)
 
     def levels(self, prep, ia, ib):

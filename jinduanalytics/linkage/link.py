@@ -35,20 +35,28 @@ __all__ = ["link_records", "linkage_model", "explain_link", "cluster_links"]
 _EPS = 1e-9
 
 
+def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
+    """Arrow -> pandas keeping strings in Arrow (no Python objects per cell)."""
+    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow"),
+                                         pa.large_string(): pd.StringDtype("pyarrow")}.get)
+
+
 def _records(records, name: str) -> pd.DataFrame:
     if isinstance(records, pa.Table):
-        return records.to_pandas()
+        return arrow_to_pandas(records)
     if isinstance(records, pd.DataFrame):
         return records.reset_index(drop=True)
     raise ParameterError(f"{name} must be a pyarrow Table or pandas DataFrame; got {type(records).__name__}")
 
 
-def _block_key(df: pd.DataFrame, cols: tuple[str, ...]) -> np.ndarray:
+def _block_key(df: pd.DataFrame, cols: tuple[str, ...], cache: dict) -> np.ndarray:
     """int64 key per record for a rule (-1 when any column is missing)."""
     key = np.zeros(len(df), dtype=np.int64)
     bad = np.zeros(len(df), dtype=bool)
     for c in cols:
-        codes = factorize(df[c])
+        if c not in cache:
+            cache[c] = factorize(df[c])
+        codes = cache[c]
         bad |= codes < 0
         key = key * (int(codes.max()) + 2 if len(codes) else 1) + (codes + 1)
         key, _ = pd.factorize(key)  # keep it dense: no overflow however many columns
@@ -63,19 +71,22 @@ def candidate_pairs(df: pd.DataFrame, blocking, group: np.ndarray,
     n = len(df)
     keys = []
     report = []
+    cache: dict = {}
     for rule in blocking:
         rule = (rule,) if isinstance(rule, str) else tuple(rule)
         missing = [c for c in rule if c not in df.columns]
         if missing:
             raise SchemaError(f"blocking rule {rule}: the records have no column(s) {', '.join(map(repr, missing))}")
-        key = _block_key(df, rule)
+        key = _block_key(df, rule, cache)
         ok = np.flatnonzero(key >= 0)
         order = ok[np.argsort(key[ok], kind="stable")]
         ia, ib, sb, sr = _pb.block_pairs(order, key[order], group, max_block)
         keys.append(ia * n + ib)
         report.append({"rule": "+".join(rule), "pairs": int(ia.size), "skipped_blocks": int(sb),
                        "skipped_records": int(sr)})
-    allk = np.unique(np.concatenate(keys)) if keys else np.empty(0, np.int64)
+    allk = np.concatenate(keys) if keys else np.empty(0, np.int64)
+    allk.sort()  # sort + drop repeats (faster here than np.unique's hash path)
+    allk = allk[np.r_[True, allk[1:] != allk[:-1]]] if allk.size else allk
     return allk // n, allk % n, report, keys
 
 
@@ -181,7 +192,8 @@ def _fit(L, keys, rules, rule_keys, comparisons, u, n_levels, em_iterations, n_p
     sessions = []
     for rule, rk in zip(rules, rule_keys):
         free = [c for c, comp in enumerate(comparisons) if not (set(rule) & comp.constrained_by())]
-        rows = np.isin(keys, rk, assume_unique=False)
+        rows = np.zeros(keys.shape[0], dtype=bool)
+        rows[np.searchsorted(keys, rk)] = True  # keys is sorted and holds every rule's keys
         if not free or not rows.any():
             continue
         pats, counts = _patterns(L[rows][:, free])

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["SURNAME_READINGS", "name_pinyin", "surname_pinyin", "given_pinyin"]
+#: pandas string dtype backed by Arrow: its .str methods run in Arrow compute kernels
+STR = "string[pyarrow]"
+
+__all__ = ["SURNAME_READINGS", "name_pinyin", "surname_pinyin", "given_pinyin", "pinyin_keys"]
 
 #: Surname readings of polyphonic characters (first character of a name).
 SURNAME_READINGS = {
@@ -46,10 +50,27 @@ def _given(g: str) -> str:
 
 
 def _apply(names: pd.Series, fn) -> pd.Series:
-    s = names.astype("string")
+    s = names.astype(STR)
     uniq = pd.unique(s.dropna())
     table = {n: fn(n) for n in uniq}
-    return s.map(table).astype("string")
+    return s.map(table).astype(STR)
+
+
+def pinyin_keys(names: pd.Series) -> pd.DataFrame:
+    """Full, surname and given-name pinyin in one pass over the distinct names."""
+    s = names.astype(STR)
+    uniq = pd.unique(s.dropna())
+    parts = [_split(n) for n in uniq]
+    sur = [_surname(a) for a, _ in parts]
+    giv = [_given(b) for _, b in parts]
+    full = [" ".join(p for p in (x, y) if p) for x, y in zip(sur, giv)]
+    idx = pd.Index(uniq)
+    pos = idx.get_indexer(s)
+    out = {}
+    for name, vals in (("full", full), ("surname", sur), ("given", giv)):
+        arr = pd.array(vals + [None], dtype=STR)
+        out[name] = pd.Series(arr.take(np.where(pos < 0, len(vals), pos)), index=names.index)
+    return pd.DataFrame(out)
 
 
 def name_pinyin(names: pd.Series) -> pd.Series:

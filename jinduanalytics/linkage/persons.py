@@ -9,7 +9,10 @@ import pyarrow as pa
 from ..errors import SchemaError
 from .comparisons import ChineseName, DateComparison, ExactMatch, IdNumber
 from .link import cluster_links, link_records
-from .names import given_pinyin, name_pinyin, surname_pinyin
+from .names import pinyin_keys
+
+#: pandas string dtype backed by Arrow: its .str methods run in Arrow compute kernels
+STR = "string[pyarrow]"
 
 __all__ = ["PERSON_BLOCKING", "person_comparisons", "resolve_persons", "score_links"]
 
@@ -30,7 +33,7 @@ PERSON_BLOCKING = [
 
 def person_comparisons() -> list:
     """The comparisons :func:`resolve_persons` uses."""
-    comps = [ChineseName("name", tf=True), IdNumber("id_number"), DateComparison("_birth", name="birth_date"),
+    comps = [ChineseName("name", tf=True, pinyin_column="_py_full"), IdNumber("id_number"), DateComparison("_birth", name="birth_date"),
              ExactMatch("phone"), ExactMatch("sex"), ExactMatch("home_region")]
     # the derived blocking keys each comparison is constrained by (left out of that rule's EM session)
     comps[0].blocked_by = ("_py_full", "_py_surname", "_py_given")
@@ -42,7 +45,7 @@ def person_comparisons() -> list:
 
 def _keys(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
-    idn = out["id_number"].astype("string").str.strip().str.upper()
+    idn = out["id_number"].astype(STR).str.strip().str.upper()
     full = idn.str.len() == 18
     out["_id_head"] = idn.str.slice(0, 6).where(full)
     out["_id_tail"] = idn.str.slice(14, 18).where(full)
@@ -53,11 +56,10 @@ def _keys(df: pd.DataFrame) -> pd.DataFrame:
     out["_birth"] = d
     lo = np.minimum(d.dt.month, d.dt.day)
     hi = np.maximum(d.dt.month, d.dt.day)
-    out["_dob_any"] = (d.dt.year * 10000 + lo * 100 + hi).astype("Int64").astype("string")
-    names = out["name"].astype("string").str.strip()
-    out["_py_full"] = name_pinyin(names)
-    out["_py_surname"] = surname_pinyin(names)
-    out["_py_given"] = given_pinyin(names)
+    out["_dob_any"] = (d.dt.year * 10000 + lo * 100 + hi).astype("Int64").astype(STR)
+    names = out["name"].astype(STR).str.strip()
+    keys = pinyin_keys(names)
+    out["_py_full"], out["_py_surname"], out["_py_given"] = keys["full"], keys["surname"], keys["given"]
     return out
 
 
@@ -78,7 +80,9 @@ def resolve_persons(person_records, *, threshold: float = 0.5, across: str | Non
         ``links`` from :func:`link_records` (explained per comparison); ``persons``:
         ``record_id``, ``person_id`` (``E<n>``), ``entity_size``.
     """
-    df = person_records.to_pandas() if isinstance(person_records, pa.Table) else person_records.copy()
+    from .link import arrow_to_pandas
+
+    df = arrow_to_pandas(person_records) if isinstance(person_records, pa.Table) else person_records.copy()
     need = ("record_id", "name", "id_number", "birth_date", "phone", "sex", "home_region")
     missing = [c for c in need if c not in df.columns]
     if missing:
