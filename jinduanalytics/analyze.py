@@ -127,7 +127,7 @@ def analyze(data, out, *, seed: int = 7, source: str | None = None, progress: bo
             top = summary.column("cluster")[0].as_py()
             nodes, edges = cluster_persons(data, res["case_clusters"], top)
             figs["network"] = plot.cluster_network(nodes, edges, title=f"排名第一的集群 top cluster #{top}: persons")
-        figs["pairs"] = plot.region_heatmap(res["region_pairs"], value="z", significant="significant",
+        figs["pairs"] = plot.region_heatmap(res["region_pairs"], value="z", significant="significant", vmin=0.0,
                                             regions=data["regions"] if "regions" in data else None,
                                             title="地区关联 region pairs: combined z (* = z >= 3)")
         links = res.get("record_links")

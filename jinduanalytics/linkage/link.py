@@ -53,14 +53,19 @@ def _block_key(df: pd.DataFrame, cols: tuple[str, ...], cache: dict) -> np.ndarr
     """int64 key per record for a rule (-1 when any column is missing)."""
     key = np.zeros(len(df), dtype=np.int64)
     bad = np.zeros(len(df), dtype=bool)
+    span = 1
     for c in cols:
         if c not in cache:
             cache[c] = factorize(df[c])
         codes = cache[c]
         bad |= codes < 0
-        key = key * (int(codes.max()) + 2 if len(codes) else 1) + (codes + 1)
-        key, _ = pd.factorize(key)  # keep it dense: no overflow however many columns
-        key = key.astype(np.int64)
+        radix = int(codes.max()) + 2 if len(codes) else 1
+        if span * radix >= 2**62:  # re-densify before the mixed-radix key could overflow
+            key, _ = pd.factorize(key)
+            key = key.astype(np.int64)
+            span = int(key.max()) + 1 if len(key) else 1
+        key = key * radix + (codes + 1)
+        span *= radix
     key[bad] = -1
     return key
 

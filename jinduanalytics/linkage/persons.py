@@ -43,20 +43,44 @@ def person_comparisons() -> list:
     return comps
 
 
+def _id_birth(idn: pd.Series, full: np.ndarray) -> np.ndarray:
+    """Birth dates (datetime64[D], NaT when unknown) from ID characters 7-14 (GB 11643)."""
+    import pyarrow.compute as pc
+
+    part = pa.array(idn.str.slice(6, 14).where(full), pa.string())
+    ok = pc.fill_null(pc.match_substring_regex(part, r"^[0-9]{8}$"), False)
+    ymd = pc.cast(pc.if_else(ok, part, pa.scalar("0")), pa.int64()).to_numpy(zero_copy_only=False)
+    return _ymd_to_date(ymd, ok.to_numpy(zero_copy_only=False))
+
+
+def _ymd_to_date(ymd: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    y, m, d = ymd // 10000, (ymd // 100) % 100, ymd % 100
+    ok = ok & (y >= 1900) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= 31)
+    months = (np.where(ok, y, 1970) - 1970) * 12 + np.where(ok, m, 1) - 1
+    out = months.astype("datetime64[M]").astype("datetime64[D]") + (np.where(ok, d, 1) - 1).astype("timedelta64[D]")
+    # a day past the month's end (e.g. 0231) is not a date
+    ok &= out.astype("datetime64[M]") == months.astype("datetime64[M]")
+    return np.where(ok, out, np.datetime64("NaT"))
+
+
 def _keys(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     idn = out["id_number"].astype(STR).str.strip().str.upper()
-    full = idn.str.len() == 18
+    full = (idn.str.len() == 18).fillna(False).to_numpy(dtype=bool)
     out["_id_head"] = idn.str.slice(0, 6).where(full)
     out["_id_tail"] = idn.str.slice(14, 18).where(full)
     # GB 11643: characters 7-14 are the birth date; use them when the record has no birth date
-    from_id = pd.to_datetime(idn.str.slice(6, 14).where(full & ~idn.str.slice(6, 14).str.contains("*", regex=False)),
-                             format="%Y%m%d", errors="coerce")
-    d = pd.to_datetime(out["birth_date"], errors="coerce").fillna(from_id)
-    out["_birth"] = d
-    lo = np.minimum(d.dt.month, d.dt.day)
-    hi = np.maximum(d.dt.month, d.dt.day)
-    out["_dob_any"] = (d.dt.year * 10000 + lo * 100 + hi).astype("Int64").astype(STR)
+    birth = pd.to_datetime(out["birth_date"], errors="coerce").to_numpy(dtype="datetime64[D]")
+    birth = np.where(np.isnat(birth), _id_birth(idn, full), birth)
+    out["_birth"] = birth
+    known = ~np.isnat(birth)
+    ymd_days = np.where(known, birth, np.datetime64("1970-01-01"))
+    y = ymd_days.astype("datetime64[Y]").astype(np.int64) + 1970
+    mo = ymd_days.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    dd = (ymd_days - ymd_days.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
+    key = y * 10000 + np.minimum(mo, dd) * 100 + np.maximum(mo, dd)
+    out["_dob_any"] = pd.array(np.where(known, key, 0), dtype="Int64")
+    out.loc[~known, "_dob_any"] = pd.NA
     names = out["name"].astype(STR).str.strip()
     keys = pinyin_keys(names)
     out["_py_full"], out["_py_surname"], out["_py_given"] = keys["full"], keys["surname"], keys["given"]
@@ -92,9 +116,10 @@ def resolve_persons(person_records, *, threshold: float = 0.5, across: str | Non
     links = link_records(df, comparisons=person_comparisons(), blocking=PERSON_BLOCKING, id_column="record_id",
                          group_column=across, threshold=threshold, seed=seed, progress=progress, **link_options)
     ent = cluster_links(links, df["record_id"])
-    e = ent.column("entity").to_numpy()
-    persons = pa.table({"record_id": ent.column("record_id"),
-                        "person_id": pa.array(np.char.add("E", e.astype(str)).astype(object), pa.string()),
+    import pyarrow.compute as pc
+
+    pid = pc.binary_join_element_wise(pa.scalar("E"), ent.column("entity").cast(pa.string()), "")
+    persons = pa.table({"record_id": ent.column("record_id"), "person_id": pid,
                         "entity_size": ent.column("entity_size")})
     return links, persons
 

@@ -41,7 +41,7 @@ def _region_names(regions) -> dict:
 # ----------------------------------------------------------------------------- cluster network
 
 def cluster_network(nodes, edges, *, color: str = "role", label: str | None = None, group: str | None = None,
-                    max_nodes: int = 250, title: str | None = None, seed: int = 0):
+                    max_nodes: int = 250, min_group_size: int = 2, title: str | None = None, seed: int = 0):
     """Draw a network: node by node when small, one bubble per ``group`` when large.
 
     Parameters
@@ -53,7 +53,8 @@ def cluster_network(nodes, edges, *, color: str = "role", label: str | None = No
         ``source``, ``target``, ``weight`` (line width scales with weight).
     group : str, optional
         Column to aggregate by when there are more than ``max_nodes`` nodes (e.g. the
-        community); required then.
+        community); required then. Groups smaller than ``min_group_size`` with no link to
+        another group are not drawn (their number is noted on the figure).
     """
     import networkx as nx
 
@@ -72,6 +73,10 @@ def cluster_network(nodes, edges, *, color: str = "role", label: str | None = No
         ed = ed[ed["source"] != ed["target"]]
         ed = ed.groupby(["source", "target"], as_index=False)["weight"].sum()
         nd = pd.DataFrame({"node_id": sizes.index, "members": sizes.to_numpy()})
+        linked = set(ed["source"]) | set(ed["target"])
+        hidden = (nd["members"] < min_group_size) & ~nd["node_id"].isin(linked)
+        n_hidden = int(hidden.sum())
+        nd = nd[~hidden].reset_index(drop=True)
         color = None
     g = nx.Graph()
     g.add_nodes_from(nd["node_id"])
@@ -88,8 +93,12 @@ def cluster_network(nodes, edges, *, color: str = "role", label: str | None = No
         if aggregated:
             s = 30 + 400 * nd["members"].to_numpy() / nd["members"].max()
             ax.scatter(xy[:, 0], xy[:, 1], s=s, color="#4c72b0", alpha=0.8, edgecolor="white", zorder=2)
-            ax.text(0.01, 0.01, f"{len(nd)} groups by '{group}' (bubble area = members)", transform=ax.transAxes,
-                    fontsize=9, color="#555555")
+            for (x, y), gid, m in sorted(zip(xy, nd["node_id"], nd["members"]), key=lambda t: -t[2])[:12]:
+                ax.annotate(f"{gid} ({m})", (x, y), xytext=(5, 5), textcoords="offset points", fontsize=8)
+            note = f"{len(nd)} groups by '{group}' (bubble area = members)"
+            if n_hidden:
+                note += f"; {n_hidden} unlinked groups under {min_group_size} members not drawn"
+            ax.text(0.01, 0.01, note, transform=ax.transAxes, fontsize=9, color="#555555")
         else:
             cats = nd[color].fillna("?").astype(str) if color in nd else pd.Series(["node"] * len(nd))
             palette = ROLE_COLORS if set(cats) <= set(ROLE_COLORS) | {"?"} else {
@@ -111,12 +120,13 @@ def cluster_network(nodes, edges, *, color: str = "role", label: str | None = No
 # ----------------------------------------------------------------------------- region heatmap
 
 def region_heatmap(pairs, *, value: str = "z", significant: str | None = "significant", regions=None,
-                   title: str | None = None, cmap: str = "Reds"):
+                   title: str | None = None, cmap: str = "Reds", vmin: float | None = None):
     """Region x region heatmap of a pair score, with significant pairs marked ``*``.
 
     ``pairs`` has ``region_a``, ``region_b``, the ``value`` column and optionally a boolean
     ``significant`` column. The matrix is symmetric; names come from ``regions`` (default:
-    the shipped Beibu regions).
+    the shipped Beibu regions). ``vmin`` clips the colour scale from below (e.g. 0 for z:
+    fewer ties than chance is not what an analyst scans for).
     """
     df = _frame(pairs, "pairs", ("region_a", "region_b", value))
     names = _region_names(regions)
@@ -134,7 +144,7 @@ def region_heatmap(pairs, *, value: str = "z", significant: str | None = "signif
         n = len(ids)
         fig = new_figure(max(6, 0.45 * n + 3), max(5, 0.45 * n + 2))
         ax = fig.add_subplot()
-        im = ax.imshow(np.ma.masked_invalid(mat), cmap=cmap)
+        im = ax.imshow(np.ma.masked_invalid(mat), cmap=cmap, vmin=vmin)
         labels = [f"{names.get(r, r)}" for r in ids]
         ax.set_xticks(range(n), labels, rotation=60, ha="right", fontsize=9)
         ax.set_yticks(range(n), labels, fontsize=9)
@@ -324,8 +334,11 @@ def linkage_waterfall(contributions, *, threshold: float | None = None, title: s
                 va="bottom" if total >= 0 else "top", fontsize=10)
         if threshold is not None:
             ax.axhline(threshold, color="black", ls="--", lw=0.8)
-            ax.text(len(w) + 0.45, threshold, f"threshold {threshold:g}", va="bottom", ha="right", fontsize=8)
+            ax.text(-0.45, threshold, f"link threshold {threshold:g}", va="bottom", ha="left", fontsize=8)
         ax.axhline(0, color="gray", lw=0.6)
+        ends = np.concatenate([[0.0, total], start, start + w] + ([[threshold]] if threshold is not None else []))
+        span = float(ends.max() - ends.min()) or 1.0
+        ax.set_ylim(ends.min() - 0.12 * span, ends.max() + 0.12 * span)
         ax.set_xticks(range(len(w) + 1), names + ["total"], rotation=30, ha="right")
         ax.set_ylabel("match weight (log2 Bayes factor)")
         ax.set_title(title or "比对贡献 match weight by comparison", loc="left")
