@@ -185,3 +185,15 @@ def date_pairs(days_a, ymd_a, days_b, ymd_b, ia, ib):
         else:
             out[k] = 4
     return out
+
+
+@nb.njit(cache=True)
+def ascii_matrix(offsets, data, lengths, width):
+    """Padded code matrix of ASCII strings stored Arrow-style (offsets into one byte buffer)."""
+    n = lengths.shape[0]
+    out = np.zeros((n, width), dtype=np.int32)
+    for i in range(n):
+        o = offsets[i]
+        for j in range(lengths[i]):
+            out[i, j] = data[o + j]
+    return out

@@ -23,21 +23,47 @@ _MISSING_DAY = np.iinfo(np.int64).min
 
 
 def encode_strings(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Padded int32 code-point matrix and lengths (-1 for missing / empty)."""
-    s = values.astype(STR)
-    miss = s.isna() | (s.str.len() == 0)
-    filled = s.fillna("").to_numpy(dtype=object)
-    lengths = np.fromiter((len(x) for x in filled), dtype=np.int64, count=len(filled))
-    width = max(1, int(lengths.max()) if len(lengths) else 1)
-    arr = np.array(filled, dtype=f"<U{width}")
-    codes = arr.view(np.int32).reshape(len(arr), width) if len(arr) else np.zeros((0, width), np.int32)
-    lengths[miss.to_numpy()] = -1
+    """Padded int32 code-point matrix and lengths (-1 for missing / empty).
+
+    ASCII columns (ID numbers, phones) are read straight from the Arrow buffers; others are
+    encoded once per distinct value and gathered.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values.astype(STR), pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n = len(arr)
+    valid = arr.is_valid().to_numpy(zero_copy_only=False) if n else np.zeros(0, bool)
+    if n and pc.all(pc.fill_null(pc.string_is_ascii(arr), True)).as_py():
+        offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + n + 1].astype(np.int64)
+        data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None else np.zeros(0, np.uint8)
+        lengths = np.diff(offsets)
+        lengths[~valid] = 0
+        width = max(1, int(lengths.max()))
+        codes = _k.ascii_matrix(offsets[:-1], data, lengths, width)
+    else:
+        enc = pc.dictionary_encode(arr)
+        uniq = enc.dictionary.to_pylist()
+        ulen = np.array([len(u) for u in uniq], dtype=np.int64)
+        width = max(1, int(ulen.max()) if len(ulen) else 1)
+        ucodes = (np.array(uniq, dtype=f"<U{width}").view(np.int32).reshape(len(uniq), width)
+                  if uniq else np.zeros((0, width), np.int32))
+        idx = enc.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        codes = ucodes[idx] if len(uniq) else np.zeros((n, width), np.int32)
+        lengths = ulen[idx] if len(uniq) else np.zeros(n, np.int64)
+    lengths = lengths.astype(np.int64)
+    lengths[~valid | (lengths == 0)] = -1
     return np.ascontiguousarray(codes), lengths
 
 
 def factorize(values: pd.Series) -> np.ndarray:
-    """int64 codes, -1 for missing."""
-    codes, _ = pd.factorize(values.astype(STR), use_na_sentinel=True)
+    """int64 codes, -1 for missing (numbers and dates factorised as they are, text as Arrow strings)."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        codes, _ = pd.factorize(values, use_na_sentinel=True)
+    else:
+        codes, _ = pd.factorize(values.astype(STR), use_na_sentinel=True)
     return codes.astype(np.int64)
 
 
