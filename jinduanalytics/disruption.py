@@ -1,0 +1,200 @@
+"""Disruption: remove the most central nodes and watch the largest connected component shrink.
+
+Strategies (scores recomputed on the graph that remains):
+
+* ``degree``: degree, or strength (sum of weights) when ``weighted``;
+* ``betweenness``: Brandes betweenness; weighted = the weight is a *length* (shortest paths
+  prefer light edges — networkx's convention, kept so published results reproduce);
+* ``katz``: the solution of ``(I - alpha A) x = 1`` with ``A`` the (weighted) adjacency,
+  normalised to unit length with the sign of its sum (as ``networkx.katz_centrality_numpy``);
+* ``collective_influence`` (ℓ = 1, Morone & Makse 2015): ``CI(v) = (k_v - 1) * sum over
+  neighbours u of (k_u - 1)``, with strengths for ``k`` when ``weighted``.
+
+Modes: ``sequential`` recomputes after every removal; ``block`` removes the top ``block``
+nodes at once, then recomputes. Ties: scores equal within ``tie_tolerance`` (relative) are
+broken by ``tie_order`` — the node that comes *later* in it is removed first (default: the
+order in which nodes first appear in the edge table, the insertion order of a networkx graph
+built from it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ._checks import check_choice, check_int
+from ._kernels import centrality as _c
+from .errors import GraphInputError, ParameterError
+
+__all__ = ["STRATEGIES", "removal_curve", "removal_curves"]
+
+STRATEGIES = ("degree", "betweenness", "katz", "collective_influence")
+
+
+class _Graph:
+    """Undirected graph from an edge table: later rows overwrite the weight of a repeated pair."""
+
+    def __init__(self, edges, source: str, target: str, weight: str | None):
+        df = edges.to_pandas() if isinstance(edges, pa.Table) else pd.DataFrame(edges)
+        for col in (source, target):
+            if col not in df.columns:
+                raise GraphInputError(f"edges: missing column '{col}'; found: {', '.join(map(str, df.columns))}")
+        if df[[source, target]].isna().any().any():
+            rows = np.flatnonzero(df[[source, target]].isna().any(axis=1).to_numpy())[:5].tolist()
+            raise GraphInputError(f"edges: null node keys in rows {rows}")
+        w = df[weight].to_numpy(float) if weight and weight in df.columns else np.ones(len(df))
+        if not np.all(np.isfinite(w)) or (w <= 0).any():
+            rows = np.flatnonzero(~np.isfinite(w) | (w <= 0))[:5].tolist()
+            raise GraphInputError(f"edges: column '{weight}' must be finite and > 0; bad rows {rows}")
+        a, b = df[source].to_numpy(), df[target].to_numpy()
+        order = pd.unique(np.ravel(np.column_stack([a, b])))  # first appearance, row by row
+        self.keys = order
+        pos = {k: i for i, k in enumerate(order)}
+        ia = np.array([pos[x] for x in a], dtype=np.int64)
+        ib = np.array([pos[x] for x in b], dtype=np.int64)
+        keep = ia != ib
+        pair = {}
+        for u, v, x in zip(ia[keep], ib[keep], w[keep]):
+            pair[(min(u, v), max(u, v))] = x  # the later row wins
+        n = len(order)
+        us = np.array([p[0] for p in pair], dtype=np.int64)
+        vs = np.array([p[1] for p in pair], dtype=np.int64)
+        ws = np.array(list(pair.values()), dtype=np.float64)
+        rows = np.concatenate([us, vs])
+        cols = np.concatenate([vs, us])
+        ww = np.concatenate([ws, ws])
+        o = np.lexsort((cols, rows))
+        self.indices, self.weights = cols[o], ww[o]
+        self.indptr = np.zeros(n + 1, dtype=np.int64)
+        np.add.at(self.indptr, rows + 1, 1)
+        self.indptr = np.cumsum(self.indptr)
+        self.n = n
+
+    def degree(self, alive: np.ndarray, weighted: bool) -> np.ndarray:
+        src = np.repeat(np.arange(self.n), np.diff(self.indptr))
+        ok = alive[src] & alive[self.indices]
+        vals = self.weights[ok] if weighted else np.ones(int(ok.sum()))
+        return np.bincount(src[ok], weights=vals, minlength=self.n)
+
+    def lcc(self, alive: np.ndarray) -> int:
+        _, sizes = _c.component_sizes(self.indptr, self.indices, alive)
+        return int(sizes.max()) if sizes.size else 0
+
+
+def _scores(g: _Graph, alive: np.ndarray, strategy: str, weighted: bool, katz_alpha: float) -> np.ndarray:
+    if strategy == "degree":
+        return g.degree(alive, weighted)
+    if strategy == "collective_influence":
+        k = g.degree(alive, weighted)
+        src = np.repeat(np.arange(g.n), np.diff(g.indptr))
+        ok = alive[src] & alive[g.indices]
+        s = np.bincount(src[ok], weights=k[g.indices[ok]] - 1.0, minlength=g.n)
+        return (k - 1.0) * s
+    if strategy == "betweenness":
+        return _c.betweenness(g.indptr, g.indices, g.weights, alive, weighted)
+    idx = np.flatnonzero(alive)  # katz on the alive subgraph, dense (small graphs)
+    pos = np.full(g.n, -1)
+    pos[idx] = np.arange(idx.size)
+    A = np.zeros((idx.size, idx.size))
+    src = np.repeat(np.arange(g.n), np.diff(g.indptr))
+    ok = alive[src] & alive[g.indices]
+    A[pos[src[ok]], pos[g.indices[ok]]] = g.weights[ok] if weighted else 1.0
+    x = np.linalg.solve(np.eye(idx.size) - katz_alpha * A.T, np.ones(idx.size))
+    norm = np.sign(x.sum()) * np.linalg.norm(x)
+    out = np.full(g.n, -np.inf)
+    out[idx] = x / norm
+    return out
+
+
+def _pick(scores: np.ndarray, alive: np.ndarray, rank_of: np.ndarray, k: int, tol: float) -> list[int]:
+    """The k alive nodes of highest score; scores within ``tol`` (relative to the largest)
+    are ties, broken by the later tie rank."""
+    idx = np.flatnonzero(alive)
+    s = scores[idx]
+    if tol > 0:
+        scale = max(float(np.max(np.abs(s))) if s.size else 1.0, 1e-300)
+        q = np.round(s / scale / tol) * tol
+    else:
+        q = s
+    order = np.lexsort((-rank_of[idx], -q))
+    return idx[order[:k]].tolist()
+
+
+def removal_curve(edges, *, strategy: str, mode: str = "sequential", block: int = 5, weighted: bool = False,
+                  stop_at: int = 5, tie_order=None, tie_tolerance: float = 1e-9, katz_alpha: float = 0.1,
+                  source: str = "source",
+                  target: str = "target", weight: str | None = "weight") -> pa.Table:
+    """Remove nodes by ``strategy`` until ``stop_at`` nodes remain; the LCC after each step.
+
+    Parameters
+    ----------
+    edges : table
+        ``source``, ``target`` and optionally ``weight`` (> 0). Undirected; a pair listed
+        twice keeps the weight of its later row; self-loops are dropped.
+    mode : {"sequential", "block"}
+    block : int
+        Nodes removed at once in block mode.
+    tie_order : sequence of node keys, optional
+        Priority among tied scores: later wins (default: first appearance in ``edges``).
+    tie_tolerance : float
+        Scores within this fraction of the largest score are ties (0: exact comparison —
+        then ties that only rounding noise separates are decided by that noise).
+
+    Returns
+    -------
+    pyarrow.Table
+        One row per recorded step: ``removed`` (nodes removed before it), ``lcc`` (size of the
+        largest component), ``rho`` (``lcc / lcc_0``), ``next_removed`` (the node(s) removed
+        right after, comma-joined).
+    """
+    check_choice("strategy", strategy, STRATEGIES)
+    check_choice("mode", mode, ("sequential", "block"))
+    check_int("block", block, minimum=1)
+    check_int("stop_at", stop_at, minimum=0)
+    g = _Graph(edges, source, target, weight)
+    rank_of = np.arange(g.n, dtype=np.int64)
+    if tie_order is not None:
+        tie = {k: i for i, k in enumerate(tie_order)}
+        missing = [k for k in g.keys if k not in tie]
+        if missing:
+            raise ParameterError(f"tie_order misses {len(missing)} node(s), e.g. {missing[:3]}")
+        rank_of = np.array([tie[k] for k in g.keys], dtype=np.int64)
+    alive = np.ones(g.n, dtype=bool)
+    lcc0 = g.lcc(alive)
+    removed, lccs, nexts = [], [], []
+    n_removed = 0
+    step = 1 if mode == "sequential" else block
+    while alive.sum() > stop_at:
+        lcc = g.lcc(alive)
+        picks = _pick(_scores(g, alive, strategy, weighted, katz_alpha), alive, rank_of, step, tie_tolerance)
+        taken = []
+        for v in picks:
+            if alive.sum() <= stop_at:
+                break
+            alive[v] = False
+            taken.append(v)
+        removed.append(n_removed)
+        lccs.append(lcc)
+        nexts.append(",".join(str(g.keys[v]) for v in taken))
+        n_removed += len(taken)
+    lcc_arr = np.array(lccs, dtype=np.int64)
+    return pa.table({"removed": pa.array(removed, pa.int64()), "lcc": pa.array(lcc_arr),
+                     "rho": pa.array(1.0 - np.abs(lcc_arr - lcc0) / lcc0 if lcc0 else np.zeros(len(lccs))),
+                     "next_removed": pa.array(nexts, pa.string())})
+
+
+def removal_curves(edges, *, strategies=STRATEGIES, modes=("sequential", "block"), weightings=(False, True),
+                   **options) -> pa.Table:
+    """:func:`removal_curve` for every strategy, mode and weighting: long table with
+    ``strategy``, ``mode``, ``weighted`` columns added (ready for ``plot.disruption_curve``)."""
+    parts = []
+    for mode in modes:
+        for weighted in weightings:
+            for strategy in strategies:
+                t = removal_curve(edges, strategy=strategy, mode=mode, weighted=weighted, **options)
+                n = t.num_rows
+                parts.append(t.append_column("strategy", pa.array([strategy] * n))
+                             .append_column("mode", pa.array([mode] * n))
+                             .append_column("weighted", pa.array([weighted] * n)))
+    return pa.concat_tables(parts)
