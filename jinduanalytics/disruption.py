@@ -27,9 +27,12 @@ from ._checks import check_choice, check_int
 from ._kernels import centrality as _c
 from .errors import GraphInputError, ParameterError
 
-__all__ = ["STRATEGIES", "removal_curve", "removal_curves"]
+__all__ = ["STRATEGIES", "DIRECTED_STRATEGIES", "removal_curve", "removal_curves", "degree_centralization"]
 
 STRATEGIES = ("degree", "betweenness", "katz", "collective_influence")
+#: Strategies on directed graphs (``directed=True``): the LCC is then the largest *strongly*
+#: connected component.
+DIRECTED_STRATEGIES = ("in_degree", "out_degree", "in_strength", "out_strength")
 
 
 class _Graph:
@@ -82,6 +85,88 @@ class _Graph:
         return int(sizes.max()) if sizes.size else 0
 
 
+class _DiGraph:
+    """Directed graph from an edge table (arcs source -> target; a repeated arc keeps its later weight)."""
+
+    def __init__(self, edges, source: str, target: str, weight: str | None, nodes=None):
+        df = edges.to_pandas() if isinstance(edges, pa.Table) else pd.DataFrame(edges)
+        for col in (source, target):
+            if col not in df.columns:
+                raise GraphInputError(f"edges: missing column '{col}'; found: {', '.join(map(str, df.columns))}")
+        w = df[weight].to_numpy(float) if weight and weight in df.columns else np.ones(len(df))
+        order = list(nodes) if nodes is not None else list(pd.unique(np.ravel(np.column_stack(
+            [df[source].to_numpy(), df[target].to_numpy()]))))
+        pos = {k: i for i, k in enumerate(order)}
+        missing = [k for k in pd.unique(np.r_[df[source].to_numpy(), df[target].to_numpy()]) if k not in pos]
+        if missing:
+            raise GraphInputError(f"edges: {len(missing)} node(s) missing from the node list, e.g. {missing[:3]}")
+        arcs = {}
+        for a, b, x in zip(df[source], df[target], w):
+            if a != b:
+                arcs[(pos[a], pos[b])] = x
+        self.keys = np.array(order, dtype=object)
+        self.n = len(order)
+        self.src = np.array([a for a, _ in arcs], dtype=np.int64)
+        self.dst = np.array([b for _, b in arcs], dtype=np.int64)
+        self.w = np.array(list(arcs.values()), dtype=np.float64)
+
+    def scores(self, alive: np.ndarray, strategy: str) -> np.ndarray:
+        ok = alive[self.src] & alive[self.dst]
+        end = self.dst if strategy.startswith("in_") else self.src
+        vals = self.w[ok] if strategy.endswith("strength") else np.ones(int(ok.sum()))
+        return np.bincount(end[ok], weights=vals, minlength=self.n)
+
+    def strong_components(self, alive: np.ndarray) -> tuple[int, int]:
+        """(size of the largest strongly connected component, number of them) among alive nodes."""
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        idx = np.flatnonzero(alive)
+        pos = np.full(self.n, -1)
+        pos[idx] = np.arange(idx.size)
+        ok = alive[self.src] & alive[self.dst]
+        m = coo_matrix((np.ones(int(ok.sum())), (pos[self.src[ok]], pos[self.dst[ok]])), shape=(idx.size, idx.size))
+        n_comp, labels = connected_components(m.tocsr(), directed=True, connection="strong")
+        return int(np.bincount(labels).max()) if idx.size else 0, int(n_comp)
+
+
+def degree_centralization(edges, *, direction: str = "in", nodes=None, source: str = "source",
+                          target: str = "target") -> float:
+    """Freeman degree centralization ``sum_i (c_max - c_i) / (n - 2)`` with ``c_i = degree_i / (n - 1)``
+    (in- or out-degree of a directed graph; ``nodes`` keeps isolated nodes in ``n``)."""
+    check_choice("direction", direction, ("in", "out"))
+    g = _DiGraph(edges, source, target, None, nodes=nodes)
+    if g.n <= 2:
+        return 0.0
+    c = g.scores(np.ones(g.n, dtype=bool), f"{direction}_degree") / (g.n - 1)
+    return float((c.max() - c).sum() / (g.n - 2))
+
+
+def _directed_curve(edges, strategy, stop_at, tie_order, nodes, source, target, weight) -> pa.Table:
+    g = _DiGraph(edges, source, target, weight, nodes=nodes)
+    rank_of = np.arange(g.n, dtype=np.int64)
+    if tie_order is not None:
+        tie = {k: i for i, k in enumerate(tie_order)}
+        rank_of = np.array([tie[k] for k in g.keys], dtype=np.int64)
+    alive = np.ones(g.n, dtype=bool)
+    lcc0, _ = g.strong_components(alive)
+    removed, lccs, comps, nexts = [], [], [], []
+    k = 0
+    while alive.sum() > stop_at:
+        lcc, nc = g.strong_components(alive)
+        v = _pick(g.scores(alive, strategy), alive, rank_of, 1, 0.0)[0]
+        alive[v] = False
+        removed.append(k)
+        lccs.append(lcc)
+        comps.append(nc)
+        nexts.append(str(g.keys[v]))
+        k += 1
+    lcc_arr = np.array(lccs, dtype=np.int64)
+    return pa.table({"removed": pa.array(removed, pa.int64()), "lcc": pa.array(lcc_arr),
+                     "rho": pa.array(lcc_arr / lcc0 if lcc0 else np.zeros(len(lccs))),
+                     "n_components": pa.array(comps, pa.int64()), "next_removed": pa.array(nexts, pa.string())})
+
+
 def _scores(g: _Graph, alive: np.ndarray, strategy: str, weighted: bool, katz_alpha: float) -> np.ndarray:
     if strategy == "degree":
         return g.degree(alive, weighted)
@@ -123,7 +208,7 @@ def _pick(scores: np.ndarray, alive: np.ndarray, rank_of: np.ndarray, k: int, to
 
 def removal_curve(edges, *, strategy: str, mode: str = "sequential", block: int = 5, weighted: bool = False,
                   stop_at: int = 5, tie_order=None, tie_tolerance: float = 1e-9, katz_alpha: float = 0.1,
-                  source: str = "source",
+                  directed: bool = False, nodes=None, source: str = "source",
                   target: str = "target", weight: str | None = "weight") -> pa.Table:
     """Remove nodes by ``strategy`` until ``stop_at`` nodes remain; the LCC after each step.
 
@@ -140,6 +225,11 @@ def removal_curve(edges, *, strategy: str, mode: str = "sequential", block: int 
     tie_tolerance : float
         Scores within this fraction of the largest score are ties (0: exact comparison —
         then ties that only rounding noise separates are decided by that noise).
+    directed : bool
+        Directed graph: strategies :data:`DIRECTED_STRATEGIES`, sequential only, ``lcc`` is
+        the largest strongly connected component and ``n_components`` the number of them.
+    nodes : sequence, optional
+        Directed graphs: every node (isolated ones count), in the order used for ties.
 
     Returns
     -------
@@ -148,6 +238,12 @@ def removal_curve(edges, *, strategy: str, mode: str = "sequential", block: int 
         largest component), ``rho`` (``lcc / lcc_0``), ``next_removed`` (the node(s) removed
         right after, comma-joined).
     """
+    if directed:
+        check_choice("strategy", strategy, DIRECTED_STRATEGIES)
+        check_int("stop_at", stop_at, minimum=0)
+        if mode != "sequential":
+            raise ParameterError("directed removal curves are sequential only")
+        return _directed_curve(edges, strategy, stop_at, tie_order, nodes, source, target, weight)
     check_choice("strategy", strategy, STRATEGIES)
     check_choice("mode", mode, ("sequential", "block"))
     check_int("block", block, minimum=1)

@@ -94,3 +94,69 @@ def test_bad_input():
         removal_curve(pa.table({"source": [1], "target": [2]}), strategy="pagerank")
     with pytest.raises(ParameterError, match="tie_order misses"):
         removal_curve(pa.table({"source": [1, 2], "target": [2, 3]}), strategy="degree", tie_order=[1, 2], stop_at=0)
+
+
+def _caviar_matrix(path: Path) -> tuple[pa.Table, list]:
+    """Adjacency CSV (row label -> column label, cell = calls) -> arcs and the node order of the file."""
+    df = pd.read_csv(path, index_col=0, encoding="utf-8-sig")
+    df.index = [str(x).strip().strip('"') for x in df.index]
+    df.columns = [str(c).strip().strip('"') for c in df.columns]
+    a = df.to_numpy()
+    r, c = np.nonzero(a)
+    nodes = list(df.index)
+    return pa.table({"source": [nodes[i] for i in r], "target": [df.columns[j] for j in c],
+                     "weight": a[r, c].astype(float)}), nodes
+
+
+needs_caviar = pytest.mark.skipif(ROOT is None or not (ROOT / "caviar").is_dir(), reason="CAVIAR data not found")
+
+
+@needs_caviar
+def test_caviar_full_network_figures():
+    from jinduanalytics.disruption import _DiGraph
+    from jinduanalytics.community import connected_components
+
+    arcs, nodes = _caviar_matrix(ROOT / "caviar" / "CAVIAR_FULL.csv")
+    g = _DiGraph(arcs, "source", "target", "weight", nodes=nodes)
+    alive = np.ones(g.n, dtype=bool)
+    n, m = g.n, len(g.src)
+    assert (n, m) == (110, 295)
+    assert m / (n * (n - 1)) == pytest.approx(0.024603836530442035, abs=1e-15)
+    assert g.strong_components(alive)[0] == 66
+    assert g.scores(alive, "in_degree").max() == 37 and g.scores(alive, "out_degree").max() == 54
+    und = {tuple(sorted(p)) for p in zip(arcs.column("source").to_pylist(), arcs.column("target").to_pylist())}
+    assert len(und) == 205 and len(und) / (n * (n - 1) / 2) == pytest.approx(0.03419516263552961, abs=1e-15)
+    edges = pa.table({"source": [a for a, _ in und], "target": [b for _, b in und]})
+    cc = connected_components(edges).column("community").to_numpy()
+    assert np.bincount(cc).max() == 110  # weakly connected
+    deg = pd.Series([a for a, _ in und] + [b for _, b in und]).value_counts()
+    assert deg.iloc[0] == 60 and deg.index[0] == "1"
+
+
+@needs_caviar
+def test_caviar_phase_degree_centralization():
+    from jinduanalytics.disruption import degree_centralization
+
+    pub = pd.read_csv(ROOT / "caviar" / "published_results" / "anastasiadis_antoniou_2024" / "Metrics_Temp.csv")
+    for phase in range(1, 12):
+        arcs, nodes = _caviar_matrix(ROOT / "caviar" / "phases" / f"phase{phase}.csv")
+        assert degree_centralization(arcs, direction="in", nodes=nodes) == pytest.approx(
+            pub["In-Degree Centralization"][phase - 1], abs=1e-12)
+        assert degree_centralization(arcs, direction="out", nodes=nodes) == pytest.approx(
+            pub["Out-Degree Centralization"][phase - 1], abs=1e-12)
+
+
+@needs_caviar
+def test_caviar_targeted_removal_curves():
+    """Anastasiadis & Antoniou (2024) S1: sequential removal by in-/out-degree on the directed FULL
+    network; largest strongly connected component and number of SCCs at each of 108 steps (ties:
+    the node first in the file)."""
+    pytest.importorskip("openpyxl")
+    arcs, nodes = _caviar_matrix(ROOT / "caviar" / "CAVIAR_FULL.csv")
+    sheets = pd.read_excel(ROOT / "caviar" / "published_results" / "anastasiadis_antoniou_2024" /
+                           "S1_Targeted_Removals.xlsx", sheet_name=["LCC", "Components #"])
+    for strategy, col in (("in_degree", "In_Degree"), ("out_degree", "Out_Degree")):
+        cur = removal_curve(arcs, strategy=strategy, directed=True, nodes=nodes, tie_order=nodes[::-1],
+                            stop_at=2).to_pandas()
+        assert cur["lcc"].tolist() == sheets["LCC"][col].tolist(), strategy
+        assert cur["n_components"].tolist() == sheets["Components #"][col].tolist(), strategy
