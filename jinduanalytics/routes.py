@@ -6,7 +6,7 @@ import pyarrow as pa
 
 from .clusters._data import get_table
 
-__all__ = ["flow_legs", "trips"]
+__all__ = ["flow_legs", "trips", "od_matrix", "flow_imbalance", "route_usage", "outflow_trafficking"]
 
 
 def flow_legs(data) -> pa.Table:
@@ -68,3 +68,127 @@ def trips(data) -> pa.Table:
             rows.append((r.origin, r.destination, date, qty, 1, f"{r.origin}>{r.destination}", r.mode))
     df = pd.DataFrame(rows, columns=["origin", "destination", "date", "quantity_g", "n_legs", "route", "modes"])
     return pa.Table.from_pandas(df, preserve_index=False)
+
+
+def od_matrix(data) -> pa.Table:
+    """Origin-destination flows of consignments (trips): ``origin``, ``destination``, ``n_trips``,
+    ``quantity_g``, sorted by grams."""
+    t = trips(data).to_pandas()
+    od = t.groupby(["origin", "destination"], as_index=False).agg(n_trips=("quantity_g", "size"),
+                                                                   quantity_g=("quantity_g", "sum"))
+    od = od.sort_values(["quantity_g", "origin", "destination"], ascending=[False, True, True])
+    return pa.Table.from_pandas(od.reset_index(drop=True), preserve_index=False)
+
+
+def _distance_km(regions, a, b):
+    import numpy as np
+
+    r = regions.set_index("region_id")
+    lon1, lat1 = r.loc[a, "lon"].to_numpy(float), r.loc[a, "lat"].to_numpy(float)
+    lon2, lat2 = r.loc[b, "lon"].to_numpy(float), r.loc[b, "lat"].to_numpy(float)
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * np.arcsin(np.sqrt(h))
+
+
+def flow_imbalance(data, *, value: str = "n_trips", min_km: float = 10.0) -> pa.Table:
+    """Each region pair's flows against a gravity baseline; 双向 (two-way) pairs flagged.
+
+    Baseline: ``E_ij = exp(a) * O_i * D_j / d_ij^beta`` (O = a region's total outflow, D its
+    total inflow, d the great-circle distance, at least ``min_km``), ``a`` and ``beta`` fitted by
+    Poisson maximum likelihood over every ordered pair of regions that send or receive (zeros
+    included). ``ratio = observed / expected``; ``z`` the Poisson mid-p z of the observed count.
+
+    Returns
+    -------
+    pyarrow.Table
+        ``origin``, ``destination``, ``observed``, ``expected``, ``ratio``, ``z``,
+        ``reverse_observed``, ``two_way`` (both directions above their baseline), sorted by z;
+        metadata ``jindu.gravity`` = fitted a and beta.
+    """
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from .clusters._data import get_table
+    from .linkage.regions import _poisson_z
+    from .regions import beibu_regions
+
+    if value not in ("n_trips", "quantity_g"):
+        from .errors import ParameterError
+
+        raise ParameterError(f"value must be 'n_trips' or 'quantity_g'; got {value!r}")
+    od = od_matrix(data).to_pandas()
+    od = od[od["origin"] != od["destination"]]
+    regions = get_table(data, "regions", required=False) if not isinstance(data, pa.Table) else None
+    regions = (regions if regions is not None else beibu_regions()).to_pandas()
+    nodes = sorted(set(od["origin"]) | set(od["destination"]))
+    grid = pd.DataFrame([(a, b) for a in nodes for b in nodes if a != b], columns=["origin", "destination"])
+    grid = grid.merge(od[["origin", "destination", value]], how="left").fillna({value: 0.0})
+    y = grid[value].to_numpy(float)
+    out_tot = grid.groupby("origin")[value].sum()
+    in_tot = grid.groupby("destination")[value].sum()
+    O = np.maximum(grid["origin"].map(out_tot).to_numpy(float), 1e-9)
+    D = np.maximum(grid["destination"].map(in_tot).to_numpy(float), 1e-9)
+    d = np.maximum(_distance_km(regions, grid["origin"], grid["destination"]), min_km)
+    offset = np.log(O) + np.log(D)
+    X = np.column_stack([np.ones(len(y)), -np.log(d)])
+    theta = np.array([np.log(max(y.sum(), 1e-9) / np.exp(offset).sum()), 0.0])
+    for _ in range(100):  # Newton on the Poisson log-likelihood
+        mu = np.exp(np.clip(offset + X @ theta, -700, 700))
+        grad = X.T @ (y - mu)
+        hess = X.T @ (X * mu[:, None])
+        step = np.linalg.solve(hess + 1e-9 * np.eye(2), grad)
+        theta += step
+        if np.abs(step).max() < 1e-10:
+            break
+    exp = np.exp(offset + X @ theta)
+    grid["observed"] = y
+    grid["expected"] = exp
+    grid["ratio"] = y / exp
+    grid["z"], _ = _poisson_z(y, exp)
+    rev = grid.set_index(["origin", "destination"])["observed"]
+    grid["reverse_observed"] = [rev.get((b, a), 0.0) for a, b in zip(grid["origin"], grid["destination"])]
+    above = grid.set_index(["origin", "destination"])["ratio"] > 1.0
+    grid["two_way"] = [bool(above.get((a, b), False) and above.get((b, a), False) and o > 0 and r > 0)
+                       for a, b, o, r in zip(grid["origin"], grid["destination"], grid["observed"],
+                                             grid["reverse_observed"])]
+    grid = grid.drop(columns=[value]).sort_values(["z", "origin", "destination"], ascending=[False, True, True])
+    t = pa.Table.from_pandas(grid.reset_index(drop=True), preserve_index=False)
+    return t.replace_schema_metadata({b"jindu.gravity": json.dumps({"a": theta[0], "beta": theta[1]}).encode()})
+
+
+def route_usage(data) -> pa.Table:
+    """Most-used routes: ``route`` (regions joined by ``>``), ``modes``, ``n_trips``, ``quantity_g``."""
+    t = trips(data).to_pandas()
+    u = t.groupby(["route", "modes"], as_index=False).agg(n_trips=("quantity_g", "size"),
+                                                           quantity_g=("quantity_g", "sum"))
+    return pa.Table.from_pandas(u.sort_values(["n_trips", "quantity_g"], ascending=False).reset_index(drop=True),
+                                preserve_index=False)
+
+
+def outflow_trafficking(data, *, roles=("supplier", "wholesaler", "seller", "courier")) -> pa.Table:
+    """外流贩毒: per home region, how many of its natives deal in other regions, and where.
+
+    From ``case_persons`` (roles in ``roles``), ``person_records.home_region`` and the case's
+    region. Returns ``home_region``, ``case_region``, ``persons`` (distinct records), with
+    ``share_elsewhere`` (of the home region's dealers) on every row; sorted by persons.
+    """
+    import pandas as pd
+
+    from .clusters._data import get_table
+
+    cp = get_table(data, "case_persons", columns=("case_id", "record_id", "role")).to_pandas()
+    pr = get_table(data, "person_records", columns=("record_id", "home_region")).to_pandas()
+    cases = get_table(data, "cases", columns=("case_id", "region_id")).to_pandas()
+    x = cp[cp["role"].isin(list(roles))].merge(pr[["record_id", "home_region"]], on="record_id") \
+        .merge(cases[["case_id", "region_id"]], on="case_id").dropna(subset=["home_region"])
+    x = x.drop_duplicates(["record_id", "region_id"])
+    g = x.groupby(["home_region", "region_id"], as_index=False)["record_id"].nunique()
+    g = g.rename(columns={"region_id": "case_region", "record_id": "persons"})
+    tot = x.groupby("home_region")["record_id"].nunique()
+    away = x[x["home_region"] != x["region_id"]].groupby("home_region")["record_id"].nunique()
+    g["share_elsewhere"] = g["home_region"].map(away).fillna(0) / g["home_region"].map(tot)
+    g = g.sort_values(["persons", "home_region"], ascending=[False, True])
+    return pa.Table.from_pandas(g.reset_index(drop=True), preserve_index=False)
