@@ -160,3 +160,37 @@ def test_caviar_targeted_removal_curves():
                             stop_at=2).to_pandas()
         assert cur["lcc"].tolist() == sheets["LCC"][col].tolist(), strategy
         assert cur["n_components"].tolist() == sheets["Components #"][col].tolist(), strategy
+
+
+def test_key_players_split_a_barbell_at_its_bridge():
+    from jinduanalytics.disruption import key_players
+
+    # two 5-cliques joined through node "m": removing "m" leaves two equal halves
+    left = [(f"a{i}", f"a{j}") for i in range(5) for j in range(i + 1, 5)]
+    right = [(f"b{i}", f"b{j}") for i in range(5) for j in range(i + 1, 5)]
+    edges = pa.table({"source": [a for a, _ in left + right] + ["a0", "m"], "target": [b for _, b in left + right] + ["m", "b0"]})
+    kp = key_players(edges, 1).to_pandas().set_index("method")
+    assert kp.loc["kpp", "nodes"] == "m" and kp.loc["kpp", "lcc"] == 5
+    assert kp.loc["kpp", "fragmentation"] == pytest.approx(1 - 2 * 5 * 4 / (10 * 9))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 14), st.integers(0, 14)), min_size=3, max_size=40), st.integers(1, 3))
+def test_key_players_never_worse_than_top_k_and_close_to_brute_force(pairs, k):
+    import itertools
+
+    from jinduanalytics.disruption import _fragmentation, key_players
+
+    pairs = [(a, b) for a, b in pairs if a != b]
+    if len({x for p in pairs for x in p}) <= k + 1:
+        return
+    edges = pa.table({"source": [a for a, _ in pairs], "target": [b for _, b in pairs]})
+    kp = key_players(edges, k, n_starts=3).to_pandas().set_index("method")
+    assert kp.loc["kpp", "fragmentation"] >= kp["fragmentation"].max() - 1e-12
+    g = _Graph(edges, "source", "target", None)
+    best = 0.0
+    for sub in itertools.combinations(range(g.n), k):
+        alive = np.ones(g.n, dtype=bool)
+        alive[list(sub)] = False
+        best = max(best, _fragmentation(g, alive))
+    assert kp.loc["kpp", "fragmentation"] >= 0.9 * best - 1e-12
