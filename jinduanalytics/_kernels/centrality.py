@@ -119,3 +119,62 @@ def component_sizes(indptr, indices, alive):
         sizes[c] = tail
         c += 1
     return label, sizes[:c]
+
+
+@nb.njit(cache=True, parallel=True)
+def betweenness_from_sources(indptr, indices, sources, n_chunks):
+    """Unweighted Brandes accumulation from the given sources only (parallel over chunks of
+    sources; each chunk keeps its own scores, summed at the end)."""
+    n = indptr.shape[0] - 1
+    part = np.zeros((n_chunks, n))
+    ns = sources.shape[0]
+    for c in nb.prange(n_chunks):
+        sigma = np.zeros(n)
+        dist = np.full(n, -1, dtype=np.int64)
+        delta = np.zeros(n)
+        stack = np.empty(n, dtype=np.int64)
+        queue = np.empty(n, dtype=np.int64)
+        pred = np.empty(indices.shape[0], dtype=np.int64)
+        npred = np.zeros(n, dtype=np.int64)
+        touched = np.empty(n, dtype=np.int64)
+        for si in range(c * ns // n_chunks, (c + 1) * ns // n_chunks):
+            s = sources[si]
+            sigma[s] = 1.0
+            dist[s] = 0
+            head, tail, top = 0, 1, 0
+            queue[0] = s
+            while head < tail:
+                v = queue[head]
+                head += 1
+                stack[top] = v
+                top += 1
+                for j in range(indptr[v], indptr[v + 1]):
+                    w = indices[j]
+                    if dist[w] < 0:
+                        dist[w] = dist[v] + 1
+                        queue[tail] = w
+                        tail += 1
+                    if dist[w] == dist[v] + 1:
+                        sigma[w] += sigma[v]
+                        pred[indptr[w] + npred[w]] = v
+                        npred[w] += 1
+            for t in range(top):
+                touched[t] = stack[t]
+            while top > 0:
+                top -= 1
+                w = stack[top]
+                for k in range(npred[w]):
+                    v = pred[indptr[w] + k]
+                    delta[v] += sigma[v] / sigma[w] * (1.0 + delta[w])
+                if w != s:
+                    part[c, w] += delta[w]
+            for t in range(tail):  # reset only what this source touched
+                v = touched[t]
+                sigma[v] = 0.0
+                dist[v] = -1
+                delta[v] = 0.0
+                npred[v] = 0
+    out = np.zeros(n)
+    for c in range(n_chunks):
+        out += part[c]
+    return out
