@@ -6,7 +6,8 @@ import pyarrow as pa
 
 from .clusters._data import get_table
 
-__all__ = ["flow_legs", "trips", "od_matrix", "flow_imbalance", "route_usage", "outflow_trafficking"]
+__all__ = ["flow_legs", "trips", "od_matrix", "flow_imbalance", "route_usage", "outflow_trafficking",
+           "shortest_route"]
 
 
 def flow_legs(data) -> pa.Table:
@@ -192,3 +193,55 @@ def outflow_trafficking(data, *, roles=("supplier", "wholesaler", "seller", "cou
     g["share_elsewhere"] = g["home_region"].map(away).fillna(0) / g["home_region"].map(tot)
     g = g.sort_values(["persons", "home_region"], ascending=[False, True])
     return pa.Table.from_pandas(g.reset_index(drop=True), preserve_index=False)
+
+
+def shortest_route(data, origin: str, destination: str, *, modes=None) -> pa.Table:
+    """Shortest route between two regions over the observed leg network (great-circle km).
+
+    Legs may be travelled either way; ``modes`` restricts them. Returns one row per leg:
+    ``step``, ``origin``, ``destination``, ``mode``, ``km``; empty when unreachable.
+    """
+    import heapq
+
+    from .checkpoints import _haversine
+    from .clusters._data import get_table
+    from .errors import ParameterError
+    from .regions import beibu_regions
+
+    legs = flow_legs(data).to_pandas()
+    if modes is not None:
+        legs = legs[legs["mode"].isin(list(modes))]
+    regions = None if isinstance(data, pa.Table) else get_table(data, "regions", required=False)
+    r = (regions if regions is not None else beibu_regions()).to_pandas().set_index("region_id")
+    for name, reg in (("origin", origin), ("destination", destination)):
+        if reg not in r.index:
+            raise ParameterError(f"{name} {reg!r} is not in the regions table")
+    adj: dict = {}
+    for a, b, m in zip(legs["origin"], legs["destination"], legs["mode"]):
+        if a in r.index and b in r.index:
+            km = _haversine(r.loc[a, "lon"], r.loc[a, "lat"], r.loc[b, "lon"], r.loc[b, "lat"])
+            adj.setdefault(a, []).append((b, m, km))
+            adj.setdefault(b, []).append((a, m, km))
+    best, prev, heap = {origin: 0.0}, {}, [(0.0, origin)]
+    while heap:
+        d, v = heapq.heappop(heap)
+        if v == destination or d > best.get(v, float("inf")):
+            continue
+        for w, m, km in sorted(adj.get(v, ())):
+            if d + km < best.get(w, float("inf")):
+                best[w] = d + km
+                prev[w] = (v, m, km)
+                heapq.heappush(heap, (d + km, w))
+    rows = []
+    if destination in best and destination != origin:
+        v = destination
+        while v != origin:
+            u, m, km = prev[v]
+            rows.append((u, v, m, km))
+            v = u
+        rows.reverse()
+    return pa.table({"step": pa.array(range(1, len(rows) + 1), pa.int64()),
+                     "origin": pa.array([x[0] for x in rows], pa.string()),
+                     "destination": pa.array([x[1] for x in rows], pa.string()),
+                     "mode": pa.array([x[2] for x in rows], pa.string()),
+                     "km": pa.array([x[3] for x in rows], pa.float64())})

@@ -194,3 +194,26 @@ def test_key_players_never_worse_than_top_k_and_close_to_brute_force(pairs, k):
         alive[list(sub)] = False
         best = max(best, _fragmentation(g, alive))
     assert kp.loc["kpp", "fragmentation"] >= 0.9 * best - 1e-12
+
+
+@needs_caviar
+def test_caviar_phase_statistics_table():
+    """The README's per-phase table: nodes, undirected edges, components, LCC, top-degree node."""
+    from jinduanalytics.community import connected_components
+
+    expected = {  # phase: (nodes, undirected edges, components, LCC, top-degree node, its degree)
+        1: (15, 18, 1, 15, "1", 12), 2: (24, 28, 1, 24, "1", 19), 3: (33, 56, 1, 33, "1", 27),
+        4: (33, 48, 1, 33, "1", 23), 5: (32, 39, 1, 32, "1", 22), 6: (27, 47, 1, 27, "1", 18),
+        7: (36, 49, 2, 30, "1", 24), 8: (42, 58, 1, 42, "1", 20), 9: (34, 44, 1, 34, "3", 11),
+        10: (42, 50, 3, 31, "1", 13), 11: (41, 50, 2, 39, "12", 12)}
+    for phase, (n, m, comps, lcc, top, top_deg) in expected.items():
+        arcs, nodes = _caviar_matrix(ROOT / "caviar" / "phases" / f"phase{phase}.csv")
+        und = {tuple(sorted(p)) for p in zip(arcs.column("source").to_pylist(), arcs.column("target").to_pylist())}
+        edges = pa.table({"source": [a for a, _ in und], "target": [b for _, b in und]})
+        from jinduanalytics.graph import from_edges
+
+        g = from_edges(edges, weight=None, nodes=pa.array(nodes))
+        cc = connected_components(g).column("community").to_numpy()
+        deg = pd.Series(g.degree(), index=g.node_ids.to_pylist())
+        assert (g.n_nodes, len(und), cc.max() + 1, np.bincount(cc).max()) == (n, m, comps, lcc), phase
+        assert deg.idxmax() == top and deg.max() == top_deg, phase

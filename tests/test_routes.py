@@ -51,3 +51,21 @@ def test_planted_two_way_pairs_stand_out():
     assert route_usage(ds)["n_trips"].to_numpy().sum() == trips(ds).num_rows
     out = outflow_trafficking(ds).to_pandas()
     assert out["share_elsewhere"].between(0, 1).all() and out["persons"].sum() > 0
+
+
+def test_shortest_route_crosses_the_strait_and_matches_networkx():
+    import networkx as nx
+
+    from jinduanalytics.checkpoints import _haversine
+    from jinduanalytics.routes import flow_legs, shortest_route
+
+    ds = generate("city", seed=7)
+    sr = shortest_route(ds, "GX-NN", "HI-SY").to_pandas()
+    assert sr["origin"].iloc[0] == "GX-NN" and sr["destination"].iloc[-1] == "HI-SY"
+    assert "sea" in set(sr["mode"])  # Hainan is reached across the 琼州海峡
+    r = beibu_regions().to_pandas().set_index("region_id")
+    G = nx.Graph()
+    for a, b in zip(*[flow_legs(ds).column(c).to_pylist() for c in ("origin", "destination")]):
+        G.add_edge(a, b, km=_haversine(r.loc[a, "lon"], r.loc[a, "lat"], r.loc[b, "lon"], r.loc[b, "lat"]))
+    assert sr["km"].sum() == pytest.approx(nx.shortest_path_length(G, "GX-NN", "HI-SY", weight="km"))
+    assert shortest_route(ds, "GX-NN", "GX-NN").num_rows == 0
