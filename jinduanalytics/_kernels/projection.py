@@ -65,7 +65,7 @@ def _sort_pairs(idx, w, lo, hi):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def project(n_rows, row_ptr, row_col, col_ptr, col_row, col_weight, n_chunks):
+def _project(n_rows, row_ptr, row_col, col_ptr, col_row, col_weight, n_chunks):
     """Project rows through shared columns.
 
     row_ptr/row_col: CSR of rows -> columns (int64). col_ptr/col_row: CSR of columns ->
@@ -92,9 +92,10 @@ def project(n_rows, row_ptr, row_col, col_ptr, col_row, col_weight, n_chunks):
     for a in range(n_rows):
         off[a + 1] = off[a] + ucost[a]
     bounds = _chunk_bounds(ucost + 1, n_chunks)
-    tmp_idx = np.empty(off[n_rows], dtype=np.int64)
+    # memory: candidate row ids are held as int32 (callers keep n_rows < 2**31); ucost is reused for up_cnt
+    tmp_idx = np.empty(off[n_rows], dtype=np.int32)
     tmp_w = np.empty(off[n_rows], dtype=np.float64)
-    up_cnt = np.zeros(n_rows, dtype=np.int64)
+    up_cnt = ucost
     for ch in prange(n_chunks):
         for a in range(bounds[ch], bounds[ch + 1]):
             fill = off[a]
@@ -130,7 +131,9 @@ def project(n_rows, row_ptr, row_col, col_ptr, col_row, col_weight, n_chunks):
     nnz = indptr[n_rows]
     indices = np.empty(nnz, dtype=np.int64)
     weights = np.empty(nnz, dtype=np.float64)
-    lo_pos = indptr[:-1].copy()
+    lo_pos = lo_cnt  # reused: the lower part of row a starts at indptr[a]
+    for a in range(n_rows):
+        lo_pos[a] = indptr[a]
     for r in range(n_rows):  # rows in increasing order -> each lower part is sorted
         for t in range(off[r], off[r] + up_cnt[r]):
             b = tmp_idx[t]
@@ -138,9 +141,16 @@ def project(n_rows, row_ptr, row_col, col_ptr, col_row, col_weight, n_chunks):
             weights[lo_pos[b]] = tmp_w[t]
             lo_pos[b] += 1
     for a in prange(n_rows):
-        dst = indptr[a] + lo_cnt[a]
+        dst = indptr[a + 1] - up_cnt[a]
         for t in range(off[a], off[a] + up_cnt[a]):
             indices[dst] = tmp_idx[t]
             weights[dst] = tmp_w[t]
             dst += 1
     return indptr, indices, weights
+
+
+def project(n_rows, row_ptr, row_col, col_ptr, col_row, col_weight, n_chunks):
+    """See :func:`_project`; rows are held as int32 inside, so fewer than 2**31 - 1 of them."""
+    if n_rows >= 2**31 - 1:
+        raise ValueError(f"projection of {n_rows} rows: more than the int32 row ids the kernel uses")
+    return _project(n_rows, row_ptr, row_col, col_ptr, col_row, col_weight, n_chunks)

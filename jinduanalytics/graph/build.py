@@ -239,7 +239,10 @@ def _bipartite(case_entities, cases=None, *, what="case_entities") -> _Bipartite
     ent_value = values.take(pa.array(ent_key % len(values)))
     n_c, n_e = len(case_ids), len(ent_key)
     row_ptr, row_col, _ = _csr.coo_to_csr(n_c, ci, ei, np.ones(ci.shape[0], dtype=np.float64))
+    del ci, ei, _
     col_ptr, col_row = _csr.transpose_pattern(n_c, n_e, row_ptr, row_col)
+    if max(n_c, n_e) < 2**31 - 1:  # int32 ids halve the two big index arrays held during the projection
+        row_col, col_row = row_col.astype(np.int32), col_row.astype(np.int32)
     return _Bipartite(case_ids, ent_kind, ent_value, row_ptr, row_col, col_ptr, col_row)
 
 
@@ -333,7 +336,7 @@ def case_entity_graph(case_entities, *, cases=None) -> CSRGraph:
     n_e = len(bp.entity_kind)
     src = bp.row_ptr
     rows = np.repeat(np.arange(n_c, dtype=np.int64), np.diff(src))
-    cols = bp.row_col + n_c
+    cols = bp.row_col.astype(np.int64) + n_c
     r = np.concatenate([rows, cols])
     c = np.concatenate([cols, rows])
     indptr, indices, weights = _csr.coo_to_csr(n_c + n_e, r, c, np.ones(r.shape[0], dtype=np.float64))
