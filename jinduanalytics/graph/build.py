@@ -6,6 +6,7 @@ it with a seed) does not depend on the order of the input rows.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -405,6 +406,8 @@ def case_graph(
     _check_projection_params(rarity, max_cases, kind_weights)
     bp = _bipartite(case_entities, cases)
     w = _entity_weight_array(bp, rarity, max_cases, kind_weights)
+    # entity names are not needed from here on: let them go before the projection's peak
+    bp = dataclasses.replace(bp, entity_kind=None, entity_value=None)
     indptr, indices, weights = _proj.project(bp.n_cases, bp.row_ptr, bp.row_col, bp.col_ptr, bp.col_row,
                                              w, _n_chunks())
     nodes = pa.table({"node_id": bp.case_ids})
