@@ -42,12 +42,14 @@ def test_modularity_equals_networkx_and_igraph(edges, k, resolution, seed):
     labels = np.random.default_rng(seed).integers(0, k, g.n_nodes)
     ours = ja.modularity(g, labels, resolution=resolution)
     G = ja.to_networkx(g)
-    if G.size(weight="weight") > 0:
+    if (2 * G.size(weight="weight")) ** 2 > 0:  # the oracles divide by it (subnormal weights underflow)
         assert math.isclose(ours, nx.community.modularity(G, nx_partition(g, labels), resolution=resolution),
                             abs_tol=1e-9)
         H = ja.to_igraph(g)
         assert math.isclose(ours, H.modularity(labels.tolist(), weights="weight", resolution=resolution),
                             abs_tol=1e-9)
+    elif G.size(weight="weight") > 0:
+        assert math.isfinite(ours)
     else:
         assert ours == 0.0
 
