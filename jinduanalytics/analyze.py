@@ -132,9 +132,11 @@ def analyze(data, out, *, seed: int = 7, source: str | None = None, progress: bo
             res["plain_share_under_evasion"] = float(q[moved.column("intercepted").to_numpy(zero_copy_only=False)].sum()
                                                      / max(q.sum(), 1e-12))
         step("disruption")
+        top_persons = None
         if res["cluster_summary"].num_rows:
             top = res["cluster_summary"].column("cluster")[0].as_py()
-            _, person_edges = cluster_persons(data, res["case_clusters"], top)
+            top_persons = cluster_persons(data, res["case_clusters"], top)
+            person_edges = top_persons[1]
             if person_edges.num_rows >= 3:
                 res["disruption_curves"] = removal_curves(person_edges, modes=("sequential",), weightings=(False,),
                                                           stop_at=2)
@@ -143,9 +145,8 @@ def analyze(data, out, *, seed: int = 7, source: str | None = None, progress: bo
         summary = res["cluster_summary"]
         figs["ranking"] = plot.cluster_ranking(summary)
         figs["timeline"] = plot.case_timeline(cluster_timeline(data, res["case_clusters"], summary))
-        if summary.num_rows:
-            top = summary.column("cluster")[0].as_py()
-            nodes, edges = cluster_persons(data, res["case_clusters"], top)
+        if top_persons is not None:
+            nodes, edges = top_persons
             figs["network"] = plot.cluster_network(nodes, edges, title=f"排名第一的集群 top cluster #{top}: persons")
         figs["pairs"] = plot.region_heatmap(res["region_pairs"], value="z", significant="significant", vmin=0.0,
                                             regions=data["regions"] if "regions" in data else None,

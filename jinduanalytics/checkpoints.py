@@ -29,18 +29,11 @@ import pyarrow as pa
 from ._checks import as_generator, check_choice, check_int, check_nonnegative
 from .clusters._data import get_table
 from .errors import ParameterError
+from .regions import haversine_km
 
 __all__ = ["place_checkpoints", "interception", "METHODS"]
 
 METHODS = ("greedy", "exact", "degree", "random")
-
-
-def _haversine(lon1, lat1, lon2, lat2) -> float:
-    r = 6371.0
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(lon2 - lon1)
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return float(2 * r * np.arcsin(np.sqrt(a)))
 
 
 class _Network:
@@ -88,7 +81,7 @@ class _Network:
 
     def _dist(self, a, b) -> float:
         if a in self.coord and b in self.coord:
-            return _haversine(*self.coord[a], *self.coord[b])
+            return float(haversine_km(*self.coord[a], *self.coord[b]))
         return 1.0
 
     def route_length(self, legs) -> float:

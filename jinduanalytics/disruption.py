@@ -74,12 +74,12 @@ class _Graph:
         np.add.at(self.indptr, rows + 1, 1)
         self.indptr = np.cumsum(self.indptr)
         self.n = n
+        self.src = np.repeat(np.arange(n), np.diff(self.indptr))  # source node of every stored entry
 
     def degree(self, alive: np.ndarray, weighted: bool) -> np.ndarray:
-        src = np.repeat(np.arange(self.n), np.diff(self.indptr))
-        ok = alive[src] & alive[self.indices]
+        ok = alive[self.src] & alive[self.indices]
         vals = self.weights[ok] if weighted else np.ones(int(ok.sum()))
-        return np.bincount(src[ok], weights=vals, minlength=self.n)
+        return np.bincount(self.src[ok], weights=vals, minlength=self.n)
 
     def lcc(self, alive: np.ndarray) -> int:
         _, sizes = _c.component_sizes(self.indptr, self.indices, alive)
@@ -173,9 +173,8 @@ def _scores(g: _Graph, alive: np.ndarray, strategy: str, weighted: bool, katz_al
         return g.degree(alive, weighted)
     if strategy == "collective_influence":
         k = g.degree(alive, weighted)
-        src = np.repeat(np.arange(g.n), np.diff(g.indptr))
-        ok = alive[src] & alive[g.indices]
-        s = np.bincount(src[ok], weights=k[g.indices[ok]] - 1.0, minlength=g.n)
+        ok = alive[g.src] & alive[g.indices]
+        s = np.bincount(g.src[ok], weights=k[g.indices[ok]] - 1.0, minlength=g.n)
         return (k - 1.0) * s
     if strategy == "betweenness":
         return _c.betweenness(g.indptr, g.indices, g.weights, alive, weighted)
@@ -183,9 +182,8 @@ def _scores(g: _Graph, alive: np.ndarray, strategy: str, weighted: bool, katz_al
     pos = np.full(g.n, -1)
     pos[idx] = np.arange(idx.size)
     A = np.zeros((idx.size, idx.size))
-    src = np.repeat(np.arange(g.n), np.diff(g.indptr))
-    ok = alive[src] & alive[g.indices]
-    A[pos[src[ok]], pos[g.indices[ok]]] = g.weights[ok] if weighted else 1.0
+    ok = alive[g.src] & alive[g.indices]
+    A[pos[g.src[ok]], pos[g.indices[ok]]] = g.weights[ok] if weighted else 1.0
     x = np.linalg.solve(np.eye(idx.size) - katz_alpha * A.T, np.ones(idx.size))
     norm = np.sign(x.sum()) * np.linalg.norm(x)
     out = np.full(g.n, -np.inf)

@@ -10,7 +10,7 @@ import pyarrow.csv as pacsv
 
 from .validate import validate_table
 
-__all__ = ["beibu_regions", "BEIBU_CITIES", "ORIGINS", "STRAIT_CROSSING"]
+__all__ = ["beibu_regions", "haversine_km", "BEIBU_CITIES", "ORIGINS", "STRAIT_CROSSING"]
 
 #: The rim cities where cases happen (Guangdong, Guangxi, Hainan).
 BEIBU_CITIES = ("GD-ZJ", "GD-MM", "GD-YJ", "GX-NN", "GX-BH", "GX-QZ", "GX-FCG", "GX-YL", "GX-CZ",
@@ -38,3 +38,12 @@ def beibu_regions() -> pa.Table:
     Delta, the Vietnam crossings at 东兴 and 凭祥).
     """
     return _regions()
+
+
+def haversine_km(lon1, lat1, lon2, lat2):
+    """Great-circle distance in km (scalars or arrays, degrees; Earth radius 6371 km)."""
+    import numpy as np
+
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(np.subtract(lon2, lon1)) / 2) ** 2
+    return 2 * 6371.0 * np.arcsin(np.sqrt(h))

@@ -82,14 +82,11 @@ def od_matrix(data) -> pa.Table:
 
 
 def _distance_km(regions, a, b):
-    import numpy as np
+    from .regions import haversine_km
 
     r = regions.set_index("region_id")
-    lon1, lat1 = r.loc[a, "lon"].to_numpy(float), r.loc[a, "lat"].to_numpy(float)
-    lon2, lat2 = r.loc[b, "lon"].to_numpy(float), r.loc[b, "lat"].to_numpy(float)
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0 * np.arcsin(np.sqrt(h))
+    return haversine_km(r.loc[a, "lon"].to_numpy(float), r.loc[a, "lat"].to_numpy(float),
+                        r.loc[b, "lon"].to_numpy(float), r.loc[b, "lat"].to_numpy(float))
 
 
 def flow_imbalance(data, *, value: str = "n_trips", min_km: float = 10.0) -> pa.Table:
@@ -203,10 +200,9 @@ def shortest_route(data, origin: str, destination: str, *, modes=None) -> pa.Tab
     """
     import heapq
 
-    from .checkpoints import _haversine
     from .clusters._data import get_table
     from .errors import ParameterError
-    from .regions import beibu_regions
+    from .regions import beibu_regions, haversine_km
 
     legs = flow_legs(data).to_pandas()
     if modes is not None:
@@ -219,7 +215,7 @@ def shortest_route(data, origin: str, destination: str, *, modes=None) -> pa.Tab
     adj: dict = {}
     for a, b, m in zip(legs["origin"], legs["destination"], legs["mode"]):
         if a in r.index and b in r.index:
-            km = _haversine(r.loc[a, "lon"], r.loc[a, "lat"], r.loc[b, "lon"], r.loc[b, "lat"])
+            km = float(haversine_km(r.loc[a, "lon"], r.loc[a, "lat"], r.loc[b, "lon"], r.loc[b, "lat"]))
             adj.setdefault(a, []).append((b, m, km))
             adj.setdefault(b, []).append((a, m, km))
     best, prev, heap = {origin: 0.0}, {}, [(0.0, origin)]

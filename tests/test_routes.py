@@ -56,7 +56,7 @@ def test_planted_two_way_pairs_stand_out():
 def test_shortest_route_crosses_the_strait_and_matches_networkx():
     import networkx as nx
 
-    from jinduanalytics.checkpoints import _haversine
+    from jinduanalytics.regions import haversine_km
     from jinduanalytics.routes import flow_legs, shortest_route
 
     ds = generate("city", seed=7)
@@ -66,6 +66,6 @@ def test_shortest_route_crosses_the_strait_and_matches_networkx():
     r = beibu_regions().to_pandas().set_index("region_id")
     G = nx.Graph()
     for a, b in zip(*[flow_legs(ds).column(c).to_pylist() for c in ("origin", "destination")]):
-        G.add_edge(a, b, km=_haversine(r.loc[a, "lon"], r.loc[a, "lat"], r.loc[b, "lon"], r.loc[b, "lat"]))
+        G.add_edge(a, b, km=float(haversine_km(r.loc[a, "lon"], r.loc[a, "lat"], r.loc[b, "lon"], r.loc[b, "lat"])))
     assert sr["km"].sum() == pytest.approx(nx.shortest_path_length(G, "GX-NN", "HI-SY", weight="km"))
     assert shortest_route(ds, "GX-NN", "GX-NN").num_rows == 0

@@ -14,21 +14,27 @@ from ._data import case_links, cluster_params, clusters_frame, get_table, link_w
 __all__ = ["cluster_evidence", "evidence_chain", "cluster_bridges", "cluster_case_graph"]
 
 
-def _weighted_links(data, clusters: pa.Table) -> tuple[dict, pd.DataFrame]:
+def _links(data, clusters: pa.Table) -> tuple[dict, pa.Table]:
     params = cluster_params(clusters)
-    links = case_links(data, person_kinds=tuple(params["person_kinds"]))
+    return params, case_links(data, person_kinds=tuple(params["person_kinds"]))
+
+
+def _weighted_links(data, clusters: pa.Table) -> tuple[dict, pd.DataFrame]:
+    params, links = _links(data, clusters)
     return params, link_weights(links, params)
+
+
+def _case_graph(data, params: dict, links: pa.Table):
+    from ..graph import case_graph
+
+    cases = get_table(data, "cases", columns=("case_id",))
+    return case_graph(links, cases=cases.select(["case_id"]), rarity=params["rarity"],
+                      max_cases=params["max_cases_used"], kind_weights=params.get("kind_weights"))
 
 
 def cluster_case_graph(data, clusters: pa.Table):
     """The case graph ``clusters`` was computed on (same evidence, weights and cap)."""
-    from ..graph import case_graph
-
-    params = cluster_params(clusters)
-    links = case_links(data, person_kinds=tuple(params["person_kinds"]))
-    cases = get_table(data, "cases", columns=("case_id",))
-    return case_graph(links, cases=cases.select(["case_id"]), rarity=params["rarity"],
-                      max_cases=params["max_cases_used"], kind_weights=params.get("kind_weights"))
+    return _case_graph(data, *_links(data, clusters))
 
 
 def cluster_evidence(data, clusters: pa.Table, *, min_size: int = 2) -> pa.Table:
@@ -90,7 +96,8 @@ def evidence_chain(data, clusters: pa.Table, case_a: str, case_b: str, *, within
         entity's pair weight), ``link_weight`` (the hop's edge weight: the sum over its
         entities). Empty when the cases are not connected.
     """
-    g = cluster_case_graph(data, clusters)
+    params, links = _links(data, clusters)
+    g = _case_graph(data, params, links)
     ids = g.node_ids.to_pylist()
     index = {c: i for i, c in enumerate(ids)}
     for name, c in (("case_a", case_a), ("case_b", case_b)):
@@ -132,7 +139,7 @@ def evidence_chain(data, clusters: pa.Table, case_a: str, case_b: str, *, within
     while path[-1] != s:
         path.append(int(prev[path[-1]]))
     path.reverse()
-    _, lw = _weighted_links(data, clusters)
+    lw = link_weights(links, params)
     lw = lw[lw["case_id"].isin([ids[p] for p in path])]
     for hop, (u, v) in enumerate(zip(path[:-1], path[1:]), start=1):
         ev = _pair_evidence(lw, ids[u], ids[v])

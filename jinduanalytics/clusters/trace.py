@@ -28,11 +28,6 @@ def _entity_pairs(data, clusters, rarity: str, max_cases) -> pd.DataFrame:
     if clusters is not None:
         p = cluster_params(clusters)
         params = {"rarity": p["rarity"], "max_cases_used": p["max_cases_used"], "kind_weights": p.get("kind_weights")}
-    elif max_cases == "auto":
-        from ..graph.build import _bipartite, auto_max_cases
-
-        links = case_links(data, person_kinds=())
-        params["max_cases_used"] = auto_max_cases(_bipartite(links).entity_cases())
     lw = link_weights(case_links(data, person_kinds=()), params)
     lw = lw[lw["weight"] > 0]
     lw = lw.assign(entity=lw["kind"] + "\x1f" + lw["value"])[["case_id", "entity", "kind", "weight"]]

@@ -48,7 +48,7 @@ def _pair_ties(groups: pd.DataFrame, key: str, region: str, kind: str) -> pd.Dat
 
 def region_ties(data, *, persons=None, clusters=None, max_cases="auto") -> pd.DataFrame:
     """Observed ties per unordered region pair and evidence type (wide: one column per type)."""
-    from ..graph.build import _bipartite, auto_max_cases
+    from ..clusters._data import link_weights
     from ..routes import trips
 
     parts = []
@@ -59,13 +59,11 @@ def region_ties(data, *, persons=None, clusters=None, max_cases="auto") -> pd.Da
         cp = cp.merge(pt[["record_id", "person_id"]], on="record_id").merge(cases, on="case_id")
         parts.append(_pair_ties(cp, "person_id", "region_id", "persons"))
     ce = get_table(data, "case_entities", columns=("case_id", "kind", "value"))
-    k = pd.Series(_bipartite(ce).entity_cases())
-    cap = auto_max_cases(k.to_numpy()) if max_cases == "auto" else max_cases
-    ced = ce.to_pandas()
-    ced["entity"] = ced["kind"] + "\x1f" + ced["value"]
-    n_cases = ced.groupby("entity")["case_id"].transform("nunique")
-    if cap is not None:
-        ced = ced[n_cases <= cap]
+    # weight > 0: held by 2..cap cases (entities in one case tie nothing; hubs above the cap are left out)
+    ced = link_weights(ce.select(["case_id", "kind", "value"]),
+                       {"rarity": "none", "max_cases_used": max_cases, "kind_weights": None})
+    ced = ced[ced["weight"] > 0]
+    ced = ced.assign(entity=ced["kind"] + "\x1f" + ced["value"])
     parts.append(_pair_ties(ced.merge(cases, on="case_id"), "entity", "region_id", "entities"))
     if clusters is not None:
         cl = clusters.select(["case_id", "cluster"]).to_pandas().merge(cases, on="case_id")
