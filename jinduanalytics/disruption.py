@@ -168,6 +168,14 @@ def _directed_curve(edges, strategy, stop_at, tie_order, nodes, source, target, 
                      "n_components": pa.array(comps, pa.int64()), "next_removed": pa.array(nexts, pa.string())})
 
 
+def _betweenness_bfs(indptr, indices, sources, alive) -> np.ndarray:
+    """Unweighted Brandes scores from ``sources`` over ``alive`` nodes (parallel kernel)."""
+    import numba
+
+    chunks = max(1, min(len(sources), numba.get_num_threads() * 4))
+    return _c.betweenness_from_sources(indptr, indices, sources, alive, chunks)
+
+
 def _scores(g: _Graph, alive: np.ndarray, strategy: str, weighted: bool, katz_alpha: float) -> np.ndarray:
     if strategy == "degree":
         return g.degree(alive, weighted)
@@ -177,7 +185,9 @@ def _scores(g: _Graph, alive: np.ndarray, strategy: str, weighted: bool, katz_al
         s = np.bincount(g.src[ok], weights=k[g.indices[ok]] - 1.0, minlength=g.n)
         return (k - 1.0) * s
     if strategy == "betweenness":
-        return _c.betweenness(g.indptr, g.indices, g.weights, alive, weighted)
+        if weighted:
+            return _c.weighted_betweenness(g.indptr, g.indices, g.weights, alive)
+        return _betweenness_bfs(g.indptr, g.indices, np.flatnonzero(alive).astype(np.int64), alive)
     idx = np.flatnonzero(alive)  # katz on the alive subgraph, dense (small graphs)
     pos = np.full(g.n, -1)
     pos[idx] = np.arange(idx.size)
@@ -391,8 +401,6 @@ def betweenness(graph, *, samples: int | None = None, seed: int = 0, normalized:
     pyarrow.Table
         ``node_id``, ``betweenness``; metadata ``jindu.samples``.
     """
-    import numba
-
     from .graph import as_graph
 
     g = as_graph(graph)
@@ -403,8 +411,7 @@ def betweenness(graph, *, samples: int | None = None, seed: int = 0, normalized:
     else:
         check_int("samples", samples, minimum=1)
         sources = np.sort(rng.choice(n, size=samples, replace=False)).astype(np.int64)
-    chunks = max(1, min(len(sources), numba.get_num_threads() * 4))
-    bc = _c.betweenness_from_sources(g.indptr, g.indices, sources, chunks)
+    bc = _betweenness_bfs(g.indptr, g.indices, sources, np.ones(n, dtype=bool))
     bc *= n / len(sources)
     bc /= 2.0  # each unordered pair was counted from both ends
     if normalized and n > 2:

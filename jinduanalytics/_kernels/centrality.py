@@ -9,13 +9,11 @@ import numpy as np
 
 
 @nb.njit(cache=True)
-def betweenness(indptr, indices, weights, alive, weighted):
-    """Brandes (2001) betweenness, un-normalised, each ordered (s, t) pair counted once.
-
-    Unweighted: BFS. Weighted: Dijkstra with the weight as the edge *length*. Only nodes
-    with ``alive`` set take part. Undirected graphs (both directions stored) give twice the
-    usual undirected value; rankings are unaffected.
-    """
+def weighted_betweenness(indptr, indices, weights, alive):
+    """Brandes (2001) betweenness with Dijkstra, the weight as the edge *length*; un-normalised,
+    each ordered (s, t) pair counted once, only ``alive`` nodes take part. Undirected graphs
+    (both directions stored) give twice the usual undirected value; rankings are unaffected.
+    Unweighted graphs: :func:`betweenness_from_sources` (BFS, parallel)."""
     n = indptr.shape[0] - 1
     bc = np.zeros(n)
     sigma = np.zeros(n)
@@ -24,7 +22,6 @@ def betweenness(indptr, indices, weights, alive, weighted):
     stack = np.empty(n, dtype=np.int64)
     pred = np.empty(indices.shape[0], dtype=np.int64)  # predecessors of v in pred[indptr[v]:...]
     npred = np.zeros(n, dtype=np.int64)
-    queue = np.empty(n, dtype=np.int64)
     done = np.zeros(n, dtype=np.bool_)
     for s in range(n):
         if not alive[s]:
@@ -38,50 +35,29 @@ def betweenness(indptr, indices, weights, alive, weighted):
         sigma[s] = 1.0
         dist[s] = 0.0
         top = 0
-        if not weighted:
-            head, tail = 0, 1
-            queue[0] = s
-            while head < tail:
-                v = queue[head]
-                head += 1
-                stack[top] = v
-                top += 1
-                for j in range(indptr[v], indptr[v + 1]):
-                    w = indices[j]
-                    if not alive[w]:
-                        continue
-                    if dist[w] == np.inf:
-                        dist[w] = dist[v] + 1.0
-                        queue[tail] = w
-                        tail += 1
-                    if dist[w] == dist[v] + 1.0:
-                        sigma[w] += sigma[v]
-                        pred[indptr[w] + npred[w]] = v
-                        npred[w] += 1
-        else:
-            heap = [(0.0, s)]
-            while len(heap) > 0:
-                d, v = heapq.heappop(heap)
-                if done[v]:
+        heap = [(0.0, s)]
+        while len(heap) > 0:
+            d, v = heapq.heappop(heap)
+            if done[v]:
+                continue
+            done[v] = True
+            stack[top] = v
+            top += 1
+            for j in range(indptr[v], indptr[v + 1]):
+                w = indices[j]
+                if not alive[w] or done[w]:
                     continue
-                done[v] = True
-                stack[top] = v
-                top += 1
-                for j in range(indptr[v], indptr[v + 1]):
-                    w = indices[j]
-                    if not alive[w] or done[w]:
-                        continue
-                    nd = d + weights[j]
-                    if nd < dist[w]:
-                        dist[w] = nd
-                        sigma[w] = sigma[v]
-                        pred[indptr[w]] = v
-                        npred[w] = 1
-                        heapq.heappush(heap, (nd, w))
-                    elif nd == dist[w]:
-                        sigma[w] += sigma[v]
-                        pred[indptr[w] + npred[w]] = v
-                        npred[w] += 1
+                nd = d + weights[j]
+                if nd < dist[w]:
+                    dist[w] = nd
+                    sigma[w] = sigma[v]
+                    pred[indptr[w]] = v
+                    npred[w] = 1
+                    heapq.heappush(heap, (nd, w))
+                elif nd == dist[w]:
+                    sigma[w] += sigma[v]
+                    pred[indptr[w] + npred[w]] = v
+                    npred[w] += 1
         while top > 0:
             top -= 1
             w = stack[top]
@@ -122,9 +98,9 @@ def component_sizes(indptr, indices, alive):
 
 
 @nb.njit(cache=True, parallel=True)
-def betweenness_from_sources(indptr, indices, sources, n_chunks):
-    """Unweighted Brandes accumulation from the given sources only (parallel over chunks of
-    sources; each chunk keeps its own scores, summed at the end)."""
+def betweenness_from_sources(indptr, indices, sources, alive, n_chunks):
+    """Unweighted Brandes accumulation from the given sources only, over ``alive`` nodes
+    (parallel over chunks of sources; each chunk keeps its own scores, summed at the end)."""
     n = indptr.shape[0] - 1
     part = np.zeros((n_chunks, n))
     ns = sources.shape[0]
@@ -150,6 +126,8 @@ def betweenness_from_sources(indptr, indices, sources, n_chunks):
                 top += 1
                 for j in range(indptr[v], indptr[v + 1]):
                     w = indices[j]
+                    if not alive[w]:
+                        continue
                     if dist[w] < 0:
                         dist[w] = dist[v] + 1
                         queue[tail] = w
