@@ -15,42 +15,39 @@ def block_pairs(order, key_sorted, group, max_block):
     n_skipped_records)``.
     """
     n = order.shape[0]
+    # run boundaries once: run r is order[bounds[r]:bounds[r + 1]]
+    bounds = np.empty(n + 1, dtype=np.int64)
+    n_runs = 0
+    for i in range(n):
+        if i == 0 or key_sorted[i] != key_sorted[i - 1]:
+            bounds[n_runs] = i
+            n_runs += 1
+    bounds[n_runs] = n
+    # pass 1: count the pairs of the runs kept; pass 2: fill them
     total = 0
     skipped_blocks = 0
     skipped_records = 0
-    s = 0
-    while s < n:
-        e = s + 1
-        while e < n and key_sorted[e] == key_sorted[s]:
-            e += 1
-        size = e - s
-        if size > max_block:
+    for r in range(n_runs):
+        s, e = bounds[r], bounds[r + 1]
+        if e - s > max_block:
             skipped_blocks += 1
-            skipped_records += size
-        elif size > 1:
-            for a in range(s, e):
-                for b in range(a + 1, e):
-                    if group[order[a]] != group[order[b]]:
-                        total += 1
-        s = e
+            skipped_records += e - s
+            continue
+        for a in range(s, e):
+            for b in range(a + 1, e):
+                if group[order[a]] != group[order[b]]:
+                    total += 1
     ia = np.empty(total, dtype=np.int64)
     ib = np.empty(total, dtype=np.int64)
     k = 0
-    s = 0
-    while s < n:
-        e = s + 1
-        while e < n and key_sorted[e] == key_sorted[s]:
-            e += 1
-        size = e - s
-        if 1 < size <= max_block:
-            for a in range(s, e):
-                for b in range(a + 1, e):
-                    i, j = order[a], order[b]
-                    if group[i] != group[j]:
-                        if i < j:
-                            ia[k], ib[k] = i, j
-                        else:
-                            ia[k], ib[k] = j, i
-                        k += 1
-        s = e
+    for r in range(n_runs):
+        s, e = bounds[r], bounds[r + 1]
+        if e - s > max_block:
+            continue
+        for a in range(s, e):
+            for b in range(a + 1, e):
+                i, j = order[a], order[b]
+                if group[i] != group[j]:
+                    ia[k], ib[k] = min(i, j), max(i, j)
+                    k += 1
     return ia, ib, skipped_blocks, skipped_records
