@@ -234,3 +234,68 @@ def test_exports(tmp_path, tables):
     G = nx.read_graphml(tmp_path / "g.graphml")
     assert set(G.nodes) == {"c1", "c2", "c3"} and G.number_of_edges() == 1
     assert nx.read_gexf(tmp_path / "g.gexf").number_of_nodes() == 3
+
+
+# ----------------------------------------------------------------------------- factorising strings
+
+_text = st.text(alphabet=st.sampled_from(list("ab\x00é案C09")), max_size=6)
+
+
+@given(values=st.lists(_text, max_size=40))
+def test_sorted_unique_matches_python(values):
+    from jinduanalytics.graph.build import _sorted_unique
+
+    for arr in (pa.array(values, pa.string()), pa.array(sorted(values, key=lambda s: s.encode()), pa.string())):
+        uniques, codes = _sorted_unique(arr)
+        # sorted by bytes (Arrow's order), each element's code points at its own value
+        expected = sorted(set(arr.to_pylist()), key=lambda s: s.encode())
+        assert uniques.to_pylist() == expected
+        assert [expected[c] for c in codes] == arr.to_pylist()
+
+
+@given(pairs=st.lists(st.tuples(_text, _text), max_size=40), order=st.sampled_from(["sorted", "hash"]))
+def test_entity_codes_match_python(pairs, order):
+    from jinduanalytics.graph.build import _entity_codes
+
+    kind = pa.array([k for k, _ in pairs], pa.string())
+    value = pa.array([v for _, v in pairs], pa.string())
+    ek, ev, codes = _entity_codes(kind, value, order)
+    ents = list(zip(ek.to_pylist(), ev.to_pylist()))
+    assert len(set(ents)) == len(ents) == len(set(pairs))  # one code per distinct pair ...
+    assert [ents[c] for c in codes] == pairs  # ... and every row maps to its own pair
+    if order == "sorted":
+        assert ents == sorted(ents, key=lambda e: (e[0].encode(), e[1].encode()))
+    # the order does not depend on the order of the rows
+    perm = np.random.default_rng(len(pairs)).permutation(len(pairs))
+    ek2, ev2, _ = _entity_codes(kind.take(pa.array(perm, pa.int64())), value.take(pa.array(perm, pa.int64())), order)
+    assert list(zip(ek2.to_pylist(), ev2.to_pylist())) == ents
+
+
+def test_pair_hash_separates_split_points():
+    from jinduanalytics.graph.build import _entity_codes
+
+    _, _, codes = _entity_codes(pa.array(["ab", "a"]), pa.array(["c", "bc"]), "hash")
+    assert codes[0] != codes[1]
+
+
+@given(rows=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 40)), max_size=80))
+def test_coo_pattern_matches_set(rows):
+    from jinduanalytics._kernels.csr import coo_pattern
+
+    r = np.array([a for a, _ in rows], dtype=np.int64)
+    c = np.array([b for _, b in rows], dtype=np.int32)
+    indptr, indices = coo_pattern(7, r, c)
+    assert indices.dtype == np.int32
+    for i in range(7):
+        assert indices[indptr[i]:indptr[i + 1]].tolist() == sorted({b for a, b in rows if a == i})
+
+
+@given(ce=strategies.case_entity_tables())
+def test_case_graph_independent_of_row_order(ce):
+    """Stored (sorted by case) and shuffled rows take different factorising paths: same graph, bit for bit."""
+    by_case = ce.sort_by([("case_id", "ascending")])
+    shuffled = ce.take(pa.array(np.random.default_rng(1).permutation(ce.num_rows), pa.int64()))
+    g1, g2 = ja.case_graph(by_case), ja.case_graph(shuffled)
+    assert g1.node_ids.equals(g2.node_ids)
+    assert np.array_equal(g1.indptr, g2.indptr) and np.array_equal(g1.indices, g2.indices)
+    assert np.array_equal(g1.weights, g2.weights)

@@ -53,15 +53,64 @@ def coo_to_csr(n_nodes, rows, cols, weights):
 
 
 @njit(cache=True, nogil=True)
+def coo_pattern(n_rows, rows, cols):
+    """CSR pattern (no weights) of COO entries, duplicate (row, col) entries dropped.
+
+    Returns indptr int64[n_rows + 1] and indices (the dtype of ``cols``) with every row's
+    indices strictly increasing.
+    """
+    m = rows.shape[0]
+    counts = np.zeros(n_rows + 1, dtype=np.int64)
+    for e in range(m):
+        counts[rows[e] + 1] += 1
+    for i in range(n_rows):
+        counts[i + 1] += counts[i]
+    pos = counts[:-1].copy()
+    out = np.empty(m, dtype=cols.dtype)
+    for e in range(m):
+        r = rows[e]
+        out[pos[r]] = cols[e]
+        pos[r] += 1
+    nnz = 0
+    for i in range(n_rows):
+        lo = counts[i]
+        hi = counts[i + 1]
+        if hi - lo <= 32:
+            for t in range(lo + 1, hi):
+                v = out[t]
+                j = t - 1
+                while j >= lo and out[j] > v:
+                    out[j + 1] = out[j]
+                    j -= 1
+                out[j + 1] = v
+        else:
+            out[lo:hi] = np.sort(out[lo:hi])
+        for t in range(lo, hi):
+            if t == lo or out[t] != out[t - 1]:
+                out[nnz] = out[t]
+                nnz += 1
+        pos[i] = nnz  # row i's end; pos is not needed any more
+    indptr = np.empty(n_rows + 1, dtype=np.int64)
+    indptr[0] = 0
+    indptr[1:] = pos
+    if nnz == m:
+        return indptr, out
+    return indptr, out[:nnz].copy()
+
+
+@njit(cache=True, nogil=True)
 def transpose_pattern(n_rows, n_cols, indptr, indices):
-    """Transpose a CSR pattern: returns (indptr_t, indices_t) with sorted rows."""
+    """Transpose a CSR pattern: returns (indptr_t, indices_t) with sorted rows.
+
+    indices_t holds row ids in the dtype of ``indices`` (the caller keeps n_rows within it).
+    """
     counts = np.zeros(n_cols + 1, dtype=np.int64)
     for e in range(indices.shape[0]):
         counts[indices[e] + 1] += 1
     for j in range(n_cols):
         counts[j + 1] += counts[j]
     pos = counts[:-1].copy()
-    out = np.empty(indices.shape[0], dtype=np.int64)
+    out = np.empty(indices.shape[0], dtype=indices.dtype)
     for i in range(n_rows):  # rows visited in order -> each column's list is sorted
         for e in range(indptr[i], indptr[i + 1]):
             j = indices[e]

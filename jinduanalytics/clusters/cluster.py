@@ -88,7 +88,7 @@ def cluster_cases(
         links = case_links(data, person_kinds=person_kinds)
         cap = max_cases
         if cap == "auto":
-            cap = auto_max_cases(_bipartite(links, cases).entity_cases())
+            cap = auto_max_cases(_bipartite(links, cases, entity_order="hash").entity_cases())
         step("case graph")
         g = case_graph(links, cases=cases.select(["case_id"]), rarity=rarity, max_cases=cap,
                        kind_weights=kind_weights)

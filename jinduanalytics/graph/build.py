@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from .._checks import check_choice, check_int, check_nonnegative
 from .._kernels import csr as _csr
+from .._kernels import hashing as _hash
 from .._kernels import projection as _proj
 from ..errors import GraphInputError, ParameterError
 from .csr import CSRGraph
@@ -66,17 +67,71 @@ def _rows_text(mask: np.ndarray) -> str:
     return f"{rows.size} rows (first rows {shown})"
 
 
-def _sorted_unique(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    """Sorted distinct values of ``arr`` and the int64 code of every element (hash, then sort
-    only the distinct values)."""
+def _string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets (sliced to the array's rows) and data buffers of a string array, zero copy."""
+    bufs = arr.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int32)[arr.offset:arr.offset + len(arr) + 1]
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    return offsets, data
+
+
+def _rank(order: np.ndarray) -> np.ndarray:
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size, dtype=np.int64)
+    return rank
+
+
+def _encode(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Distinct values in order of first appearance, and the int32/int64 code of every element
+    (nulls get code 0; callers reject or drop them first)."""
     enc = pc.dictionary_encode(arr)
     if isinstance(enc, pa.ChunkedArray):
         enc = enc.combine_chunks()
-    order = pc.array_sort_indices(enc.dictionary).to_numpy().astype(np.int64)
-    rank = np.empty(order.size, dtype=np.int64)
-    rank[order] = np.arange(order.size, dtype=np.int64)
-    codes = rank[enc.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)]
-    return enc.dictionary.take(pa.array(order)), codes
+    return enc.dictionary, enc.indices.fill_null(0).to_numpy(zero_copy_only=False)
+
+
+def _sorted_unique(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Sorted distinct values of ``arr`` and the int64 code of every element (hash, then sort
+    only the distinct values)."""
+    if pa.types.is_string(arr.type) and arr.null_count == 0 and len(arr):
+        # tables are often stored sorted by their key: then the codes are the runs (no hashing)
+        codes, first = _hash.sorted_run_codes(*_string_buffers(arr))
+        if codes.size:
+            return arr.take(pa.array(first)), codes
+    distinct, codes = _encode(arr)
+    order = pc.array_sort_indices(distinct).to_numpy().astype(np.int64)
+    return distinct.take(pa.array(order)), _rank(order)[codes]
+
+
+def _entity_codes(kind: pa.Array, value: pa.Array, order: str) -> tuple[pa.Array, pa.Array, np.ndarray]:
+    """Distinct (kind, value) entities and the int64 code of every row.
+
+    ``order="sorted"``: entities sorted by kind, then value. ``order="hash"``: sorted by a fixed
+    64-bit hash of the pair (no string sort; as independent of the row order, for callers that
+    never show entity ids); a hash shared by two entities falls back to the sorted order.
+    """
+    kinds, kc = _encode(kind)
+    values, vc = _encode(value)
+    nk, nv = len(kinds), len(values)
+    if nk * nv <= 4 * len(kc) + 1024:  # the dense pair table stays within the input's size
+        codes, ek, ev = _hash.dense_pair_codes(kc, vc, nv, nk * nv)
+    else:
+        key, codes = np.unique(kc.astype(np.int64) * nv + vc, return_inverse=True)
+        ek, ev = key // nv, key % nv
+    perm = None
+    if order == "hash":
+        kh = _hash.string_hashes(*_string_buffers(kinds))
+        vh = _hash.string_hashes(*_string_buffers(values))
+        eh = _hash.pair_hashes(kh, vh, ek, ev)
+        perm = np.argsort(eh)  # ties are caught here, so the sort need not be stable
+        if (eh[perm][1:] == eh[perm][:-1]).any():
+            perm = None
+    if perm is None:
+        k_rank = _rank(pc.array_sort_indices(kinds).to_numpy().astype(np.int64))
+        v_rank = _rank(pc.array_sort_indices(values).to_numpy().astype(np.int64))
+        perm = np.argsort(k_rank[ek] * nv + v_rank[ev], kind="stable")
+    ek, ev = ek[perm], ev[perm]
+    return kinds.take(pa.array(ek)), values.take(pa.array(ev)), _rank(perm)[codes]
 
 
 def _factorize(*arrays: pa.Array, universe: pa.Array | None = None) -> tuple[pa.Array, list[np.ndarray]]:
@@ -209,7 +264,8 @@ class _Bipartite:
         return np.diff(self.col_ptr)
 
 
-def _bipartite(case_entities, cases=None, *, what="case_entities") -> _Bipartite:
+def _bipartite(case_entities, cases=None, *, what="case_entities", entity_order: str = "sorted") -> _Bipartite:
+    """Case x entity incidence (CSR both ways). ``entity_order`` is passed to :func:`_entity_codes`."""
     t = _arrow(case_entities, what)
     for col in ("case_id", "kind", "value"):
         if col not in t.column_names:
@@ -226,24 +282,18 @@ def _bipartite(case_entities, cases=None, *, what="case_entities") -> _Bipartite
     if cases is not None:
         ct = _arrow(cases, "cases")
         universe = _plain(ct.column("case_id")).cast(pa.string())
-    # (hashing the three columns in threads was tried: 0.64 -> 0.54 s at 1M rows, but per-thread malloc
-    # arenas raised the peak from 100 to 122-172 MB; sequential kept)
+    # (hashing the columns in two threads was tried twice: 0.64 -> 0.54 s at 1M rows, but per-thread
+    # allocator heaps raised the peak from 80-100 MB to 122-270 MB; sequential kept)
     case_ids, (ci,) = _factorize(case_col, universe=universe)
     if (ci < 0).any():
         raise GraphInputError(f"{what}: {_rows_text(ci < 0)} reference a case_id not in cases")
-    # entity key = (kind, value), sorted by kind then value, without building joined strings
-    kinds, (ki,) = _factorize(kind)
-    values, (vi,) = _factorize(value)
-    ent_key, ei = np.unique(ki * len(values) + vi, return_inverse=True)
-    ei = ei.astype(np.int64)
-    ent_kind = kinds.take(pa.array(ent_key // len(values)))
-    ent_value = values.take(pa.array(ent_key % len(values)))
-    n_c, n_e = len(case_ids), len(ent_key)
-    row_ptr, row_col, _ = _csr.coo_to_csr(n_c, ci, ei, np.ones(ci.shape[0], dtype=np.float64))
-    del ci, ei, _
+    ent_kind, ent_value, ei = _entity_codes(kind, value, entity_order)
+    n_c, n_e = len(case_ids), len(ent_kind)
+    # int32 ids halve the two big index arrays held during the projection
+    small = max(n_c, n_e) < 2**31 - 1
+    row_ptr, row_col = _csr.coo_pattern(n_c, ci, ei.astype(np.int32) if small else ei)
+    del ci, ei
     col_ptr, col_row = _csr.transpose_pattern(n_c, n_e, row_ptr, row_col)
-    if max(n_c, n_e) < 2**31 - 1:  # int32 ids halve the two big index arrays held during the projection
-        row_col, col_row = row_col.astype(np.int32), col_row.astype(np.int32)
     return _Bipartite(case_ids, ent_kind, ent_value, row_ptr, row_col, col_ptr, col_row)
 
 
@@ -404,7 +454,7 @@ def case_graph(
     (3, 0.5)
     """
     _check_projection_params(rarity, max_cases, kind_weights)
-    bp = _bipartite(case_entities, cases)
+    bp = _bipartite(case_entities, cases, entity_order="hash")
     w = _entity_weight_array(bp, rarity, max_cases, kind_weights)
     # entity names are not needed from here on: let them go before the projection's peak
     bp = dataclasses.replace(bp, entity_kind=None, entity_value=None)
