@@ -293,3 +293,65 @@ def test_numba_cache_is_written_and_reused(tmp_path):
     second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     log = second.stdout + second.stderr
     assert "data loaded from" in log and "data saved to" not in log
+
+
+# ----------------------------------------------------------------------------- parallel kernels
+
+
+@given(edges=strategies.edge_tables(max_nodes=40, max_edges=160), seed=st.integers(0, 2**16))
+def test_parallel_kernels_do_not_depend_on_batches_or_chunks(edges, seed):
+    """Batched local moving (batch=1, one chunk, is the plain serial algorithm), per-community refinement
+    and two-pass aggregation give the same arrays, bit for bit, for any batch size and chunk count."""
+    from jinduanalytics._kernels import leiden as K
+    from jinduanalytics.community._common import kernel_weights
+
+    g = ja.from_edges(edges)
+    w = kernel_weights(g)
+    nw = np.bincount(g.sources(), weights=w, minlength=g.n_nodes)
+    if g.n_nodes == 0 or nw.sum() == 0:
+        return
+    gamma = 1.0 / nw.sum()
+    order = np.random.default_rng(seed).permutation(g.n_nodes).astype(np.int64)
+    runs = []
+    for batch, chunks in ((1, 1), (3, 2), (4096, 3)):
+        labels = np.arange(g.n_nodes, dtype=np.int64)
+        moves = K.local_moving(g.indptr, g.indices, w, nw, order, labels, gamma, batch, chunks)
+        P, k = K.renumber(labels)
+        R = K.refine(g.indptr, g.indices, w, nw, order, P, k, gamma, chunks)
+        Rd, kr = K.renumber(R)
+        agg = K.aggregate(g.indptr, g.indices, w, Rd, kr, chunks)
+        runs.append((moves, labels, R, agg))
+    for moves, labels, R, agg in runs[1:]:
+        assert moves == runs[0][0]
+        assert np.array_equal(labels, runs[0][1]) and np.array_equal(R, runs[0][2])
+        for a, b in zip(agg, runs[0][3]):
+            assert np.array_equal(a, b)
+    # aggregation is S^T A S
+    S = np.zeros((g.n_nodes, kr))
+    S[np.arange(g.n_nodes), Rd] = 1.0
+    A = np.zeros((g.n_nodes, g.n_nodes))
+    A[g.sources(), g.indices] = w
+    ip, ix, iw = runs[0][3]
+    B = np.zeros((kr, kr))
+    B[np.repeat(np.arange(kr), np.diff(ip)), ix] = iw
+    assert np.allclose(B, S.T @ A @ S)
+
+
+def test_leiden_same_result_at_any_thread_count():
+    import numba
+
+    rng = np.random.default_rng(5)
+    truth = rng.integers(0, 40, 3000)
+    src, dst = rng.integers(0, 3000, (2, 60000))
+    keep = (truth[src] == truth[dst]) | (rng.random(60000) < 0.02)
+    edges = pa.table({"source": src[keep], "target": dst[keep]})
+    before = numba.get_num_threads()
+    try:
+        results = []
+        for threads in sorted({1, before}):
+            numba.set_num_threads(threads)
+            results.append(ja.leiden(edges, seed=11).column("community").to_numpy())
+    finally:
+        numba.set_num_threads(before)
+    for r in results[1:]:
+        assert np.array_equal(r, results[0])

@@ -171,3 +171,37 @@ def permute(indptr, indices, weights, order):
             out_idx[start + t] = seg[o[t]]
             out_w[start + t] = weights[indptr[v] + o[t]]
     return out_ptr, out_idx, out_w
+
+
+@njit(cache=True, nogil=True)
+def has_self_loop(indptr, indices):
+    """Whether any row holds its own index."""
+    for i in range(indptr.shape[0] - 1):
+        for e in range(indptr[i], indptr[i + 1]):
+            if indices[e] == i:
+                return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def double_self_loops(indptr, indices, weights):
+    """A copy of ``weights`` with the diagonal entries doubled."""
+    out = weights.copy()
+    for i in range(indptr.shape[0] - 1):
+        for e in range(indptr[i], indptr[i + 1]):
+            if indices[e] == i:
+                out[e] *= 2.0
+    return out
+
+
+@njit(cache=True, nogil=True)
+def row_sums(indptr, weights):
+    """Sum of each row's weights (float64[n])."""
+    n = indptr.shape[0] - 1
+    out = np.zeros(n, dtype=np.float64)
+    for i in range(n):
+        acc = 0.0
+        for e in range(indptr[i], indptr[i + 1]):
+            acc += weights[e]
+        out[i] = acc
+    return out

@@ -23,11 +23,14 @@ def undirected(g: CSRGraph, what: str) -> CSRGraph:
 
 
 def kernel_weights(g: CSRGraph) -> np.ndarray:
-    """Weights with the self-loop diagonal doubled (row sums = strength, networkx convention)."""
-    w = g.weights.copy()
-    loops = g.sources() == g.indices
-    w[loops] *= 2.0
-    return w
+    """Weights with the self-loop diagonal doubled (row sums = strength, networkx convention).
+
+    The graph's own array (read only in the kernels) when there is no self-loop: no copy."""
+    from .._kernels.csr import double_self_loops, has_self_loop
+
+    if not has_self_loop(g.indptr, g.indices):
+        return g.weights
+    return double_self_loops(g.indptr, g.indices, g.weights)
 
 
 def resolve_seed(seed) -> tuple[np.random.Generator, int | None]:

@@ -8,6 +8,7 @@ import pyarrow as pa
 from .._checks import check_choice, check_int, check_positive
 from .._kernels import leiden as K
 from .._kernels.components import components_within
+from .._kernels.csr import row_sums
 from ..graph.build import as_graph
 from ._common import community_table, kernel_weights, labels_from, resolve_seed, sort_by_size, undirected, \
     with_provenance
@@ -21,7 +22,7 @@ def _optimise(g, *, refine: bool, resolution: float, objective: str, n_iteration
     n = g.n_nodes
     w = kernel_weights(g)
     if objective == "modularity":
-        node_w0 = np.bincount(g.sources(), weights=w, minlength=n).astype(np.float64)
+        node_w0 = row_sums(g.indptr, w)
         total = node_w0.sum()
         gamma_eff = resolution / total if total > 0 else 0.0
     else:
@@ -56,14 +57,16 @@ def _one_pass(indptr, indices, w, node_w0, init, gamma_eff, refine, max_levels, 
     level = 0
     while True:
         n_g = nw.shape[0]
-        moves = K.local_moving(ip, ix, iw, nw, rng.permutation(n_g).astype(np.int64), P, gamma_eff)
+        moves = K.local_moving(ip, ix, iw, nw, rng.permutation(n_g).astype(np.int64), P, gamma_eff,
+                               _BATCH, _n_chunks() // 4)
         changed = changed or moves > 0
         P, k = K.renumber(P)
         levels.append(P[membership])
         if k == n_g:
             break
         if refine:
-            R, kr = K.renumber(K.refine(ip, ix, iw, nw, rng.permutation(n_g).astype(np.int64), P, gamma_eff))
+            R, kr = K.renumber(K.refine(ip, ix, iw, nw, rng.permutation(n_g).astype(np.int64), P, k, gamma_eff,
+                                        _n_chunks()))
         else:
             R, kr = P, k
         if kr == n_g:
@@ -71,7 +74,7 @@ def _one_pass(indptr, indices, w, node_w0, init, gamma_eff, refine, max_levels, 
         level += 1
         if max_levels is not None and level >= max_levels:
             break
-        ip, ix, iw = K.aggregate(ip, ix, iw, R, kr)
+        ip, ix, iw = K.aggregate(ip, ix, iw, R, kr, _n_chunks())
         nw = np.bincount(R, weights=nw, minlength=kr)
         P_next = np.empty(kr, dtype=np.int64)
         P_next[R] = P
@@ -79,6 +82,15 @@ def _one_pass(indptr, indices, w, node_w0, init, gamma_eff, refine, max_levels, 
         P = P_next
         changed = True
     return P[membership], levels, changed
+
+
+_BATCH = 4096  # nodes per batch of local moving (the result does not depend on it)
+
+
+def _n_chunks() -> int:
+    import numba
+
+    return max(1, 4 * numba.get_num_threads())
 
 
 def _check(resolution, objective, n_iterations, max_levels):

@@ -133,7 +133,7 @@ class CSRGraph:
     def _digest(self) -> str:
         h = hashlib.sha256()
         for arr in (self.indptr, self.indices, self.weights):
-            h.update(np.ascontiguousarray(arr).tobytes())
+            h.update(memoryview(np.ascontiguousarray(arr)))
         for buf in self.node_ids.buffers():
             if buf is not None:
                 h.update(buf)
