@@ -74,9 +74,9 @@ def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, bat
         queue[i] = order[i]
     head = 0
     size = n
-    # scratch: one (neigh_w, seen) pair per parallel chunk, and one for the re-gathers
-    neigh_w = np.zeros((n_chunks + 1, n), dtype=np.float64)
-    seen = np.zeros((n_chunks + 1, n), dtype=np.bool_)
+    # scratch: one (neigh_w, seen) pair per parallel chunk; the re-gathers (serial) reuse chunk 0's
+    neigh_w = np.zeros((n_chunks, n), dtype=np.float64)
+    seen = np.zeros((n_chunks, n), dtype=np.bool_)
     dirty = np.full(n, -1, dtype=np.int32)  # batch number in which a neighbour of the node moved
     b_node = np.empty(batch, dtype=np.int64)
     b_off = np.zeros(batch + 1, dtype=np.int64)
@@ -115,7 +115,7 @@ def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, bat
             in_queue[v] = False
             cv = labels[v]
             if dirty[v] == n_batch:
-                nt, own = _gather(v, indptr, indices, weights, labels, neigh_w[n_chunks], seen[n_chunks],
+                nt, own = _gather(v, indptr, indices, weights, labels, neigh_w[0], seen[0],
                                   re_c, re_w, 0)
                 cs = re_c
                 ws = re_w
