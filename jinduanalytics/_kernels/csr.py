@@ -53,6 +53,25 @@ def coo_to_csr(n_nodes, rows, cols, weights):
 
 
 @njit(cache=True, nogil=True)
+def group_rows(n_rows, rows, cols):
+    """Counting sort of ``cols`` by ``rows``: ptr int64[n_rows + 1] and the grouped values (the
+    dtype of ``cols``); within a row, values keep their input order."""
+    m = rows.shape[0]
+    ptr = np.zeros(n_rows + 1, dtype=np.int64)
+    for e in range(m):
+        ptr[rows[e] + 1] += 1
+    for i in range(n_rows):
+        ptr[i + 1] += ptr[i]
+    pos = ptr[:-1].copy()
+    out = np.empty(m, dtype=cols.dtype)
+    for e in range(m):
+        r = rows[e]
+        out[pos[r]] = cols[e]
+        pos[r] += 1
+    return ptr, out
+
+
+@njit(cache=True, nogil=True)
 def coo_pattern(n_rows, rows, cols):
     """CSR pattern (no weights) of COO entries, duplicate (row, col) entries dropped.
 
@@ -60,17 +79,9 @@ def coo_pattern(n_rows, rows, cols):
     indices strictly increasing.
     """
     m = rows.shape[0]
-    counts = np.zeros(n_rows + 1, dtype=np.int64)
-    for e in range(m):
-        counts[rows[e] + 1] += 1
-    for i in range(n_rows):
-        counts[i + 1] += counts[i]
-    pos = counts[:-1].copy()
-    out = np.empty(m, dtype=cols.dtype)
-    for e in range(m):
-        r = rows[e]
-        out[pos[r]] = cols[e]
-        pos[r] += 1
+    counts, out = group_rows(n_rows, rows, cols)
+    indptr = np.empty(n_rows + 1, dtype=np.int64)
+    indptr[0] = 0
     nnz = 0
     for i in range(n_rows):
         lo = counts[i]
@@ -89,10 +100,7 @@ def coo_pattern(n_rows, rows, cols):
             if t == lo or out[t] != out[t - 1]:
                 out[nnz] = out[t]
                 nnz += 1
-        pos[i] = nnz  # row i's end; pos is not needed any more
-    indptr = np.empty(n_rows + 1, dtype=np.int64)
-    indptr[0] = 0
-    indptr[1:] = pos
+        indptr[i + 1] = nnz
     if nnz == m:
         return indptr, out
     return indptr, out[:nnz].copy()

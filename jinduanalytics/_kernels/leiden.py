@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import FASTMATH
+from .csr import group_rows
 from .projection import _chunk_bounds
 
 
@@ -166,20 +167,7 @@ def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, bat
 def _members(labels, k, order):
     """Nodes grouped by label (CSR: ptr int64[k + 1], members int64[n]); within a group, nodes
     come in the order they appear in ``order``."""
-    n = labels.shape[0]
-    ptr = np.zeros(k + 1, dtype=np.int64)
-    for v in range(n):
-        ptr[labels[v] + 1] += 1
-    for c in range(k):
-        ptr[c + 1] += ptr[c]
-    pos = ptr[:-1].copy()
-    members = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        v = order[i]
-        c = labels[v]
-        members[pos[c]] = v
-        pos[c] += 1
-    return ptr, members
+    return group_rows(k, labels[order], order)
 
 
 @njit(cache=True, nogil=True)

@@ -3,6 +3,7 @@
 import numpy as np
 from numba import njit
 
+from .leiden import _gather
 from .rng import next_below, shuffle
 
 
@@ -17,6 +18,7 @@ def label_propagation(indptr, indices, weights, state, max_sweeps):
     acc = np.zeros(n, dtype=np.float64)
     seen = np.zeros(n, dtype=np.bool_)
     touched = np.empty(n, dtype=np.int64)
+    tw = np.empty(n, dtype=np.float64)  # weight to each touched label
     ties = np.empty(n, dtype=np.int64)
     sweeps = 0
     for sweep in range(max_sweeps):
@@ -25,27 +27,17 @@ def label_propagation(indptr, indices, weights, state, max_sweeps):
         changed = 0
         for i in range(n):
             v = order[i]
-            nt = 0
-            for e in range(indptr[v], indptr[v + 1]):
-                u = indices[e]
-                if u == v:
-                    continue
-                c = labels[u]
-                if not seen[c]:
-                    seen[c] = True
-                    touched[nt] = c
-                    nt += 1
-                acc[c] += weights[e]
+            nt, _ = _gather(v, indptr, indices, weights, labels, acc, seen, touched, tw, 0)
             if nt > 0:
                 best = -1.0
                 for t in range(nt):
-                    if acc[touched[t]] > best:
-                        best = acc[touched[t]]
+                    if tw[t] > best:
+                        best = tw[t]
                 nties = 0
                 own_best = False
                 for t in range(nt):
                     c = touched[t]
-                    if acc[c] == best:
+                    if tw[t] == best:
                         ties[nties] = c
                         nties += 1
                         if c == labels[v]:
@@ -53,9 +45,6 @@ def label_propagation(indptr, indices, weights, state, max_sweeps):
                 if not own_best and best > 0.0:
                     labels[v] = ties[next_below(state, nties)]
                     changed += 1
-                for t in range(nt):
-                    acc[touched[t]] = 0.0
-                    seen[touched[t]] = False
         if changed == 0:
             break
     return labels, sweeps
