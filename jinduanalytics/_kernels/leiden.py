@@ -45,121 +45,270 @@ def _gather(v, indptr, indices, weights, labels, neigh_w, seen, out_c, out_w, st
     return nt, own
 
 
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def _gather_short(v, indptr, indices, weights, labels, out_c, out_w, start):
+    """``_gather`` for a node of low degree: each neighbour's community is looked up in the short
+    list gathered so far (in cache) instead of in n-sized scratch (a random read and write per
+    edge). Same output, same summation order.
+
+    The labels of all neighbours are loaded first, in a loop without branches, so the random
+    reads overlap; a branch on each loaded label (the search) would stall on every one."""
+    a = indptr[v]
+    d = indptr[v + 1] - a
+    for k in range(d):
+        u = indices[a + k]
+        out_c[start + k] = labels[u] if u != v else -1
+    nt = 0
+    for k in range(d):
+        c = out_c[start + k]
+        if c < 0:
+            continue
+        t = start
+        end = start + nt
+        while t < end and out_c[t] != c:
+            t += 1
+        if t == end:  # t <= start + k: the raw label there was already read
+            out_c[t] = c
+            out_w[t] = weights[a + k]
+            nt += 1
+        else:
+            out_w[t] += weights[a + k]
+    own = 0.0
+    cv = labels[v]
+    for t in range(start, start + nt):
+        if out_c[t] == cv:
+            own = out_w[t]
+            break
+    return nt, own
+
+
+_SHORT = 32  # degree up to which neighbour communities are gathered by a linear search
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def _gather_any(v, indptr, indices, weights, labels, neigh_w, seen, out_c, out_w, start):
+    if indptr[v + 1] - indptr[v] <= _SHORT:
+        return _gather_short(v, indptr, indices, weights, labels, out_c, out_w, start)
+    return _gather(v, indptr, indices, weights, labels, neigh_w, seen, out_c, out_w, start)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def _decide(cv, wv, nt, own, cs, ws, gs, start, comm_w, gamma_eff):
+    """Best move of a node in community cv (node weight wv) given its neighbouring communities
+    cs/ws[start:start + nt] and ``own`` = its weight to cv. Staying wins ties; among other
+    communities the first listed wins. Returns (best, best gain, second-best gain, scale), scale
+    bounding the magnitude of the terms that were summed (for rounding tolerances). ``gs`` is
+    scratch laid out like ``ws``: the gains are computed first, without branches, so the random
+    reads of comm_w overlap."""
+    base = comm_w[cv] - wv
+    best_gain = own - gamma_eff * wv * base
+    scale = abs(own) + gamma_eff * wv * abs(base)
+    for t in range(start, start + nt):
+        penalty = gamma_eff * wv * comm_w[cs[t]]
+        gs[t] = ws[t] - penalty
+        scale = max(scale, abs(ws[t]) + abs(penalty))
+    best = cv
+    second = -np.inf
+    for t in range(start, start + nt):
+        c = cs[t]
+        gain = gs[t]
+        if c == cv:
+            continue
+        if gain > best_gain:
+            second = best_gain
+            best_gain = gain
+            best = c
+        elif gain > second:
+            second = gain
+    return best, best_gain, second, scale
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH, parallel=True)
 def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, batch, n_chunks):
-    """Fast local moving (a queue of nodes to revisit). Mutates ``labels`` (int64[n], values
-    in [0, n)). Returns the number of moves (int).
+    """Local moving with vertex pruning. Mutates ``labels`` (int64[n], values in [0, n)).
+    Returns the number of moves (int).
 
-    The queue is served in batches of ``batch`` nodes: the weights from each node of the batch to
-    its neighbouring communities are gathered in parallel (the memory-bound part) from the labels
-    at the start of the batch; then the nodes decide and move one by one, in queue order, exactly
-    as the serial algorithm does. A node with a neighbour that moved earlier in the same batch
-    has its weights gathered again at its turn. So the result is the serial algorithm's, bit for
-    bit, at any thread count.
+    Sweeps visit the nodes in ``order``, each sweep only the nodes marked pending: all at first,
+    then those with a neighbour that moved to a community other than their own since their last
+    visit (a node marked after its position in a sweep waits for the next sweep). A visited node
+    moves to the neighbouring community of highest gain if that beats staying (ties: stay, else
+    the first listed), or to an empty community if every gain is negative. Sweeps repeat until
+    no node is pending.
+
+    Speed, with the serial algorithm's result bit for bit at any batch size and thread count:
+    a sweep is served in batches, a run of positions [i, i_end) holding ``batch`` nodes pending
+    at its start (fewer on dense graphs). In parallel, each of them gathers its weights to its
+    neighbouring communities and finds its best and second-best move from the labels and
+    community weights at the start of the batch. Then the positions are walked in order: a node
+    whose best move beats the second by more than the community weights moved so far in the
+    batch could change (and whose neighbours in the batch have not moved) takes that move
+    without reading anything random; otherwise it decides from the current weights, gathering
+    again if its neighbourhood changed. Nodes outside the run whose neighbour moved become
+    pending after the batch, in parallel (their labels do not change during it).
+    A cache-friendly ``order`` (runs of consecutive node ids) makes the reads sequential.
     """
     n = indptr.shape[0] - 1
+    nnz = indices.shape[0]
+    if n > 0 and nnz > 0:  # ~1/4 of a batch's nodes would have a neighbour in it
+        batch = max(16, min(batch, (n * n) // (4 * nnz)))
+    lab = np.empty(n, dtype=np.int32)  # int32 halves the randomly read working set
+    pos = np.empty(n, dtype=np.int32)  # position of each node in the sweep
+    for p in range(n):
+        lab[p] = labels[p]
+        pos[order[p]] = p
     comm_w = np.zeros(n, dtype=np.float64)
-    comm_n = np.zeros(n, dtype=np.int64)
+    comm_n = np.zeros(n, dtype=np.int32)
     for v in range(n):
-        comm_w[labels[v]] += node_w[v]
-        comm_n[labels[v]] += 1
-    free = np.empty(n, dtype=np.int64)  # stack of empty community ids
+        comm_w[lab[v]] += node_w[v]
+        comm_n[lab[v]] += 1
+    free = np.empty(n, dtype=np.int32)  # stack of empty community ids
     n_free = 0
     for c in range(n - 1, -1, -1):
         if comm_n[c] == 0:
             free[n_free] = c
             n_free += 1
-    queue = np.empty(n, dtype=np.int64)
-    in_queue = np.ones(n, dtype=np.bool_)
-    for i in range(n):
-        queue[i] = order[i]
-    head = 0
-    size = n
-    # scratch: one (neigh_w, seen) pair per parallel chunk; the re-gathers (serial) reuse chunk 0's
-    neigh_w = np.zeros((n_chunks, n), dtype=np.float64)
-    seen = np.zeros((n_chunks, n), dtype=np.bool_)
-    dirty = np.full(n, -1, dtype=np.int32)  # batch number in which a neighbour of the node moved
-    b_node = np.empty(batch, dtype=np.int64)
-    b_off = np.zeros(batch + 1, dtype=np.int64)
-    b_cnt = np.zeros(batch, dtype=np.int64)
-    b_own = np.zeros(batch, dtype=np.float64)
-    cap = 1024
-    out_c = np.empty(cap, dtype=np.int64)
-    out_w = np.empty(cap, dtype=np.float64)
+    # state[v]: -1 = not pending; otherwise pending, and == stamp when a neighbour of v moved
+    # after v's weights were gathered in the batch being served (stamp = batch number)
+    state = np.zeros(n, dtype=np.int32)
+    # scratch for high-degree nodes: one (neigh_w, seen) pair per parallel chunk; the serial
+    # re-gathers reuse chunk 0's
     max_deg = 0
     for v in range(n):
         max_deg = max(max_deg, indptr[v + 1] - indptr[v])
-    re_c = np.empty(max_deg, dtype=np.int64)
+    dense = max_deg > _SHORT
+    neigh_w = np.zeros((n_chunks if dense else 1, n if dense else 0), dtype=np.float64)
+    seen = np.zeros((n_chunks if dense else 1, n if dense else 0), dtype=np.bool_)
+    b_node = np.empty(batch, dtype=np.int32)
+    b_off = np.zeros(batch + 1, dtype=np.int64)
+    b_cnt = np.zeros(batch, dtype=np.int64)
+    b_own = np.zeros(batch, dtype=np.float64)
+    b_best = np.zeros(batch, dtype=np.int32)
+    b_gain = np.zeros(batch, dtype=np.float64)
+    b_second = np.zeros(batch, dtype=np.float64)
+    b_scale = np.zeros(batch, dtype=np.float64)
+    b_nin = np.zeros(batch, dtype=np.int64)  # number of the node's neighbours inside the run
+    movers = np.empty(n, dtype=np.int32)  # the nodes that moved in the batch
+    cap = 1024
+    out_c = np.empty(cap, dtype=np.int32)
+    out_w = np.empty(cap, dtype=np.float64)
+    out_g = np.empty(cap, dtype=np.float64)
+    inside = np.empty(cap, dtype=np.int32)  # neighbours inside the run, at b_off[j]
+    re_c = np.empty(max_deg, dtype=np.int32)
     re_w = np.empty(max_deg, dtype=np.float64)
+    re_g = np.empty(max_deg, dtype=np.float64)
     moves = 0
-    n_batch = 0
-    while size > 0:
-        nb = min(batch, size)
-        for j in range(nb):
-            v = queue[head]
-            head += 1
-            if head == n:
-                head = 0
-            b_node[j] = v
-            b_off[j + 1] = b_off[j] + indptr[v + 1] - indptr[v]
-        size -= nb
-        if b_off[nb] > cap:
-            cap = max(2 * cap, b_off[nb])
-            out_c = np.empty(cap, dtype=np.int64)
-            out_w = np.empty(cap, dtype=np.float64)
-        for ch in prange(n_chunks):
-            for j in range(ch * nb // n_chunks, (ch + 1) * nb // n_chunks):
-                b_cnt[j], b_own[j] = _gather(b_node[j], indptr, indices, weights, labels, neigh_w[ch], seen[ch],
-                                             out_c, out_w, b_off[j])
-        for j in range(nb):
-            v = b_node[j]
-            in_queue[v] = False
-            cv = labels[v]
-            if dirty[v] == n_batch:
-                nt, own = _gather(v, indptr, indices, weights, labels, neigh_w[0], seen[0],
-                                  re_c, re_w, 0)
-                cs = re_c
-                ws = re_w
-                start = 0
-            else:
-                nt, own = b_cnt[j], b_own[j]
-                cs = out_c
-                ws = out_w
-                start = b_off[j]
-            wv = node_w[v]
-            comm_w[cv] -= wv
-            comm_n[cv] -= 1
-            best = cv
-            best_gain = own - gamma_eff * wv * comm_w[cv]
-            for t in range(start, start + nt):
-                c = cs[t]
-                gain = ws[t] - gamma_eff * wv * comm_w[c]
-                if gain > best_gain:
-                    best_gain = gain
-                    best = c
-            if best_gain < 0.0 and comm_n[cv] > 0:
-                # alone is better than anywhere: take an empty community
-                best = free[n_free - 1]
-                n_free -= 1
-            if comm_n[cv] == 0 and best != cv:
-                free[n_free] = cv
-                n_free += 1
-            comm_w[best] += wv
-            comm_n[best] += 1
-            labels[v] = best
-            if best != cv:
+    stamp = 0
+    visited = n
+    while visited > 0:
+        visited = 0
+        i = 0
+        while i < n:
+            stamp += 1
+            nb = 0
+            i_end = i
+            while i_end < n and nb < batch:
+                v = order[i_end]
+                i_end += 1
+                if state[v] >= 0:
+                    b_node[nb] = v
+                    b_off[nb + 1] = b_off[nb] + indptr[v + 1] - indptr[v]
+                    nb += 1
+            if b_off[nb] > cap:
+                cap = max(2 * cap, b_off[nb])
+                out_c = np.empty(cap, dtype=np.int32)
+                out_w = np.empty(cap, dtype=np.float64)
+                out_g = np.empty(cap, dtype=np.float64)
+                inside = np.empty(cap, dtype=np.int32)
+            for ch in prange(n_chunks):
+                for j in range(ch * nb // n_chunks, (ch + 1) * nb // n_chunks):
+                    v = b_node[j]
+                    s0 = b_off[j]
+                    nt, own = _gather_any(v, indptr, indices, weights, lab, neigh_w[ch], seen[ch], out_c, out_w, s0)
+                    b_cnt[j] = nt
+                    b_own[j] = own
+                    b_best[j], b_gain[j], b_second[j], b_scale[j] = _decide(lab[v], node_w[v], nt, own, out_c, out_w,
+                                                                            out_g, s0, comm_w, gamma_eff)
+                    k = 0
+                    for e in range(indptr[v], indptr[v + 1]):  # no branch on the loaded pos
+                        u = indices[e]
+                        p = pos[u]
+                        inside[s0 + k] = u
+                        k += (u != v) & (p >= i) & (p < i_end)
+                    b_nin[j] = k
+            jb = 0
+            nm = 0
+            w_moved = 0.0  # node weight moved so far in this batch: bounds any change of comm_w
+            for p in range(i, i_end):
+                v = order[p]
+                st = state[v]
+                if st < 0:
+                    continue
+                visited += 1
+                gathered = jb < nb and b_node[jb] == v
+                if gathered:
+                    jb += 1
+                j = jb - 1
+                cv = lab[v]
+                wv = node_w[v]
+                state[v] = -1
+                fresh = gathered and st != stamp
+                best = -1
+                if fresh:
+                    slack = gamma_eff * wv * w_moved
+                    eps = 1e-9 * (b_scale[j] + slack)  # far above the rounding of either computation
+                    if b_gain[j] - b_second[j] > 2.0 * slack + eps and b_gain[j] > slack + eps:
+                        best = b_best[j]  # no weight moved in the batch can change this choice
+                if best < 0:
+                    if fresh:
+                        best, best_gain, _, _ = _decide(cv, wv, b_cnt[j], b_own[j], out_c, out_w, out_g, b_off[j],
+                                                        comm_w, gamma_eff)
+                    else:
+                        nt, own = _gather_any(v, indptr, indices, weights, lab, neigh_w[0], seen[0], re_c, re_w, 0)
+                        best, best_gain, _, _ = _decide(cv, wv, nt, own, re_c, re_w, re_g, 0, comm_w, gamma_eff)
+                    if best_gain < 0.0 and comm_n[cv] > 1:
+                        # alone is better than anywhere: take an empty community
+                        best = free[n_free - 1]
+                        n_free -= 1
+                if best == cv:
+                    continue
+                comm_w[cv] -= wv
+                comm_n[cv] -= 1
+                if comm_n[cv] == 0:
+                    free[n_free] = cv
+                    n_free += 1
+                comm_w[best] += wv
+                comm_n[best] += 1
+                lab[v] = best
                 moves += 1
-                for e in range(indptr[v], indptr[v + 1]):
-                    u = indices[e]
-                    dirty[u] = n_batch
-                    if not in_queue[u] and labels[u] != best:
-                        tail = head + size
-                        if tail >= n:
-                            tail -= n
-                        queue[tail] = u
-                        size += 1
-                        in_queue[u] = True
-        n_batch += 1
+                w_moved += wv
+                movers[nm] = v
+                nm += 1
+                # neighbours inside the run: their turn may still come in this batch
+                if gathered:
+                    for t in range(b_off[j], b_off[j] + b_nin[j]):
+                        u = inside[t]
+                        if state[u] >= 0 or lab[u] != best:
+                            state[u] = stamp
+                else:
+                    for e in range(indptr[v], indptr[v + 1]):
+                        u = indices[e]
+                        if u != v and i <= pos[u] < i_end:
+                            if state[u] >= 0 or lab[u] != best:
+                                state[u] = stamp
+            # neighbours outside the run become pending (they do not move in this batch, so
+            # marking them now equals marking them at each move); concurrent writes store equal values
+            for ch in prange(n_chunks):
+                for t in range(ch * nm // n_chunks, (ch + 1) * nm // n_chunks):
+                    v = movers[t]
+                    c = lab[v]
+                    for e in range(indptr[v], indptr[v + 1]):
+                        u = indices[e]
+                        p = pos[u]
+                        if (p < i or p >= i_end) and state[u] < 0 and lab[u] != c:
+                            state[u] = stamp
+            i = i_end
+    for v in range(n):
+        labels[v] = lab[v]
     return moves
 
 
@@ -189,7 +338,7 @@ def _group_chunks(ptr, members, indptr, n_chunks):
 def refine(indptr, indices, weights, node_w, order, labels, k, gamma_eff, n_chunks):
     """Leiden refinement inside each community of ``labels`` (dense in [0, k)): singletons merge
     greedily into well-connected refined sub-communities they have an edge to, so every refined
-    community is connected. Returns refined labels (int64[n], ids in [0, n)).
+    community is connected. Returns refined labels (int32[n], ids in [0, n)).
 
     Communities do not interact here, so they are refined in parallel (runs of communities per
     thread); inside a community nodes are visited in the order they appear in ``order``, which is
@@ -198,7 +347,8 @@ def refine(indptr, indices, weights, node_w, order, labels, k, gamma_eff, n_chun
     so threads touch disjoint entries.
     """
     n = indptr.shape[0] - 1
-    ref = np.arange(n)
+    ref = np.arange(n).astype(np.int32)  # read at random: int32 halves the working set
+    labels = labels.astype(np.int32)
     ref_w = node_w.copy()
     ref_n = np.ones(n, dtype=np.int64)
     comm_total = np.zeros(k, dtype=np.float64)
@@ -287,61 +437,54 @@ def renumber(labels):
 
 @njit(cache=True, nogil=True, parallel=True)
 def aggregate(indptr, indices, weights, labels, k, n_chunks):
-    """Collapse communities: returns the k-node CSR (indptr, indices, weights) of S^T A S with
-    sorted rows. ``labels`` must be dense in [0, k).
+    """Collapse communities: returns the k-node CSR (indptr int64, indices int32, weights
+    float64) of S^T A S with sorted rows. ``labels`` must be dense in [0, k).
 
-    Two passes over runs of communities in parallel (count each row's distinct neighbours, then
-    fill), so the output is allocated at its exact size; each row's weights are summed over its
-    members in node order, whatever the number of threads.
+    One pass over runs of communities in parallel: each community's row is written at an
+    offset bounded by its members' degree sum, then the rows are moved down to close the gaps
+    (a sequential copy) and the arrays returned are views of exactly nnz entries. Each row's
+    weights are summed over its members in node order, whatever the number of threads.
     """
     n = indptr.shape[0] - 1
     ptr, members = _members(labels, k, np.arange(n))
     bounds, cost = _group_chunks(ptr, members, indptr, n_chunks)
-    deg = np.zeros(k + 1, dtype=np.int64)
-    for ch in prange(n_chunks):
-        seen = np.zeros(k, dtype=np.bool_)
-        longest = 0
-        for c in range(bounds[ch], bounds[ch + 1]):
-            longest = max(longest, cost[c])
-        touched = np.empty(longest, dtype=np.int64)
-        for c in range(bounds[ch], bounds[ch + 1]):
-            nt = 0
-            for p in range(ptr[c], ptr[c + 1]):
-                v = members[p]
-                for e in range(indptr[v], indptr[v + 1]):
-                    d = labels[indices[e]]
-                    if not seen[d]:
-                        seen[d] = True
-                        touched[nt] = d
-                        nt += 1
-            for t in range(nt):
-                seen[touched[t]] = False
-            deg[c + 1] = nt
+    room = np.zeros(k + 1, dtype=np.int64)  # bound on each row's offset
     for c in range(k):
-        deg[c + 1] += deg[c]
-    out_ptr = deg
-    nnz = out_ptr[k]
-    out_idx = np.empty(nnz, dtype=np.int64)
-    out_w = np.empty(nnz, dtype=np.float64)
+        room[c + 1] = room[c] + cost[c]
+    out_idx = np.empty(room[k], dtype=np.int32)
+    out_w = np.empty(room[k], dtype=np.float64)
+    deg = np.zeros(k + 1, dtype=np.int64)
+    lab = labels.astype(np.int32)  # read at random: int32 halves the working set
     for ch in prange(n_chunks):
         acc = np.zeros(k, dtype=np.float64)
         seen = np.zeros(k, dtype=np.bool_)
         for c in range(bounds[ch], bounds[ch + 1]):
-            fill = out_ptr[c]
+            fill = room[c]
             for p in range(ptr[c], ptr[c + 1]):
                 v = members[p]
                 for e in range(indptr[v], indptr[v + 1]):
-                    d = labels[indices[e]]
+                    d = lab[indices[e]]
                     if not seen[d]:
                         seen[d] = True
                         out_idx[fill] = d
                         fill += 1
                     acc[d] += weights[e]
-            seg = out_idx[out_ptr[c]:fill]
+            seg = out_idx[room[c]:fill]
             seg.sort()
-            for t in range(out_ptr[c], fill):
+            for t in range(room[c], fill):
                 d = out_idx[t]
                 out_w[t] = acc[d]
                 acc[d] = 0.0
                 seen[d] = False
-    return out_ptr, out_idx, out_w
+            deg[c + 1] = fill - room[c]
+    for c in range(k):
+        deg[c + 1] += deg[c]
+    for c in range(k):  # deg[c] <= room[c]: moving rows down in order never overwrites unread ones
+        src = room[c]
+        dst = deg[c]
+        if src != dst:
+            for t in range(deg[c + 1] - dst):
+                out_idx[dst + t] = out_idx[src + t]
+                out_w[dst + t] = out_w[src + t]
+    nnz = deg[k]
+    return deg, out_idx[:nnz], out_w[:nnz]

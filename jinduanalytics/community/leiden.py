@@ -17,8 +17,9 @@ __all__ = ["leiden", "louvain", "leiden_levels", "louvain_levels"]
 
 
 def _optimise(g, *, refine: bool, resolution: float, objective: str, n_iterations: int, max_levels: int | None,
-              rng: np.random.Generator, initial: np.ndarray | None = None):
-    """Run Louvain (refine=False) or Leiden; returns (final labels, list of per-level labels)."""
+              rng: np.random.Generator, initial: np.ndarray | None = None, keep_levels: bool = False):
+    """Run Louvain (refine=False) or Leiden; returns (final labels, list of per-level labels,
+    empty unless keep_levels)."""
     n = g.n_nodes
     w = kernel_weights(g)
     if objective == "modularity":
@@ -37,17 +38,23 @@ def _optimise(g, *, refine: bool, resolution: float, objective: str, n_iteration
     iterations = 0
     while True:
         iterations += 1
-        labels, levels_run, changed = _one_pass(g.indptr, g.indices, w, node_w0, labels, gamma_eff, refine,
-                                                max_levels, rng)
-        levels = levels_run
+        labels, levels, changed, coarse = _one_pass(g.indptr, g.indices, w, node_w0, labels, gamma_eff, refine,
+                                                    max_levels, rng, keep_levels)
         if not changed or (n_iterations > 0 and iterations >= n_iterations):
             break
-    if refine:  # guaranteed by the refinement; kept as a cheap safety net (never lowers quality)
-        labels = components_within(g.indptr, g.indices, labels)
+    if refine:
+        # Refinement guarantees connected communities; kept as a safety net (it never lowers
+        # quality). Every node of the coarsest graph is a connected set of original nodes, so a
+        # community is connected iff it is connected there: the check runs on that small graph.
+        ip, ix, P, membership = coarse
+        labels = components_within(ip, ix, P)[membership]
     return labels, levels
 
 
-def _one_pass(indptr, indices, w, node_w0, init, gamma_eff, refine, max_levels, rng):
+def _one_pass(indptr, indices, w, node_w0, init, gamma_eff, refine, max_levels, rng, keep_levels):
+    """One iteration: local moving, refinement and aggregation until nothing merges. Returns the
+    labels of the original nodes, the per-level labels (if keep_levels), whether anything moved,
+    and (coarsest CSR indptr, indices, its labels, original node -> coarsest node)."""
     n = node_w0.shape[0]
     membership = np.arange(n, dtype=np.int64)  # original node -> node of the current level
     P, _ = K.renumber(init)
@@ -57,11 +64,11 @@ def _one_pass(indptr, indices, w, node_w0, init, gamma_eff, refine, max_levels, 
     level = 0
     while True:
         n_g = nw.shape[0]
-        moves = K.local_moving(ip, ix, iw, nw, rng.permutation(n_g).astype(np.int64), P, gamma_eff,
-                               _BATCH, _n_chunks() // 4)
+        moves = K.local_moving(ip, ix, iw, nw, _sweep_order(n_g, rng), P, gamma_eff, _BATCH, _n_chunks() // 4)
         changed = changed or moves > 0
         P, k = K.renumber(P)
-        levels.append(P[membership])
+        if keep_levels:
+            levels.append(P[membership])
         if k == n_g:
             break
         if refine:
@@ -81,9 +88,23 @@ def _one_pass(indptr, indices, w, node_w0, init, gamma_eff, refine, max_levels, 
         membership = R[membership]
         P = P_next
         changed = True
-    return P[membership], levels, changed
+    return P[membership], levels, changed, (ip, ix, P, membership)
 
 
+def _sweep_order(n: int, rng: np.random.Generator) -> np.ndarray:
+    """The order local moving sweeps the nodes in: runs of _RUN consecutive node ids, the runs in
+    random order, each run starting at a random offset. Random enough that seeds differ as
+    much as with a full permutation; consecutive ids make the adjacency reads sequential (a full
+    random permutation made local moving ~4x slower at 1M nodes)."""
+    if n <= _RUN:
+        return rng.permutation(n).astype(np.int64)
+    n_runs = -(-n // _RUN)
+    starts = rng.permutation(n_runs).astype(np.int64) * _RUN
+    order = (starts[:, None] + np.arange(_RUN, dtype=np.int64)).ravel()
+    return order[order < n]
+
+
+_RUN = 64
 _BATCH = 4096  # nodes per batch of local moving (the result does not depend on it)
 
 
@@ -202,7 +223,7 @@ def _levels(graph, refine: bool, name: str, resolution, objective, seed) -> pa.T
     g = undirected(as_graph(graph), name)
     rng, seed_used = resolve_seed(seed)
     _, levels = _optimise(g, refine=refine, resolution=resolution, objective=objective, n_iterations=1,
-                          max_levels=None, rng=rng)
+                          max_levels=None, rng=rng, keep_levels=True)
     return _levels_table(g, levels, name, seed_used, dict(resolution=resolution, objective=objective))
 
 
