@@ -337,6 +337,85 @@ def test_parallel_kernels_do_not_depend_on_batches_or_chunks(edges, seed):
     assert np.allclose(B, S.T @ A @ S)
 
 
+def reference_local_moving(indptr, indices, weights, node_w, order, labels, gamma):
+    """The serial sweep of local moving written plainly in Python (the oracle for the kernel):
+    sweeps over ``order`` visiting pending nodes; a node moves to the best neighbouring community
+    if it beats staying (ties: stay, then the first community among its edges), or to the
+    smallest empty community when every gain is negative; neighbours outside the node's new
+    community become pending."""
+    n = len(node_w)
+    lab = [int(x) for x in labels]
+    comm_w = [0.0] * n
+    comm_n = [0] * n
+    for v in range(n):
+        comm_w[lab[v]] += node_w[v]
+        comm_n[lab[v]] += 1
+    free = [c for c in range(n - 1, -1, -1) if comm_n[c] == 0]  # stack: smallest id on top
+    pending = [True] * n
+    moves = 0
+    while any(pending):
+        for v in order:
+            if not pending[v]:
+                continue
+            pending[v] = False
+            ws = {}
+            for e in range(indptr[v], indptr[v + 1]):
+                if indices[e] != v:
+                    c = lab[indices[e]]
+                    ws[c] = ws.get(c, 0.0) + weights[e]
+            cv, wv = lab[v], node_w[v]
+            best, best_gain = cv, ws.get(cv, 0.0) - gamma * wv * (comm_w[cv] - wv)
+            for c, w in ws.items():  # dicts keep first-appearance order
+                if c != cv and w - gamma * wv * comm_w[c] > best_gain:
+                    best, best_gain = c, w - gamma * wv * comm_w[c]
+            if best_gain < 0 and comm_n[cv] > 1:
+                best = free.pop()
+            if best == cv:
+                continue
+            comm_w[cv] -= wv
+            comm_n[cv] -= 1
+            if comm_n[cv] == 0:
+                free.append(cv)
+            comm_w[best] += wv
+            comm_n[best] += 1
+            lab[v] = best
+            moves += 1
+            for e in range(indptr[v], indptr[v + 1]):
+                u = indices[e]
+                if lab[u] != best:
+                    pending[u] = True
+    return moves, np.array(lab)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), n=st.integers(1, 60), gamma_exp=st.integers(2, 8), batch=st.sampled_from([1, 2, 5, 4096]),
+       chunks=st.integers(1, 3))
+def test_local_moving_equals_python_reference(data, n, gamma_exp, batch, chunks):
+    """Batched, parallel local moving (snapshot decisions, kept when no move in the batch can
+    change them) equals the plain serial sweep. Integer weights and gamma = 2^-k keep every sum
+    and product exact, so ties are real ties and must break the same way."""
+    from jinduanalytics._kernels import leiden as K
+
+    m = data.draw(st.integers(0, 4 * n))
+    src = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)), dtype=np.int64)
+    dst = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)), dtype=np.int64)
+    w = np.array(data.draw(st.lists(st.integers(1, 4), min_size=m, max_size=m)), dtype=np.float64)
+    g = ja.from_edges(pa.table({"source": src, "target": dst, "weight": w}), nodes=pa.array(np.arange(n)),
+                      directed=False)
+    gw = g.weights.copy()
+    gw[g.sources() == g.indices] *= 2  # self-loops twice, as the kernels expect
+    node_w = np.bincount(g.sources(), weights=gw, minlength=n)
+    start = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=n, max_size=n)), dtype=np.int64)
+    order = np.array(data.draw(st.permutations(list(range(n)))), dtype=np.int64)
+    gamma = 2.0 ** -gamma_exp
+    want_moves, want = reference_local_moving(g.indptr.tolist(), g.indices.tolist(), gw.tolist(), node_w.tolist(),
+                                              order.tolist(), start, gamma)
+    labels = start.copy()
+    moves = K.local_moving(g.indptr, g.indices, gw, node_w, order, labels, gamma, batch, chunks)
+    assert moves == want_moves
+    assert np.array_equal(labels, want)
+
+
 def test_leiden_same_result_at_any_thread_count():
     import numba
 
