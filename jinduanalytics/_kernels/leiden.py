@@ -49,30 +49,23 @@ def _gather(v, indptr, indices, weights, labels, neigh_w, seen, out_c, out_w, st
 def _gather_short(v, indptr, indices, weights, labels, out_c, out_w, start):
     """``_gather`` for a node of low degree: each neighbour's community is looked up in the short
     list gathered so far (in cache) instead of in n-sized scratch (a random read and write per
-    edge). Same output, same summation order.
-
-    The labels of all neighbours are loaded first, in a loop without branches, so the random
-    reads overlap; a branch on each loaded label (the search) would stall on every one."""
-    a = indptr[v]
-    d = indptr[v + 1] - a
-    for k in range(d):
-        u = indices[a + k]
-        out_c[start + k] = labels[u] if u != v else -1
+    edge). Same output, same summation order."""
     nt = 0
-    for k in range(d):
-        c = out_c[start + k]
-        if c < 0:
+    for e in range(indptr[v], indptr[v + 1]):
+        u = indices[e]
+        if u == v:
             continue
+        c = labels[u]
         t = start
         end = start + nt
         while t < end and out_c[t] != c:
             t += 1
-        if t == end:  # t <= start + k: the raw label there was already read
+        if t == end:
             out_c[t] = c
-            out_w[t] = weights[a + k]
+            out_w[t] = weights[e]
             nt += 1
         else:
-            out_w[t] += weights[a + k]
+            out_w[t] += weights[e]
     own = 0.0
     cv = labels[v]
     for t in range(start, start + nt):
@@ -93,40 +86,32 @@ def _gather_any(v, indptr, indices, weights, labels, neigh_w, seen, out_c, out_w
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
-def _decide(cv, wv, nt, own, cs, ws, gs, start, comm_w, gamma_eff):
+def _decide(cv, wv, nt, own, cs, ws, start, comm_w, gamma_eff):
     """Best move of a node in community cv (node weight wv) given its neighbouring communities
-    cs/ws[start:start + nt] and ``own`` = its weight to cv. Staying wins ties; among other
-    communities the first listed wins. Returns (best, best gain, second-best gain, scale), scale
-    bounding the magnitude of the terms that were summed (for rounding tolerances). ``gs`` is
-    scratch laid out like ``ws``: the gains are computed first, without branches, so the random
-    reads of comm_w overlap."""
-    base = comm_w[cv] - wv
-    best_gain = own - gamma_eff * wv * base
-    scale = abs(own) + gamma_eff * wv * abs(base)
-    for t in range(start, start + nt):
-        penalty = gamma_eff * wv * comm_w[cs[t]]
-        gs[t] = ws[t] - penalty
-        scale = max(scale, abs(ws[t]) + abs(penalty))
+    cs/ws[start:start + nt] and ``own`` = its weight to cv: (community, gain). Staying wins ties;
+    among other communities the first listed wins. Weights are >= 0, so a community's gain is at
+    most the node's weight to it: one whose weight does not beat the best gain so far cannot win,
+    and its (randomly placed) comm_w is not read."""
     best = cv
-    second = -np.inf
+    best_gain = own - gamma_eff * wv * (comm_w[cv] - wv)
     for t in range(start, start + nt):
+        w = ws[t]
+        if w <= best_gain:
+            continue
         c = cs[t]
-        gain = gs[t]
         if c == cv:
             continue
+        gain = w - gamma_eff * wv * comm_w[c]
         if gain > best_gain:
-            second = best_gain
             best_gain = gain
             best = c
-        elif gain > second:
-            second = gain
-    return best, best_gain, second, scale
+    return best, best_gain
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, parallel=True)
 def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, batch, n_chunks):
     """Local moving with vertex pruning. Mutates ``labels`` (int64[n], values in [0, n)).
-    Returns the number of moves (int).
+    Returns the number of moves (int). Weights must be >= 0.
 
     Sweeps visit the nodes in ``order``, each sweep only the nodes marked pending: all at first,
     then those with a neighbour that moved to a community other than their own since their last
@@ -135,33 +120,29 @@ def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, bat
     the first listed), or to an empty community if every gain is negative. Sweeps repeat until
     no node is pending.
 
-    Speed, with the serial algorithm's result bit for bit at any batch size and thread count:
-    a sweep is served in batches, a run of positions [i, i_end) holding ``batch`` nodes pending
-    at its start (fewer on dense graphs). In parallel, each of them gathers its weights to its
-    neighbouring communities and finds its best and second-best move from the labels and
-    community weights at the start of the batch. Then the positions are walked in order: a node
-    whose best move beats the second by more than the community weights moved so far in the
-    batch could change (and whose neighbours in the batch have not moved) takes that move
-    without reading anything random; otherwise it decides from the current weights, gathering
-    again if its neighbourhood changed. Nodes outside the run whose neighbour moved become
-    pending after the batch, in parallel (their labels do not change during it).
-    A cache-friendly ``order`` (runs of consecutive node ids) makes the reads sequential.
+    Speed: a sweep is served in batches, a run of positions [i, i_end) holding ``batch`` nodes
+    pending at its start (fewer on dense graphs, so few of them see a neighbour move before their
+    turn). The weights from each of them to its neighbouring communities are gathered in
+    parallel (the memory-bound part) from the labels at the start of the batch; then the
+    positions are walked in order and pending nodes decide and move one by one, exactly as the
+    serial sweep does. A node whose neighbour moved earlier in the batch (or that became pending
+    during it) is gathered again at its turn. So the result is the serial algorithm's, bit for
+    bit, at any batch size and thread count. A cache-friendly ``order`` (runs of consecutive node
+    ids) makes the gathers read the adjacency arrays in sequence.
     """
     n = indptr.shape[0] - 1
     nnz = indices.shape[0]
     if n > 0 and nnz > 0:  # ~1/4 of a batch's nodes would have a neighbour in it
         batch = max(16, min(batch, (n * n) // (4 * nnz)))
     lab = np.empty(n, dtype=np.int32)  # int32 halves the randomly read working set
-    pos = np.empty(n, dtype=np.int32)  # position of each node in the sweep
-    for p in range(n):
-        lab[p] = labels[p]
-        pos[order[p]] = p
+    for v in range(n):
+        lab[v] = labels[v]
     comm_w = np.zeros(n, dtype=np.float64)
     comm_n = np.zeros(n, dtype=np.int32)
     for v in range(n):
         comm_w[lab[v]] += node_w[v]
         comm_n[lab[v]] += 1
-    free = np.empty(n, dtype=np.int32)  # stack of empty community ids
+    free = np.empty(n, dtype=np.int32)  # stack of empty community ids, smallest on top
     n_free = 0
     for c in range(n - 1, -1, -1):
         if comm_n[c] == 0:
@@ -170,6 +151,7 @@ def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, bat
     # state[v]: -1 = not pending; otherwise pending, and == stamp when a neighbour of v moved
     # after v's weights were gathered in the batch being served (stamp = batch number)
     state = np.zeros(n, dtype=np.int32)
+    n_pending = n
     # scratch for high-degree nodes: one (neigh_w, seen) pair per parallel chunk; the serial
     # re-gathers reuse chunk 0's
     max_deg = 0
@@ -182,25 +164,14 @@ def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, bat
     b_off = np.zeros(batch + 1, dtype=np.int64)
     b_cnt = np.zeros(batch, dtype=np.int64)
     b_own = np.zeros(batch, dtype=np.float64)
-    b_best = np.zeros(batch, dtype=np.int32)
-    b_gain = np.zeros(batch, dtype=np.float64)
-    b_second = np.zeros(batch, dtype=np.float64)
-    b_scale = np.zeros(batch, dtype=np.float64)
-    b_nin = np.zeros(batch, dtype=np.int64)  # number of the node's neighbours inside the run
-    movers = np.empty(n, dtype=np.int32)  # the nodes that moved in the batch
     cap = 1024
     out_c = np.empty(cap, dtype=np.int32)
     out_w = np.empty(cap, dtype=np.float64)
-    out_g = np.empty(cap, dtype=np.float64)
-    inside = np.empty(cap, dtype=np.int32)  # neighbours inside the run, at b_off[j]
     re_c = np.empty(max_deg, dtype=np.int32)
     re_w = np.empty(max_deg, dtype=np.float64)
-    re_g = np.empty(max_deg, dtype=np.float64)
     moves = 0
     stamp = 0
-    visited = n
-    while visited > 0:
-        visited = 0
+    while n_pending > 0:
         i = 0
         while i < n:
             stamp += 1
@@ -217,58 +188,33 @@ def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, bat
                 cap = max(2 * cap, b_off[nb])
                 out_c = np.empty(cap, dtype=np.int32)
                 out_w = np.empty(cap, dtype=np.float64)
-                out_g = np.empty(cap, dtype=np.float64)
-                inside = np.empty(cap, dtype=np.int32)
             for ch in prange(n_chunks):
                 for j in range(ch * nb // n_chunks, (ch + 1) * nb // n_chunks):
-                    v = b_node[j]
-                    s0 = b_off[j]
-                    nt, own = _gather_any(v, indptr, indices, weights, lab, neigh_w[ch], seen[ch], out_c, out_w, s0)
-                    b_cnt[j] = nt
-                    b_own[j] = own
-                    b_best[j], b_gain[j], b_second[j], b_scale[j] = _decide(lab[v], node_w[v], nt, own, out_c, out_w,
-                                                                            out_g, s0, comm_w, gamma_eff)
-                    k = 0
-                    for e in range(indptr[v], indptr[v + 1]):  # no branch on the loaded pos
-                        u = indices[e]
-                        p = pos[u]
-                        inside[s0 + k] = u
-                        k += (u != v) & (p >= i) & (p < i_end)
-                    b_nin[j] = k
+                    b_cnt[j], b_own[j] = _gather_any(b_node[j], indptr, indices, weights, lab, neigh_w[ch],
+                                                     seen[ch], out_c, out_w, b_off[j])
             jb = 0
-            nm = 0
-            w_moved = 0.0  # node weight moved so far in this batch: bounds any change of comm_w
             for p in range(i, i_end):
                 v = order[p]
                 st = state[v]
                 if st < 0:
                     continue
-                visited += 1
                 gathered = jb < nb and b_node[jb] == v
                 if gathered:
                     jb += 1
-                j = jb - 1
                 cv = lab[v]
                 wv = node_w[v]
+                if gathered and st != stamp:
+                    best, best_gain = _decide(cv, wv, b_cnt[jb - 1], b_own[jb - 1], out_c, out_w, b_off[jb - 1],
+                                              comm_w, gamma_eff)
+                else:
+                    nt, own = _gather_any(v, indptr, indices, weights, lab, neigh_w[0], seen[0], re_c, re_w, 0)
+                    best, best_gain = _decide(cv, wv, nt, own, re_c, re_w, 0, comm_w, gamma_eff)
                 state[v] = -1
-                fresh = gathered and st != stamp
-                best = -1
-                if fresh:
-                    slack = gamma_eff * wv * w_moved
-                    eps = 1e-9 * (b_scale[j] + slack)  # far above the rounding of either computation
-                    if b_gain[j] - b_second[j] > 2.0 * slack + eps and b_gain[j] > slack + eps:
-                        best = b_best[j]  # no weight moved in the batch can change this choice
-                if best < 0:
-                    if fresh:
-                        best, best_gain, _, _ = _decide(cv, wv, b_cnt[j], b_own[j], out_c, out_w, out_g, b_off[j],
-                                                        comm_w, gamma_eff)
-                    else:
-                        nt, own = _gather_any(v, indptr, indices, weights, lab, neigh_w[0], seen[0], re_c, re_w, 0)
-                        best, best_gain, _, _ = _decide(cv, wv, nt, own, re_c, re_w, re_g, 0, comm_w, gamma_eff)
-                    if best_gain < 0.0 and comm_n[cv] > 1:
-                        # alone is better than anywhere: take an empty community
-                        best = free[n_free - 1]
-                        n_free -= 1
+                n_pending -= 1
+                if best_gain < 0.0 and comm_n[cv] > 1:
+                    # alone is better than anywhere: take an empty community
+                    best = free[n_free - 1]
+                    n_free -= 1
                 if best == cv:
                     continue
                 comm_w[cv] -= wv
@@ -280,32 +226,13 @@ def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, bat
                 comm_n[best] += 1
                 lab[v] = best
                 moves += 1
-                w_moved += wv
-                movers[nm] = v
-                nm += 1
-                # neighbours inside the run: their turn may still come in this batch
-                if gathered:
-                    for t in range(b_off[j], b_off[j] + b_nin[j]):
-                        u = inside[t]
-                        if state[u] >= 0 or lab[u] != best:
-                            state[u] = stamp
-                else:
-                    for e in range(indptr[v], indptr[v + 1]):
-                        u = indices[e]
-                        if u != v and i <= pos[u] < i_end:
-                            if state[u] >= 0 or lab[u] != best:
-                                state[u] = stamp
-            # neighbours outside the run become pending (they do not move in this batch, so
-            # marking them now equals marking them at each move); concurrent writes store equal values
-            for ch in prange(n_chunks):
-                for t in range(ch * nm // n_chunks, (ch + 1) * nm // n_chunks):
-                    v = movers[t]
-                    c = lab[v]
-                    for e in range(indptr[v], indptr[v + 1]):
-                        u = indices[e]
-                        p = pos[u]
-                        if (p < i or p >= i_end) and state[u] < 0 and lab[u] != c:
-                            state[u] = stamp
+                for e in range(indptr[v], indptr[v + 1]):
+                    u = indices[e]
+                    if state[u] >= 0:
+                        state[u] = stamp  # pending: gather again if its turn comes in this batch
+                    elif lab[u] != best:
+                        state[u] = stamp
+                        n_pending += 1
             i = i_end
     for v in range(n):
         labels[v] = lab[v]
