@@ -247,17 +247,14 @@ def _members(labels, k, order):
 
 
 @njit(cache=True, nogil=True)
-def _group_chunks(ptr, members, indptr, n_chunks):
-    """Split groups into n_chunks runs of about equal edge counts. Returns bounds
-    (int64[n_chunks + 1]) and each group's number of edge entries (int64[k])."""
+def _group_chunks(ptr, labels, indptr, n_chunks):
+    """Split groups (``ptr`` from ``_members``) into n_chunks runs of about equal edge counts.
+    Returns bounds (int64[n_chunks + 1]) and each group's number of edge entries (int64[k]),
+    summed in node order (sequential reads)."""
     k = ptr.shape[0] - 1
     cost = np.zeros(k, dtype=np.int64)
-    for c in range(k):
-        acc = 0
-        for p in range(ptr[c], ptr[c + 1]):
-            v = members[p]
-            acc += indptr[v + 1] - indptr[v]
-        cost[c] = acc
+    for v in range(labels.shape[0]):
+        cost[labels[v]] += indptr[v + 1] - indptr[v]
     return _chunk_bounds(cost + (ptr[1:] - ptr[:-1]) + 1, n_chunks), cost
 
 
@@ -291,7 +288,7 @@ def refine(indptr, indices, weights, node_w, order, labels, k, gamma_eff, n_chun
                 acc += weights[e]
         ext[v] = acc
     ptr, members = _members(labels, k, order)
-    bounds, _ = _group_chunks(ptr, members, indptr, n_chunks)
+    bounds, _ = _group_chunks(ptr, labels, indptr, n_chunks)
     neigh_w = np.zeros(n, dtype=np.float64)
     seen = np.zeros(n, dtype=np.bool_)
     touched = np.empty(n, dtype=np.int64)  # community s uses touched[ptr[s]:ptr[s + 1]]
@@ -374,7 +371,7 @@ def aggregate(indptr, indices, weights, labels, k, n_chunks):
     """
     n = indptr.shape[0] - 1
     ptr, members = _members(labels, k, np.arange(n))
-    bounds, cost = _group_chunks(ptr, members, indptr, n_chunks)
+    bounds, cost = _group_chunks(ptr, labels, indptr, n_chunks)
     room = np.zeros(k + 1, dtype=np.int64)  # bound on each row's offset
     for c in range(k):
         room[c + 1] = room[c] + cost[c]
