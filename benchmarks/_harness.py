@@ -44,7 +44,7 @@ def _malloc_returns_memory() -> None:
         pass
 
 
-def _child(conn, setup, run, repeats, warmup):
+def _child(conn, setup, run, repeats, warmup, score=None):
     try:
         _malloc_returns_memory()
         data = setup()
@@ -63,6 +63,8 @@ def _child(conn, setup, run, repeats, warmup):
             out = run(data)
             times.append(time.perf_counter() - t)
         peak = max(_status_kb("VmHWM") - base, 0)
+        if score is not None:  # quality of the last run's output, outside the timing and the peak
+            out = score(out)
         quality = out if isinstance(out, dict) else {}
         conn.send({"ok": True, "times": times, "peak_mb": peak / 1024, "quality": quality})
     except Exception:  # report, never hang the suite
@@ -70,11 +72,12 @@ def _child(conn, setup, run, repeats, warmup):
 
 
 def measure(tool: str, input_name: str, setup, run, *, repeats: int = 5, warmup: int = 1,
-            timeout: float = 1800) -> dict:
-    """Time ``run(setup())`` in a forked process; returns one result row."""
+            timeout: float = 1800, score=None) -> dict:
+    """Time ``run(setup())`` in a forked process; returns one result row. With ``score``, the
+    row's quality columns are ``score(output)``, computed after the timed runs (not timed)."""
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    p = ctx.Process(target=_child, args=(child, setup, run, repeats, warmup))
+    p = ctx.Process(target=_child, args=(child, setup, run, repeats, warmup, score))
     p.start()
     row = {"tool": tool, "input": input_name}
     if parent.poll(timeout):
