@@ -166,6 +166,27 @@ def test_components_match_networkx(edges, directed):
         assert len({lab[pos[n]] for n in comp}) == 1
 
 
+
+@given(edges=strategies.edge_tables(max_nodes=30, max_edges=40), groups=st.integers(1, 4), seed=st.integers(0, 99))
+def test_components_within_groups_match_networkx(edges, groups, seed):
+    """The union-find kernel, restricted to groups: pieces = components of each group's induced
+    subgraph, numbered in order of their smallest node."""
+    from jinduanalytics._kernels.components import components_within
+
+    g = ja.from_edges(edges)
+    n = g.n_nodes
+    labels = np.random.default_rng(seed).integers(0, groups, n)
+    out = components_within(g.indptr, g.indices, labels)
+    G = nx.Graph()
+    G.add_nodes_from(range(n))
+    src = np.repeat(np.arange(n), np.diff(g.indptr))
+    G.add_edges_from((int(a), int(b)) for a, b in zip(src, g.indices) if labels[a] == labels[b])
+    comps = sorted((sorted(c) for c in nx.connected_components(G)), key=lambda c: c[0])
+    expected = np.empty(n, dtype=np.int64)
+    for i, comp in enumerate(comps):
+        expected[comp] = i
+    assert out.tolist() == expected.tolist()
+
 def test_lfr_nmi_at_least_igraph():
     for mu in (0.1, 0.3, 0.5):
         G = nx.LFR_benchmark_graph(1000, 3, 1.5, mu, average_degree=12, max_degree=50, min_community=20,
