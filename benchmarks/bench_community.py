@@ -3,6 +3,7 @@
     python benchmarks/bench_community.py            # 100k and 1M nodes (average degree ~12)
     python benchmarks/bench_community.py --quick    # 10k nodes, CI smoke run
     python benchmarks/bench_community.py --sizes 3000000 --repeats 1   # -> results/community-3000k.md
+    python benchmarks/bench_community.py --sizes 1000000 --only jindu.leiden ParallelLeiden   # print only
 
 Input: planted-partition graphs (communities of 100 nodes, mixing mu = 0.3), seeded, the same
 for every tool. Every tool gets its own graph object built in setup (not timed). Quality:
@@ -33,11 +34,16 @@ def main(argv=None) -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--sizes", type=int, nargs="*")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--only", nargs="*", help="run only tools whose name contains one of these (results not written)")
     args = ap.parse_args(argv)
     sizes = args.sizes or ([10_000] if args.quick else [100_000, 1_000_000])
     repeats = 1 if args.quick else args.repeats
     rows = []
     notes = []
+
+    def measure(tool, *a, **kw):
+        if not args.only or any(part in tool for part in args.only):
+            rows.append(H.measure(tool, *a, **kw))
     for n in sizes:
         edges, truth = planted_partition(n)
         src = edges.column("source").to_numpy()
@@ -54,10 +60,10 @@ def main(argv=None) -> None:
         def ours(fn):
             return lambda gg: fn(gg).column("community").to_numpy()
 
-        rows.append(H.measure("jindu.leiden", name, lambda: g, ours(lambda gg: ja.leiden(gg, seed=1)),
-                              repeats=repeats, score=score))
-        rows.append(H.measure("jindu.louvain", name, lambda: g, ours(lambda gg: ja.louvain(gg, seed=1)),
-                              repeats=repeats, score=score))
+        measure("jindu.leiden", name, lambda: g, ours(lambda gg: ja.leiden(gg, seed=1)),
+                              repeats=repeats, score=score)
+        measure("jindu.louvain", name, lambda: g, ours(lambda gg: ja.louvain(gg, seed=1)),
+                              repeats=repeats, score=score)
 
         def igraph_graph():
             import igraph as ig
@@ -68,17 +74,17 @@ def main(argv=None) -> None:
             random.seed(1)
             return G.community_leiden(objective_function="modularity", n_iterations=2).membership
 
-        rows.append(H.measure("igraph.community_leiden", name, igraph_graph, ig_leiden, repeats=repeats, score=score))
-        rows.append(H.measure("igraph.community_multilevel", name, igraph_graph,
-                              lambda G: G.community_multilevel().membership, repeats=repeats, score=score))
+        measure("igraph.community_leiden", name, igraph_graph, ig_leiden, repeats=repeats, score=score)
+        measure("igraph.community_multilevel", name, igraph_graph,
+                              lambda G: G.community_multilevel().membership, repeats=repeats, score=score)
         try:
             import leidenalg as la
 
             if n > 100_000:
                 raise RuntimeError("leidenalg not run above 100k nodes (12.5 s at 100k; minutes per run at 1M)")
-            rows.append(H.measure("leidenalg", name, igraph_graph,
+            measure("leidenalg", name, igraph_graph,
                                   lambda G: la.find_partition(G, la.ModularityVertexPartition, seed=1).membership,
-                                  repeats=repeats, score=score))
+                                  repeats=repeats, score=score)
         except ImportError:
             rows.append(H.skip_note("leidenalg", "not installed (pip install leidenalg)"))
         except RuntimeError as why:
@@ -102,24 +108,24 @@ def main(argv=None) -> None:
                 return run
 
             for threads in (1, 2):
-                rows.append(H.measure(f"networkit.PLM ({threads} thr)", name, nk_graph(threads),
-                                      nk_run(nk.community.PLM), repeats=repeats, score=score))
-            rows.append(H.measure("networkit.ParallelLeiden (2 thr)", name, nk_graph(2),
-                                  nk_run(nk.community.ParallelLeiden), repeats=repeats, score=score))
+                measure(f"networkit.PLM ({threads} thr)", name, nk_graph(threads),
+                                      nk_run(nk.community.PLM), repeats=repeats, score=score)
+            measure("networkit.ParallelLeiden (2 thr)", name, nk_graph(2),
+                                  nk_run(nk.community.ParallelLeiden), repeats=repeats, score=score)
 
             def nk_cc(G):
                 cc = nk.components.ConnectedComponents(G)
                 cc.run()
                 return {"components": cc.numberOfComponents()}
 
-            rows.append(H.measure("networkit.ConnectedComponents", name, nk_graph(2), nk_cc, repeats=repeats))
+            measure("networkit.ConnectedComponents", name, nk_graph(2), nk_cc, repeats=repeats)
         except ImportError:
             rows.append(H.skip_note("networkit", "not installed (pip install networkit)"))
-        rows.append(H.measure("jindu.connected_components", name, lambda: g,
+        measure("jindu.connected_components", name, lambda: g,
                               lambda gg: {"components": int(ja.connected_components(gg).column("community").to_numpy().max() + 1)},
-                              repeats=repeats))
-        rows.append(H.measure("igraph.connected_components", name, igraph_graph,
-                              lambda G: {"components": len(G.connected_components())}, repeats=repeats))
+                              repeats=repeats)
+        measure("igraph.connected_components", name, igraph_graph,
+                              lambda G: {"components": len(G.connected_components())}, repeats=repeats)
         if n <= 100_000:
             import networkx as nx
 
@@ -136,7 +142,7 @@ def main(argv=None) -> None:
                     labels[list(c)] = i
                 return labels
 
-            rows.append(H.measure("networkx.louvain", name, nx_graph, nx_louvain, repeats=1, score=score))
+            measure("networkx.louvain", name, nx_graph, nx_louvain, repeats=1, score=score)
         else:
             notes.append(f"networkx.louvain not run at n={n:,} (too slow at this size)")
     notes += [
@@ -146,6 +152,8 @@ def main(argv=None) -> None:
         "peak_mb = peak RSS above the tool's own input graph, measured in a fresh process per tool",
         "modularity of every tool is computed with jinduanalytics.modularity (equal to igraph/networkx to 1e-9)",
     ]
+    if args.only:
+        return
     suite = "community" if not args.sizes else "community-" + "-".join(f"{n // 1000}k" for n in sizes)
     H.write(suite, rows, reference="jindu.leiden", notes=notes, quick=args.quick)
 

@@ -437,6 +437,62 @@ def test_local_moving_equals_python_reference(data, n, gamma_exp, batch, chunks)
     assert np.array_equal(labels, want)
 
 
+
+@given(n=st.integers(1, 400), m=st.integers(0, 1500), k=st.integers(1, 400), seed=st.integers(0, 2**16),
+       chunks=st.integers(1, 5))
+def test_aggregate_equals_sparse_product_with_sorted_rows(n, m, k, seed, chunks):
+    """Aggregation = S^T A S (scipy), rows strictly increasing, whether a row is emitted by a
+    sort (short rows) or by a scan of the marks (dense rows); float32 storage of integer weights
+    gives the same numbers."""
+    import scipy.sparse as sp
+
+    from jinduanalytics._kernels import leiden as K
+
+    rng = np.random.default_rng(seed)
+    src, dst = rng.integers(0, n, m), rng.integers(0, n, m)
+    A = sp.coo_matrix((rng.integers(1, 5, m).astype(np.float64), (src, dst)), shape=(n, n)).tocsr()
+    A = (A + A.T).tocsr()
+    A.sort_indices()
+    k = min(k, n)
+    labels, k = K.renumber(rng.integers(0, k, n))
+    ip, ix, iw = K.aggregate(A.indptr.astype(np.int64), A.indices.astype(np.int64), A.data, labels, k, chunks)
+    S = sp.csr_matrix((np.ones(n), (np.arange(n), labels)), shape=(n, k))
+    B = (S.T @ A @ S).tocsr()
+    B.eliminate_zeros()
+    B.sort_indices()
+    assert ip.tolist() == B.indptr.tolist() and ix.tolist() == B.indices.tolist()
+    assert np.array_equal(iw, B.data)  # integer sums: exact
+    for r in range(k):
+        assert np.all(np.diff(ix[ip[r]:ip[r + 1]]) > 0)
+    ip32, ix32, iw32 = K.aggregate(A.indptr.astype(np.int64), A.indices.astype(np.int64), A.data, labels, k, chunks,
+                                   np.float32)
+    assert iw32.dtype == np.float32 and np.array_equal(ix32, ix) and np.array_equal(iw32.astype(np.float64), iw)
+
+
+@given(edges=strategies.edge_tables(max_nodes=60, max_edges=200), seed=st.integers(0, 2**16))
+def test_float32_coarse_weights_do_not_change_results(edges, seed):
+    """Integer weights take float32 storage on the coarse graphs; the same weights halved (not
+    integers: float64 storage) scale every gain by exactly 1/2, so the partitions must be equal."""
+    w = np.rint(edges.column("weight").to_numpy(zero_copy_only=False) * 3) + 1
+    ints = edges.set_column(edges.schema.get_field_index("weight"), "weight", pa.array(w))
+    halves = edges.set_column(edges.schema.get_field_index("weight"), "weight", pa.array(w / 2))
+    a = labels_of(ja.leiden(ints, seed=seed))
+    b = labels_of(ja.leiden(halves, seed=seed))
+    assert a.tolist() == b.tolist()
+
+
+def test_coarse_weight_storage_rule():
+    """float32 only where every aggregated weight is exactly a float32."""
+    import sys
+
+    from jinduanalytics._kernels.leiden import all_integral
+
+    L = sys.modules["jinduanalytics.community.leiden"]
+    assert all_integral(np.array([0.0, 3.0, 7.0])) and not all_integral(np.array([1.0, 0.1]))
+    assert L._weight_dtype(True, np.array([2.0 ** 24 - 1])) is np.float32
+    assert L._weight_dtype(True, np.array([2.0 ** 24])) is np.float64  # 2**24 + 1 is not a float32
+    assert L._weight_dtype(False, np.array([3.0])) is np.float64
+
 def test_leiden_same_result_at_any_thread_count():
     import numba
 

@@ -16,7 +16,6 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import FASTMATH
-from .csr import group_rows
 from .projection import _chunk_bounds
 
 
@@ -241,9 +240,23 @@ def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, bat
 
 @njit(cache=True, nogil=True)
 def _members(labels, k, order):
-    """Nodes grouped by label (CSR: ptr int64[k + 1], members int64[n]); within a group, nodes
-    come in the order they appear in ``order``."""
-    return group_rows(k, labels[order], order)
+    """Nodes grouped by label (CSR: ptr int64[k + 1], members int32[n]); within a group, nodes
+    come in the order they appear in ``order`` (node order when ``order`` is empty)."""
+    n = labels.shape[0]
+    ptr = np.zeros(k + 1, dtype=np.int64)
+    for v in range(n):
+        ptr[labels[v] + 1] += 1
+    for c in range(k):
+        ptr[c + 1] += ptr[c]
+    pos = ptr[:-1].copy()
+    members = np.empty(n, dtype=np.int32)
+    by_order = order.shape[0] > 0
+    for i in range(n):
+        v = order[i] if by_order else i
+        c = labels[v]
+        members[pos[c]] = v
+        pos[c] += 1
+    return ptr, members
 
 
 @njit(cache=True, nogil=True)
@@ -274,7 +287,7 @@ def refine(indptr, indices, weights, node_w, order, labels, k, gamma_eff, n_chun
     ref = np.arange(n).astype(np.int32)  # read at random: int32 halves the working set
     labels = labels.astype(np.int32)
     ref_w = node_w.copy()
-    ref_n = np.ones(n, dtype=np.int64)
+    ref_n = np.ones(n, dtype=np.int32)
     comm_total = np.zeros(k, dtype=np.float64)
     for v in range(n):
         comm_total[labels[v]] += node_w[v]
@@ -291,7 +304,7 @@ def refine(indptr, indices, weights, node_w, order, labels, k, gamma_eff, n_chun
     bounds, _ = _group_chunks(ptr, labels, indptr, n_chunks)
     neigh_w = np.zeros(n, dtype=np.float64)
     seen = np.zeros(n, dtype=np.bool_)
-    touched = np.empty(n, dtype=np.int64)  # community s uses touched[ptr[s]:ptr[s + 1]]
+    touched = np.empty(n, dtype=np.int32)  # community s uses touched[ptr[s]:ptr[s + 1]]
     for ch in prange(n_chunks):
         for s in range(bounds[ch], bounds[ch + 1]):
             t0 = ptr[s]
@@ -344,6 +357,15 @@ def refine(indptr, indices, weights, node_w, order, labels, k, gamma_eff, n_chun
 
 
 @njit(cache=True, nogil=True)
+def all_integral(weights):
+    """Whether every weight is a whole number."""
+    for e in range(weights.shape[0]):
+        if weights[e] != np.floor(weights[e]):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
 def renumber(labels):
     """Dense labels 0..k-1 in order of first appearance. Returns (new_labels, k)."""
     n = labels.shape[0]
@@ -359,56 +381,126 @@ def renumber(labels):
     return out, k
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def aggregate(indptr, indices, weights, labels, k, n_chunks):
-    """Collapse communities: returns the k-node CSR (indptr int64, indices int32, weights
-    float64) of S^T A S with sorted rows. ``labels`` must be dense in [0, k).
+def aggregate(indptr, indices, weights, labels, k, n_chunks, weight_dtype=np.float64):
+    """Collapse communities: returns the k-node CSR (indptr int64, indices int32, weights of
+    ``weight_dtype``) of S^T A S with sorted rows. ``labels`` must be dense in [0, k).
+    float32 weights only when the caller knows every sum is exactly representable.
 
-    One pass over runs of communities in parallel: each community's row is written at an
-    offset bounded by its members' degree sum, then the rows are moved down to close the gaps
-    (a sequential copy) and the arrays returned are views of exactly nnz entries. Each row's
-    weights are summed over its members in node order, whatever the number of threads.
+    Peak memory is about the output, not the input: the buffers are sized by the input's
+    entries, but only pages written are touched; each run's block of rows is moved down and the
+    pages it leaves are given back at once, and the tail is cut off at the end.
     """
+    buf_idx = np.empty(indices.shape[0], dtype=np.int32)
+    buf_w = np.empty(indices.shape[0], dtype=weight_dtype)
+    deg, starts, used, dests = _aggregate_into(indptr, indices, weights, labels, k, n_chunks, buf_idx, buf_w)
+    for src, size, dst in zip(starts.tolist(), used.tolist(), dests.tolist()):
+        if src != dst and size:  # blocks move down in order: never onto one not yet moved
+            for buf in (buf_idx, buf_w):
+                _move_down(buf, src, dst, size)
+                lo = max(src, dst + size) * buf.itemsize
+                _release(buf, lo, (src + size) * buf.itemsize)
+    nnz = int(deg[k])
+    buf_idx.resize(nnz, refcheck=False)  # realloc: gives back the tail (mremap on Linux)
+    buf_w.resize(nnz, refcheck=False)
+    return deg, buf_idx, buf_w
+
+
+@njit(cache=True, nogil=True)
+def _move_down(a, src, dst, size):
+    """a[dst:dst + size] = a[src:src + size] for dst < src (overlap allowed), no temporary."""
+    for t in range(size):
+        a[dst + t] = a[src + t]
+
+
+def _madvise():
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_MADVISE = _madvise()
+_MADV_DONTNEED = 4  # Linux: the pages read back as zeros and stop counting towards RSS
+_PAGE = 4096
+
+
+def _release(buf, lo, hi):
+    """Give the whole pages inside bytes [lo, hi) of ``buf`` back to the OS (contents are lost;
+    only done on ranges that are dead)."""
+    if _MADVISE is None:
+        return
+    base = buf.ctypes.data
+    start = -(-(base + lo) // _PAGE) * _PAGE
+    end = (base + hi) // _PAGE * _PAGE
+    if end > start:
+        _MADVISE(start, end - start, _MADV_DONTNEED)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _aggregate_into(indptr, indices, weights, labels, k, n_chunks, buf_idx, buf_w):
+    """``aggregate``'s kernel. One pass over runs of communities in parallel: each run writes
+    its rows one after another from the start of its own region of the buffers (regions sized
+    by the members' degree sums, so none overflows). Each row's weights are summed over its
+    members in node order, whatever the number of threads. Returns the output indptr and, per
+    run, where its block starts, its size and where it belongs in the output."""
     n = indptr.shape[0] - 1
-    ptr, members = _members(labels, k, np.arange(n))
+    ptr, members = _members(labels, k, np.empty(0, dtype=np.int64))
     bounds, cost = _group_chunks(ptr, labels, indptr, n_chunks)
-    room = np.zeros(k + 1, dtype=np.int64)  # bound on each row's offset
-    for c in range(k):
-        room[c + 1] = room[c] + cost[c]
-    out_idx = np.empty(room[k], dtype=np.int32)
-    out_w = np.empty(room[k], dtype=np.float64)
+    room = np.zeros(n_chunks + 1, dtype=np.int64)  # each run's region of the buffers
+    for ch in range(n_chunks):
+        total = 0
+        for c in range(bounds[ch], bounds[ch + 1]):
+            total += cost[c]
+        room[ch + 1] = room[ch] + total
     deg = np.zeros(k + 1, dtype=np.int64)
+    used = np.zeros(n_chunks, dtype=np.int64)
     lab = labels.astype(np.int32)  # read at random: int32 halves the working set
     for ch in prange(n_chunks):
         acc = np.zeros(k, dtype=np.float64)
         seen = np.zeros(k, dtype=np.bool_)
+        fill = room[ch]
         for c in range(bounds[ch], bounds[ch + 1]):
-            fill = room[c]
+            start = fill
             for p in range(ptr[c], ptr[c + 1]):
                 v = members[p]
                 for e in range(indptr[v], indptr[v + 1]):
                     d = lab[indices[e]]
                     if not seen[d]:
                         seen[d] = True
-                        out_idx[fill] = d
+                        buf_idx[fill] = d
                         fill += 1
                     acc[d] += weights[e]
-            seg = out_idx[room[c]:fill]
-            seg.sort()
-            for t in range(room[c], fill):
-                d = out_idx[t]
-                out_w[t] = acc[d]
-                acc[d] = 0.0
-                seen[d] = False
-            deg[c + 1] = fill - room[c]
+            if 64 * (fill - start) > k:  # dense row: a scan of the marks emits it sorted
+                t = start
+                for d in range(k):
+                    if seen[d]:
+                        buf_idx[t] = d
+                        buf_w[t] = acc[d]
+                        acc[d] = 0.0
+                        seen[d] = False
+                        t += 1
+            else:
+                seg = buf_idx[start:fill]
+                seg.sort()
+                for t in range(start, fill):
+                    d = buf_idx[t]
+                    buf_w[t] = acc[d]
+                    acc[d] = 0.0
+                    seen[d] = False
+            deg[c + 1] = fill - start
+        used[ch] = fill - room[ch]
     for c in range(k):
         deg[c + 1] += deg[c]
-    for c in range(k):  # deg[c] <= room[c]: moving rows down in order never overwrites unread ones
-        src = room[c]
-        dst = deg[c]
-        if src != dst:
-            for t in range(deg[c + 1] - dst):
-                out_idx[dst + t] = out_idx[src + t]
-                out_w[dst + t] = out_w[src + t]
-    nnz = deg[k]
-    return deg, out_idx[:nnz], out_w[:nnz]
+    dests = np.empty(n_chunks, dtype=np.int64)
+    for ch in range(n_chunks):
+        dests[ch] = deg[bounds[ch]]
+    return deg, room[:n_chunks], used, dests

@@ -22,8 +22,9 @@ def _optimise(g, *, refine: bool, resolution: float, objective: str, n_iteration
     empty unless keep_levels)."""
     n = g.n_nodes
     w = kernel_weights(g)
+    strength0 = row_sums(g.indptr, w)
     if objective == "modularity":
-        node_w0 = row_sums(g.indptr, w)
+        node_w0 = strength0
         total = node_w0.sum()
         gamma_eff = resolution / total if total > 0 else 0.0
     else:
@@ -38,8 +39,8 @@ def _optimise(g, *, refine: bool, resolution: float, objective: str, n_iteration
     iterations = 0
     while True:
         iterations += 1
-        labels, levels, changed, coarse = _one_pass(g.indptr, g.indices, w, node_w0, labels, gamma_eff, refine,
-                                                    max_levels, rng, keep_levels)
+        labels, levels, changed, coarse = _one_pass(g.indptr, g.indices, w, node_w0, strength0, labels, gamma_eff,
+                                                    refine, max_levels, rng, keep_levels)
         if not changed or (n_iterations > 0 and iterations >= n_iterations):
             break
     if refine:
@@ -51,7 +52,7 @@ def _optimise(g, *, refine: bool, resolution: float, objective: str, n_iteration
     return labels, levels
 
 
-def _one_pass(indptr, indices, w, node_w0, init, gamma_eff, refine, max_levels, rng, keep_levels):
+def _one_pass(indptr, indices, w, node_w0, strength0, init, gamma_eff, refine, max_levels, rng, keep_levels):
     """One iteration: local moving, refinement and aggregation until nothing merges. Returns the
     labels of the original nodes, the per-level labels (if keep_levels), whether anything moved,
     and (coarsest CSR indptr, indices, its labels, original node -> coarsest node)."""
@@ -59,6 +60,10 @@ def _one_pass(indptr, indices, w, node_w0, init, gamma_eff, refine, max_levels, 
     membership = np.arange(n, dtype=np.int64)  # original node -> node of the current level
     P, _ = K.renumber(init)
     ip, ix, iw, nw = indptr, indices, w, node_w0
+    # float32 storage for aggregated weights when it is exact (see _weight_dtype); strength is
+    # each node's row sum, which bounds every weight in its row
+    integral = K.all_integral(w)
+    strength = strength0
     levels = []
     changed = False
     level = 0
@@ -72,7 +77,7 @@ def _one_pass(indptr, indices, w, node_w0, init, gamma_eff, refine, max_levels, 
         if k == n_g:
             break
         if refine:
-            R, kr = K.renumber(K.refine(ip, ix, iw, nw, rng.permutation(n_g).astype(np.int64), P, k, gamma_eff,
+            R, kr = K.renumber(K.refine(ip, ix, iw, nw, np.asarray(rng.permutation(n_g), np.int64), P, k, gamma_eff,
                                         _n_chunks()))
         else:
             R, kr = P, k
@@ -81,14 +86,26 @@ def _one_pass(indptr, indices, w, node_w0, init, gamma_eff, refine, max_levels, 
         level += 1
         if max_levels is not None and level >= max_levels:
             break
-        ip, ix, iw = K.aggregate(ip, ix, iw, R, kr, _n_chunks())
-        nw = np.bincount(R, weights=nw, minlength=kr)
+        strength_next = np.bincount(R, weights=strength, minlength=kr)
+        ip, ix, iw = K.aggregate(ip, ix, iw, R, kr, _n_chunks(), _weight_dtype(integral, strength_next))
+        nw = strength_next if nw is strength else np.bincount(R, weights=nw, minlength=kr)
+        strength = strength_next
         P_next = np.empty(kr, dtype=np.int64)
         P_next[R] = P
         membership = R[membership]
         P = P_next
         changed = True
     return P[membership], levels, changed, (ip, ix, P, membership)
+
+
+def _weight_dtype(integral: bool, strength: np.ndarray):
+    """float32 when every weight of the aggregated graph is exactly a float32: all input weights
+    are integers, so every sum is an integer, and none exceeds its row's strength < 2**24. The
+    kernels accumulate in float64 either way, so results are bit-identical; the coarse graphs
+    take 8 bytes an entry instead of 12 (at 1M nodes the level-2 graph has ~9.6M entries)."""
+    if integral and (strength.size == 0 or strength.max() < 2.0 ** 24):
+        return np.float32
+    return np.float64
 
 
 def _sweep_order(n: int, rng: np.random.Generator) -> np.ndarray:
