@@ -1,7 +1,9 @@
 import math
 import random
+import sys
 
 import networkx as nx
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -412,9 +414,9 @@ def reference_local_moving(indptr, indices, weights, node_w, order, labels, gamm
 @given(data=st.data(), n=st.integers(1, 60), gamma_exp=st.integers(2, 8), batch=st.sampled_from([1, 2, 5, 4096]),
        chunks=st.integers(1, 3))
 def test_local_moving_equals_python_reference(data, n, gamma_exp, batch, chunks):
-    """Batched, parallel local moving (snapshot decisions, kept when no move in the batch can
-    change them) equals the plain serial sweep. Integer weights and gamma = 2^-k keep every sum
-    and product exact, so ties are real ties and must break the same way."""
+    """Batched, pipelined local moving (gathers ahead of the serial walk, re-gathered when stale)
+    equals the plain serial sweep. Integer weights and gamma = 2^-k keep every sum and product
+    exact, so ties are real ties and must break the same way."""
     from jinduanalytics._kernels import leiden as K
 
     m = data.draw(st.integers(0, 4 * n))
@@ -436,6 +438,35 @@ def test_local_moving_equals_python_reference(data, n, gamma_exp, batch, chunks)
     assert moves == want_moves
     assert np.array_equal(labels, want)
 
+
+
+def test_pipelined_local_moving_on_a_big_graph_equals_python_reference():
+    """Large enough that batches are big and the two threads really overlap (gathers racing the
+    serial walk): several runs, two batch sizes, all equal to the serial sweep in plain Python."""
+    from jinduanalytics._kernels import leiden as K
+
+    rng = np.random.default_rng(3)
+    n = 20_000
+    comm = rng.integers(0, n // 50, n)
+    src = rng.integers(0, n, 6 * n)
+    members = np.argsort(comm, kind="stable")
+    start = np.searchsorted(comm[members], comm[src])
+    size = np.bincount(comm)[comm[src]]
+    dst = np.where(rng.random(src.size) < 0.3, rng.integers(0, n, src.size),
+                   members[start + (rng.random(src.size) * size).astype(np.int64)])
+    g = ja.from_edges(pa.table({"source": src, "target": dst}), nodes=pa.array(np.arange(n)))
+    gw = g.weights.copy()
+    gw[g.sources() == g.indices] *= 2
+    node_w = np.bincount(g.sources(), weights=gw, minlength=n)
+    order = sys.modules["jinduanalytics.community.leiden"]._sweep_order(n, rng)
+    gamma = 2.0 ** -18
+    init = np.arange(n, dtype=np.int64)
+    want_moves, want = reference_local_moving(g.indptr.tolist(), g.indices.tolist(), gw.tolist(), node_w.tolist(),
+                                              order.tolist(), init, gamma)
+    for batch in (4096, 4096, 4096, 300):
+        labels = init.copy()
+        assert K.local_moving(g.indptr, g.indices, gw, node_w, order, labels, gamma, batch, 2) == want_moves
+        assert np.array_equal(labels, want)
 
 
 @given(n=st.integers(1, 400), m=st.integers(0, 1500), k=st.integers(1, 400), seed=st.integers(0, 2**16),

@@ -107,6 +107,84 @@ def _decide(cv, wv, nt, own, cs, ws, start, comm_w, gamma_eff):
     return best, best_gain
 
 
+@njit(cache=True, nogil=True)
+def _select(order, state, indptr, i, n, batch, b_node, b_off):
+    """Pending nodes at positions [i, i_end) until ``batch`` of them: their ids into b_node and
+    their offsets (by degree) into b_off. Returns (i_end, count)."""
+    nb = 0
+    i_end = i
+    while i_end < n and nb < batch:
+        v = order[i_end]
+        i_end += 1
+        if state[v] >= 0:
+            b_node[nb] = v
+            b_off[nb + 1] = b_off[nb] + indptr[v + 1] - indptr[v]
+            nb += 1
+    return i_end, nb
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def _gather_copy(v, indptr, indices, weights, lab, neigh_w, seen, tmp_c, tmp_w, out_c, out_w, off):
+    """Gather into the worker's own scratch, then copy into the batch's slots: two workers that
+    gather the same node write the same bytes (if it is not stale) in any interleaving."""
+    nt, own = _gather_any(v, indptr, indices, weights, lab, neigh_w, seen, tmp_c, tmp_w, 0)
+    for t in range(nt):
+        out_c[off + t] = tmp_c[t]
+        out_w[off + t] = tmp_w[t]
+    return nt, own
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _serial(indptr, indices, weights, node_w, order, lab, comm_w, comm_n, free, state, gamma_eff, i, i_end, nb,
+            b_node, b_off, b_cnt, b_own, out_c, out_w, stale_from, stamp, neigh_w, seen, re_c, re_w, cnt):
+    """Walk positions [i, i_end) in order: every pending node decides and moves, exactly as the
+    serial sweep. A node's gathered weights are used if it is in b_node and no neighbour of it
+    moved since its gather could have started (state < stale_from); else it is gathered again.
+    Moves mark neighbours with ``stamp``. cnt: [moves, pending, free]."""
+    jb = 0
+    for p in range(i, i_end):
+        v = order[p]
+        st = state[v]
+        if st < 0:
+            continue
+        gathered = jb < nb and b_node[jb] == v
+        if gathered:
+            jb += 1
+        cv = lab[v]
+        wv = node_w[v]
+        if gathered and st < stale_from:
+            best, best_gain = _decide(cv, wv, b_cnt[jb - 1], b_own[jb - 1], out_c, out_w, b_off[jb - 1], comm_w,
+                                      gamma_eff)
+        else:
+            nt, own = _gather_any(v, indptr, indices, weights, lab, neigh_w, seen, re_c, re_w, 0)
+            best, best_gain = _decide(cv, wv, nt, own, re_c, re_w, 0, comm_w, gamma_eff)
+        state[v] = -1
+        cnt[1] -= 1
+        if best_gain < 0.0 and comm_n[cv] > 1:
+            best = free[cnt[2] - 1]
+            cnt[2] -= 1
+        if best == cv:
+            continue
+        comm_w[cv] -= wv
+        comm_n[cv] -= 1
+        if comm_n[cv] == 0:
+            free[cnt[2]] = cv
+            cnt[2] += 1
+        comm_w[best] += wv
+        comm_n[best] += 1
+        lab[v] = best
+        cnt[0] += 1
+        for e in range(indptr[v], indptr[v + 1]):
+            u = indices[e]
+            su = state[u]
+            if su >= 0:
+                if su != stamp:
+                    state[u] = stamp
+            elif lab[u] != best:
+                state[u] = stamp
+                cnt[1] += 1
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH, parallel=True)
 def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, batch, n_chunks):
     """Local moving with vertex pruning. Mutates ``labels`` (int64[n], values in [0, n)).
@@ -119,21 +197,23 @@ def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, bat
     the first listed), or to an empty community if every gain is negative. Sweeps repeat until
     no node is pending.
 
-    Speed: a sweep is served in batches, a run of positions [i, i_end) holding ``batch`` nodes
-    pending at its start (fewer on dense graphs, so few of them see a neighbour move before their
-    turn). The weights from each of them to its neighbouring communities are gathered in
-    parallel (the memory-bound part) from the labels at the start of the batch; then the
-    positions are walked in order and pending nodes decide and move one by one, exactly as the
-    serial sweep does. A node whose neighbour moved earlier in the batch (or that became pending
-    during it) is gathered again at its turn. So the result is the serial algorithm's, bit for
-    bit, at any batch size and thread count. A cache-friendly ``order`` (runs of consecutive node
-    ids) makes the gathers read the adjacency arrays in sequence.
+    Speed: a sweep is served in batches, a run of positions holding ``batch`` pending nodes
+    (fewer on dense graphs, so few of them see a neighbour move before their turn). The weights
+    from each of them to its neighbouring communities are gathered ahead (the memory-bound
+    part); then the positions are walked in order and pending nodes decide and move one by one,
+    exactly as the serial sweep does. The walk is serial, so it is pipelined: while one thread
+    walks batch b, the other gathers batch b + 1 from its far end, and the first joins in from
+    the near end when its walk is done. A node is gathered again at its turn if a neighbour
+    moved since its gather may have started (moves stamp their pending neighbours with the
+    batch number) or if it became pending too late to be gathered. So the result is the serial
+    algorithm's, bit for bit, at any batch size and thread count. A cache-friendly ``order``
+    (runs of consecutive node ids) makes the gathers read the adjacency arrays in sequence.
     """
     n = indptr.shape[0] - 1
     nnz = indices.shape[0]
-    if n > 0 and nnz > 0:  # ~1/4 of a batch's nodes would have a neighbour in it
+    if n > 0 and nnz > 0:
         batch = max(16, min(batch, (n * n) // (4 * nnz)))
-    lab = np.empty(n, dtype=np.int32)  # int32 halves the randomly read working set
+    lab = np.empty(n, dtype=np.int32)
     for v in range(n):
         lab[v] = labels[v]
     comm_w = np.zeros(n, dtype=np.float64)
@@ -141,101 +221,98 @@ def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, bat
     for v in range(n):
         comm_w[lab[v]] += node_w[v]
         comm_n[lab[v]] += 1
-    free = np.empty(n, dtype=np.int32)  # stack of empty community ids, smallest on top
-    n_free = 0
+    free = np.empty(n, dtype=np.int32)
+    cnt = np.zeros(3, dtype=np.int64)  # moves, pending, free
     for c in range(n - 1, -1, -1):
         if comm_n[c] == 0:
-            free[n_free] = c
-            n_free += 1
-    # state[v]: -1 = not pending; otherwise pending, and == stamp when a neighbour of v moved
-    # after v's weights were gathered in the batch being served (stamp = batch number)
+            free[cnt[2]] = c
+            cnt[2] += 1
     state = np.zeros(n, dtype=np.int32)
-    n_pending = n
-    # scratch for high-degree nodes: one (neigh_w, seen) pair per parallel chunk; the serial
-    # re-gathers reuse chunk 0's
+    cnt[1] = n
     max_deg = 0
     for v in range(n):
         max_deg = max(max_deg, indptr[v + 1] - indptr[v])
     dense = max_deg > _SHORT
-    neigh_w = np.zeros((n_chunks if dense else 1, n if dense else 0), dtype=np.float64)
-    seen = np.zeros((n_chunks if dense else 1, n if dense else 0), dtype=np.bool_)
-    b_node = np.empty(batch, dtype=np.int32)
-    b_off = np.zeros(batch + 1, dtype=np.int64)
-    b_cnt = np.zeros(batch, dtype=np.int64)
-    b_own = np.zeros(batch, dtype=np.float64)
+    n_scr = max(n_chunks, 2)
+    neigh_w = np.zeros((n_scr if dense else 1, n if dense else 0), dtype=np.float64)
+    seen = np.zeros((n_scr if dense else 1, n if dense else 0), dtype=np.bool_)
+    b_node = np.empty((2, batch), dtype=np.int32)
+    b_off = np.zeros((2, batch + 1), dtype=np.int64)
+    b_cnt = np.zeros((2, batch), dtype=np.int64)
+    b_own = np.zeros((2, batch), dtype=np.float64)
     cap = 1024
-    out_c = np.empty(cap, dtype=np.int32)
-    out_w = np.empty(cap, dtype=np.float64)
-    re_c = np.empty(max_deg, dtype=np.int32)
-    re_w = np.empty(max_deg, dtype=np.float64)
-    moves = 0
+    out_c = np.empty((2, cap), dtype=np.int32)
+    out_w = np.empty((2, cap), dtype=np.float64)
+    re_c = np.empty(max(max_deg, 1), dtype=np.int32)
+    re_w = np.empty(max(max_deg, 1), dtype=np.float64)
+    tmp_c = np.empty((2, max(max_deg, 1)), dtype=np.int32)
+    tmp_w = np.empty((2, max(max_deg, 1)), dtype=np.float64)
+    prog = np.zeros(2, dtype=np.int64)  # pipelined gather: next slot from the front, last from the back
     stamp = 0
-    while n_pending > 0:
-        i = 0
-        while i < n:
-            stamp += 1
-            nb = 0
-            i_end = i
-            while i_end < n and nb < batch:
-                v = order[i_end]
-                i_end += 1
-                if state[v] >= 0:
-                    b_node[nb] = v
-                    b_off[nb + 1] = b_off[nb] + indptr[v + 1] - indptr[v]
-                    nb += 1
-            if b_off[nb] > cap:
-                cap = max(2 * cap, b_off[nb])
-                out_c = np.empty(cap, dtype=np.int32)
-                out_w = np.empty(cap, dtype=np.float64)
-            for ch in prange(n_chunks):
-                for j in range(ch * nb // n_chunks, (ch + 1) * nb // n_chunks):
-                    b_cnt[j], b_own[j] = _gather_any(b_node[j], indptr, indices, weights, lab, neigh_w[ch],
-                                                     seen[ch], out_c, out_w, b_off[j])
-            jb = 0
-            for p in range(i, i_end):
-                v = order[p]
-                st = state[v]
-                if st < 0:
-                    continue
-                gathered = jb < nb and b_node[jb] == v
-                if gathered:
-                    jb += 1
-                cv = lab[v]
-                wv = node_w[v]
-                if gathered and st != stamp:
-                    best, best_gain = _decide(cv, wv, b_cnt[jb - 1], b_own[jb - 1], out_c, out_w, b_off[jb - 1],
-                                              comm_w, gamma_eff)
+    while cnt[1] > 0:
+        # a sweep; its first batch is selected and gathered by all threads
+        stamp += 1
+        cur = 0
+        i_start = 0
+        i, nb = _select(order, state, indptr, 0, n, batch, b_node[0], b_off[0])
+        if b_off[0, nb] > cap:
+            cap = max(2 * cap, b_off[0, nb])
+            out_c = np.empty((2, cap), dtype=np.int32)
+            out_w = np.empty((2, cap), dtype=np.float64)
+        for ch in prange(n_chunks):
+            for j in range(ch * nb // n_chunks, (ch + 1) * nb // n_chunks):
+                b_cnt[0, j], b_own[0, j] = _gather_any(b_node[0, j], indptr, indices, weights, lab, neigh_w[ch],
+                                                       seen[ch], out_c[0], out_w[0], b_off[0, j])
+        stale_from = stamp
+        while True:
+            # batch cur = positions [i_start, i), stamp `stamp`; the next one is selected now
+            nxt = 1 - cur
+            i_next = i
+            nb_next = 0
+            if i < n:
+                i_next, nb_next = _select(order, state, indptr, i, n, batch, b_node[nxt], b_off[nxt])
+                if b_off[nxt, nb_next] > cap:
+                    new_cap = max(2 * cap, b_off[nxt, nb_next])
+                    oc = np.empty((2, new_cap), dtype=np.int32)
+                    ow = np.empty((2, new_cap), dtype=np.float64)
+                    oc[cur, :cap] = out_c[cur]
+                    ow[cur, :cap] = out_w[cur]
+                    out_c = oc
+                    out_w = ow
+                    cap = new_cap
+            prog[0] = 0
+            prog[1] = nb_next
+            for wk in prange(2):
+                if wk == 0:
+                    _serial(indptr, indices, weights, node_w, order, lab, comm_w, comm_n, free, state, gamma_eff,
+                            i_start, i, nb, b_node[cur], b_off[cur], b_cnt[cur], b_own[cur], out_c[cur], out_w[cur],
+                            stale_from, stamp, neigh_w[0], seen[0], re_c, re_w, cnt)
+                    j = prog[0]
+                    while j < prog[1]:
+                        b_cnt[nxt, j], b_own[nxt, j] = _gather_copy(b_node[nxt, j], indptr, indices, weights, lab,
+                                                                    neigh_w[0], seen[0], tmp_c[0], tmp_w[0],
+                                                                    out_c[nxt], out_w[nxt], b_off[nxt, j])
+                        j += 1
+                        prog[0] = j
                 else:
-                    nt, own = _gather_any(v, indptr, indices, weights, lab, neigh_w[0], seen[0], re_c, re_w, 0)
-                    best, best_gain = _decide(cv, wv, nt, own, re_c, re_w, 0, comm_w, gamma_eff)
-                state[v] = -1
-                n_pending -= 1
-                if best_gain < 0.0 and comm_n[cv] > 1:
-                    # alone is better than anywhere: take an empty community
-                    best = free[n_free - 1]
-                    n_free -= 1
-                if best == cv:
-                    continue
-                comm_w[cv] -= wv
-                comm_n[cv] -= 1
-                if comm_n[cv] == 0:
-                    free[n_free] = cv
-                    n_free += 1
-                comm_w[best] += wv
-                comm_n[best] += 1
-                lab[v] = best
-                moves += 1
-                for e in range(indptr[v], indptr[v + 1]):
-                    u = indices[e]
-                    if state[u] >= 0:
-                        state[u] = stamp  # pending: gather again if its turn comes in this batch
-                    elif lab[u] != best:
-                        state[u] = stamp
-                        n_pending += 1
-            i = i_end
+                    j = prog[1] - 1
+                    while j >= prog[0]:
+                        b_cnt[nxt, j], b_own[nxt, j] = _gather_copy(b_node[nxt, j], indptr, indices, weights, lab,
+                                                                    neigh_w[1], seen[1], tmp_c[1], tmp_w[1],
+                                                                    out_c[nxt], out_w[nxt], b_off[nxt, j])
+                        prog[1] = j
+                        j -= 1
+            if i >= n:
+                break
+            stale_from = stamp  # this batch's moves may have raced with the next one's gather
+            stamp += 1
+            i_start = i
+            i = i_next
+            nb = nb_next
+            cur = nxt
     for v in range(n):
         labels[v] = lab[v]
-    return moves
+    return cnt[0]
 
 
 @njit(cache=True, nogil=True)
