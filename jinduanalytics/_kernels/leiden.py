@@ -471,13 +471,15 @@ def aggregate(indptr, indices, weights, labels, k, n_chunks, weight_dtype=np.flo
     """
     buf_idx = np.empty(indices.shape[0], dtype=np.int32)
     buf_w = np.empty(indices.shape[0], dtype=weight_dtype)
+    for buf in (buf_idx, buf_w):  # numpy asks for huge pages: one byte written would commit 2 MB
+        _advise(buf, 0, buf.nbytes, _MADV_NOHUGEPAGE)
     deg, starts, used, dests = _aggregate_into(indptr, indices, weights, labels, k, n_chunks, buf_idx, buf_w)
     for src, size, dst in zip(starts.tolist(), used.tolist(), dests.tolist()):
         if src != dst and size:  # blocks move down in order: never onto one not yet moved
             for buf in (buf_idx, buf_w):
                 _move_down(buf, src, dst, size)
                 lo = max(src, dst + size) * buf.itemsize
-                _release(buf, lo, (src + size) * buf.itemsize)
+                _advise(buf, lo, (src + size) * buf.itemsize, _MADV_DONTNEED)
     nnz = int(deg[k])
     buf_idx.resize(nnz, refcheck=False)  # realloc: gives back the tail (mremap on Linux)
     buf_w.resize(nnz, refcheck=False)
@@ -509,19 +511,20 @@ def _madvise():
 
 _MADVISE = _madvise()
 _MADV_DONTNEED = 4  # Linux: the pages read back as zeros and stop counting towards RSS
+_MADV_NOHUGEPAGE = 15
 _PAGE = 4096
 
 
-def _release(buf, lo, hi):
-    """Give the whole pages inside bytes [lo, hi) of ``buf`` back to the OS (contents are lost;
-    only done on ranges that are dead)."""
+def _advise(buf, lo, hi, advice):
+    """madvise the whole pages inside bytes [lo, hi) of ``buf`` (Linux; a no-op elsewhere).
+    MADV_DONTNEED loses the contents: only for ranges that are dead."""
     if _MADVISE is None:
         return
     base = buf.ctypes.data
     start = -(-(base + lo) // _PAGE) * _PAGE
     end = (base + hi) // _PAGE * _PAGE
     if end > start:
-        _MADVISE(start, end - start, _MADV_DONTNEED)
+        _MADVISE(start, end - start, advice)
 
 
 @njit(cache=True, nogil=True, parallel=True)
