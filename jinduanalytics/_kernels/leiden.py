@@ -12,6 +12,8 @@ with, for modularity, ``node_w`` = strength and ``gamma_eff = resolution / 2m``;
 ``node_w`` = node size and ``gamma_eff = resolution``.
 """
 
+import ctypes
+
 import numpy as np
 from numba import njit, prange
 
@@ -474,27 +476,21 @@ def aggregate(indptr, indices, weights, labels, k, n_chunks, weight_dtype=np.flo
     for buf in (buf_idx, buf_w):  # numpy asks for huge pages: one byte written would commit 2 MB
         _advise(buf, 0, buf.nbytes, _MADV_NOHUGEPAGE)
     deg, starts, used, dests = _aggregate_into(indptr, indices, weights, labels, k, n_chunks, buf_idx, buf_w)
+    nnz = int(deg[k])
     for src, size, dst in zip(starts.tolist(), used.tolist(), dests.tolist()):
         if src != dst and size:  # blocks move down in order: never onto one not yet moved
             for buf in (buf_idx, buf_w):
-                _move_down(buf, src, dst, size)
-                lo = max(src, dst + size) * buf.itemsize
-                _advise(buf, lo, (src + size) * buf.itemsize, _MADV_DONTNEED)
-    nnz = int(deg[k])
+                b = buf.itemsize
+                ctypes.memmove(buf.ctypes.data + dst * b, buf.ctypes.data + src * b, size * b)
+                # the pages it leaves are given back at once (keeping those below the output's
+                # end for the next blocks saved ~0.04 s at 1M nodes but raised the peak ~4 MB)
+                _advise(buf, max(src, dst + size) * b, (src + size) * b, _MADV_DONTNEED)
     buf_idx.resize(nnz, refcheck=False)  # realloc: gives back the tail (mremap on Linux)
     buf_w.resize(nnz, refcheck=False)
     return deg, buf_idx, buf_w
 
 
-@njit(cache=True, nogil=True)
-def _move_down(a, src, dst, size):
-    """a[dst:dst + size] = a[src:src + size] for dst < src (overlap allowed), no temporary."""
-    for t in range(size):
-        a[dst + t] = a[src + t]
-
-
 def _madvise():
-    import ctypes
     import ctypes.util
     import sys
 
