@@ -45,11 +45,6 @@ def components_within(indptr, indices, labels):
     return out
 
 
-@njit(cache=True, nogil=True)
-def _all_same(n):
-    return np.zeros(n, dtype=np.int32)
-
-
 def components(indptr, indices):
     """Connected components: int64[n], numbered in order of the smallest node."""
-    return components_within(indptr, indices, _all_same(indptr.shape[0] - 1))
+    return components_within(indptr, indices, np.zeros(indptr.shape[0] - 1, dtype=np.int32))

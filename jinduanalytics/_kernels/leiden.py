@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import FASTMATH
+from .csr import group_rows
 from .projection import _chunk_bounds
 
 
@@ -213,9 +214,9 @@ def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, bat
     """
     n = indptr.shape[0] - 1
     nnz = indices.shape[0]
-    if n > 0 and nnz > 0:
+    if n > 0 and nnz > 0:  # ~1/4 of a batch's nodes would have a neighbour in it
         batch = max(16, min(batch, (n * n) // (4 * nnz)))
-    lab = np.empty(n, dtype=np.int32)
+    lab = np.empty(n, dtype=np.int32)  # int32 halves the randomly read working set
     for v in range(n):
         lab[v] = labels[v]
     comm_w = np.zeros(n, dtype=np.float64)
@@ -223,18 +224,22 @@ def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, bat
     for v in range(n):
         comm_w[lab[v]] += node_w[v]
         comm_n[lab[v]] += 1
-    free = np.empty(n, dtype=np.int32)
-    cnt = np.zeros(3, dtype=np.int64)  # moves, pending, free
+    free = np.empty(n, dtype=np.int32)  # stack of empty community ids, smallest on top
+    cnt = np.zeros(3, dtype=np.int64)  # moves, pending nodes, free ids (shared with _serial)
     for c in range(n - 1, -1, -1):
         if comm_n[c] == 0:
             free[cnt[2]] = c
             cnt[2] += 1
+    # state[v]: -1 = not pending; otherwise pending, holding the stamp (batch number) of the
+    # batch in which a neighbour of v last moved (0 = none yet)
     state = np.zeros(n, dtype=np.int32)
     cnt[1] = n
     max_deg = 0
     for v in range(n):
         max_deg = max(max_deg, indptr[v + 1] - indptr[v])
     dense = max_deg > _SHORT
+    # scratch for high-degree nodes: one (neigh_w, seen) pair per parallel chunk (at least one per
+    # pipelined worker); the serial walk's re-gathers reuse the first
     n_scr = max(n_chunks, 2)
     neigh_w = np.zeros((n_scr if dense else 1, n if dense else 0), dtype=np.float64)
     seen = np.zeros((n_scr if dense else 1, n if dense else 0), dtype=np.bool_)
@@ -321,21 +326,9 @@ def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, bat
 def _members(labels, k, order):
     """Nodes grouped by label (CSR: ptr int64[k + 1], members int32[n]); within a group, nodes
     come in the order they appear in ``order`` (node order when ``order`` is empty)."""
-    n = labels.shape[0]
-    ptr = np.zeros(k + 1, dtype=np.int64)
-    for v in range(n):
-        ptr[labels[v] + 1] += 1
-    for c in range(k):
-        ptr[c + 1] += ptr[c]
-    pos = ptr[:-1].copy()
-    members = np.empty(n, dtype=np.int32)
-    by_order = order.shape[0] > 0
-    for i in range(n):
-        v = order[i] if by_order else i
-        c = labels[v]
-        members[pos[c]] = v
-        pos[c] += 1
-    return ptr, members
+    if order.shape[0] == 0:
+        return group_rows(k, labels, np.arange(labels.shape[0]).astype(np.int32))
+    return group_rows(k, labels[order], order.astype(np.int32))
 
 
 @njit(cache=True, nogil=True)

@@ -23,6 +23,7 @@ def _optimise(g, *, refine: bool, resolution: float, objective: str, n_iteration
     n = g.n_nodes
     w = kernel_weights(g)
     strength0 = row_sums(g.indptr, w)
+    integral = K.all_integral(w)  # with strength, decides how coarse weights are stored
     if objective == "modularity":
         node_w0 = strength0
         total = node_w0.sum()
@@ -39,8 +40,8 @@ def _optimise(g, *, refine: bool, resolution: float, objective: str, n_iteration
     iterations = 0
     while True:
         iterations += 1
-        labels, levels, changed, coarse = _one_pass(g.indptr, g.indices, w, node_w0, strength0, labels, gamma_eff,
-                                                    refine, max_levels, rng, keep_levels)
+        labels, levels, changed, coarse = _one_pass(g.indptr, g.indices, w, node_w0, strength0, integral, labels,
+                                                    gamma_eff, refine, max_levels, rng, keep_levels)
         if not changed or (n_iterations > 0 and iterations >= n_iterations):
             break
     if refine:
@@ -52,7 +53,7 @@ def _optimise(g, *, refine: bool, resolution: float, objective: str, n_iteration
     return labels, levels
 
 
-def _one_pass(indptr, indices, w, node_w0, strength0, init, gamma_eff, refine, max_levels, rng, keep_levels):
+def _one_pass(indptr, indices, w, node_w0, strength0, integral, init, gamma_eff, refine, max_levels, rng, keep_levels):
     """One iteration: local moving, refinement and aggregation until nothing merges. Returns the
     labels of the original nodes, the per-level labels (if keep_levels), whether anything moved,
     and (coarsest CSR indptr, indices, its labels, original node -> coarsest node)."""
@@ -62,7 +63,6 @@ def _one_pass(indptr, indices, w, node_w0, strength0, init, gamma_eff, refine, m
     ip, ix, iw, nw = indptr, indices, w, node_w0
     # float32 storage for aggregated weights when it is exact (see _weight_dtype); strength is
     # each node's row sum, which bounds every weight in its row
-    integral = K.all_integral(w)
     strength = strength0
     levels = []
     changed = False
