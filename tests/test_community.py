@@ -545,3 +545,24 @@ def test_leiden_same_result_at_any_thread_count():
         numba.set_num_threads(before)
     for r in results[1:]:
         assert np.array_equal(r, results[0])
+
+
+@given(k=st.integers(1, 8), n=st.integers(1, 80), seed=st.integers(0, 2**16))
+def test_renumber_within_groups_refined_communities_by_community(k, n, seed):
+    """Refined ids come out dense, community by community, first appearance inside each; the
+    refined partition itself is unchanged (brute-force reference)."""
+    from jinduanalytics._kernels import leiden as K
+
+    rng = np.random.default_rng(seed)
+    labels, k = K.renumber(rng.integers(0, min(k, n), n))  # renumber takes values in [0, n)
+    # refined communities: split each community at random, ids anywhere in [0, n)
+    pieces = labels * 3 + rng.integers(0, 3, n)
+    refined = rng.permutation(n)[np.unique(pieces, return_inverse=True)[1]]
+    out, kr = K.renumber_within(refined, labels, k)
+    firsts = []  # (community, first position) of each refined community
+    for r in dict.fromkeys(refined.tolist()):
+        first = refined.tolist().index(r)
+        firsts.append((labels[first], first, r))
+    expected = {r: i for i, (_, _, r) in enumerate(sorted(firsts))}
+    assert kr == len(firsts)
+    assert out.tolist() == [expected[r] for r in refined.tolist()]

@@ -453,6 +453,38 @@ def renumber(labels):
     return out, k
 
 
+@njit(cache=True, nogil=True)
+def renumber_within(refined, labels, k):
+    """Dense ids for the refined communities (``refined``: ids in [0, n), each inside one
+    community of ``labels``, dense in [0, k)), grouped by community: community 0's refined
+    communities first, and so on; within a community, in order of first appearance. The next
+    level's nodes then sit next to the other nodes of their community, so its local moving,
+    refinement and aggregation read labels, weights and rows close together.
+    Returns (new_labels, number of refined communities)."""
+    n = refined.shape[0]
+    remap = np.full(n, -1, dtype=np.int64)
+    count = np.zeros(k + 1, dtype=np.int64)
+    for v in range(n):
+        r = refined[v]
+        if remap[r] < 0:
+            remap[r] = 0
+            count[labels[v] + 1] += 1
+    for c in range(k):
+        count[c + 1] += count[c]
+    kr = count[k]
+    for v in range(n):
+        remap[refined[v]] = -1
+    out = np.empty(n, dtype=np.int64)
+    for v in range(n):
+        r = refined[v]
+        if remap[r] < 0:
+            c = labels[v]
+            remap[r] = count[c]
+            count[c] += 1
+        out[v] = remap[r]
+    return out, kr
+
+
 def aggregate(indptr, indices, weights, labels, k, n_chunks, weight_dtype=np.float64):
     """Collapse communities: returns the k-node CSR (indptr int64, indices int32, weights of
     ``weight_dtype``) of S^T A S. ``labels`` must be dense in [0, k). Within a row, neighbours

@@ -77,8 +77,8 @@ def _one_pass(indptr, indices, w, node_w0, strength0, integral, init, gamma_eff,
         if k == n_g:
             break
         if refine:
-            R, kr = K.renumber(K.refine(ip, ix, iw, nw, np.asarray(rng.permutation(n_g), np.int64), P, k, gamma_eff,
-                                        _n_chunks()))
+            R, kr = K.renumber_within(K.refine(ip, ix, iw, nw, np.asarray(rng.permutation(n_g), np.int64), P, k,
+                                               gamma_eff, _n_chunks()), P, k)
         else:
             R, kr = P, k
         if kr == n_g:
