@@ -347,70 +347,86 @@ def _group_chunks(ptr, labels, indptr, n_chunks):
 def refine(indptr, indices, weights, node_w, order, labels, k, gamma_eff, n_chunks):
     """Leiden refinement inside each community of ``labels`` (dense in [0, k)): singletons merge
     greedily into well-connected refined sub-communities they have an edge to, so every refined
-    community is connected. Returns refined labels (int32[n], ids in [0, n)).
+    community is connected. Returns refined labels (int32[n]): each refined community is named
+    by one of its nodes (the singleton the others joined).
 
     Communities do not interact here, so they are refined in parallel (runs of communities per
     thread); inside a community nodes are visited in the order they appear in ``order``, which is
     the serial algorithm's order restricted to the community: the result does not depend on the
-    number of threads. Scratch arrays are shared, indexed by node ids (refined ids are node ids),
-    so threads touch disjoint entries.
+    number of threads.
+
+    Speed: a community's members sit in one range of ``members`` and all refinement state is
+    kept by position in that range, so while a community is refined its state stays in cache;
+    the one random read per edge is the neighbour's position, which also tells whether it is in
+    the community (its position falls in the range).
     """
     n = indptr.shape[0] - 1
-    ref = np.arange(n).astype(np.int32)  # read at random: int32 halves the working set
     labels = labels.astype(np.int32)
-    ref_w = node_w.copy()
-    ref_n = np.ones(n, dtype=np.int32)
     comm_total = np.zeros(k, dtype=np.float64)
     for v in range(n):
         comm_total[labels[v]] += node_w[v]
-    ext = np.zeros(n, dtype=np.float64)  # weight from refined community r to the rest of its community
-    for v in prange(n):
-        s = labels[v]
-        acc = 0.0
-        for e in range(indptr[v], indptr[v + 1]):
-            u = indices[e]
-            if u != v and labels[u] == s:
-                acc += weights[e]
-        ext[v] = acc
     ptr, members = _members(labels, k, order)
     bounds, _ = _group_chunks(ptr, labels, indptr, n_chunks)
+    pos = np.empty(n, dtype=np.int32)  # node -> its position in members
+    for i in prange(n):
+        pos[members[i]] = i
+    # state by position p (refined communities are named by the position of their singleton):
+    ref = np.empty(n, dtype=np.int32)  # refined community of the node at p
+    ref_w = np.empty(n, dtype=np.float64)  # weight / size of refined community p
+    ref_n = np.empty(n, dtype=np.int32)
+    ext = np.empty(n, dtype=np.float64)  # weight from refined community p to the rest of its community
     neigh_w = np.zeros(n, dtype=np.float64)
     seen = np.zeros(n, dtype=np.bool_)
     touched = np.empty(n, dtype=np.int32)  # community s uses touched[ptr[s]:ptr[s + 1]]
+    out = np.empty(n, dtype=np.int32)
     for ch in prange(n_chunks):
         for s in range(bounds[ch], bounds[ch + 1]):
-            t0 = ptr[s]
-            total_s = comm_total[s]
-            for i in range(ptr[s], ptr[s + 1]):
+            lo = ptr[s]
+            hi = ptr[s + 1]
+            for i in range(lo, hi):
                 v = members[i]
-                if ref_n[ref[v]] != 1:
+                acc = 0.0
+                for e in range(indptr[v], indptr[v + 1]):
+                    u = indices[e]
+                    p = pos[u]
+                    if u != v and lo <= p < hi:
+                        acc += weights[e]
+                ext[i] = acc
+                ref[i] = i
+                ref_w[i] = node_w[v]
+                ref_n[i] = 1
+            total_s = comm_total[s]
+            for i in range(lo, hi):
+                if ref_n[ref[i]] != 1:
                     continue
+                v = members[i]
                 wv = node_w[v]
-                if ext[v] < gamma_eff * wv * (total_s - wv):
+                if ext[i] < gamma_eff * wv * (total_s - wv):
                     continue  # not well connected to its community: stays a singleton
                 nt = 0
                 for e in range(indptr[v], indptr[v + 1]):
                     u = indices[e]
-                    if u == v or labels[u] != s:
+                    p = pos[u]
+                    if u == v or p < lo or p >= hi:
                         continue
-                    r = ref[u]
+                    r = ref[p]
                     if not seen[r]:
                         seen[r] = True
-                        touched[t0 + nt] = r
+                        touched[lo + nt] = r
                         nt += 1
                     neigh_w[r] += weights[e]
-                rv = ref[v]
+                rv = i
                 best = rv
                 best_gain = 0.0
                 for t in range(nt):
-                    r = touched[t0 + t]
+                    r = touched[lo + t]
                     if r == rv:
                         continue
                     if ext[r] < gamma_eff * ref_w[r] * (total_s - ref_w[r]):
                         continue
                     gain = neigh_w[r] - gamma_eff * wv * ref_w[r]
-                    if gain >= best_gain:
-                        if gain > best_gain or best == rv or r < best:
+                    if gain >= best_gain:  # ties: the community named by the smaller node id
+                        if gain > best_gain or best == rv or members[r] < members[best]:
                             best_gain = gain
                             best = r
                 if best != rv:
@@ -420,12 +436,14 @@ def refine(indptr, indices, weights, node_w, order, labels, k, gamma_eff, n_chun
                     ref_n[best] += 1
                     ref_w[rv] = 0.0
                     ref_n[rv] = 0
-                    ref[v] = best
+                    ref[i] = best
                 for t in range(nt):
-                    r = touched[t0 + t]
+                    r = touched[lo + t]
                     neigh_w[r] = 0.0
                     seen[r] = False
-    return ref
+            for i in range(lo, hi):
+                out[members[i]] = members[ref[i]]
+    return out
 
 
 @njit(cache=True, nogil=True)
