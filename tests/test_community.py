@@ -3,7 +3,6 @@ import random
 import sys
 
 import networkx as nx
-
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -168,7 +167,6 @@ def test_components_match_networkx(edges, directed):
         assert len({lab[pos[n]] for n in comp}) == 1
 
 
-
 @given(edges=strategies.edge_tables(max_nodes=30, max_edges=40), groups=st.integers(1, 4), seed=st.integers(0, 99))
 def test_components_within_groups_match_networkx(edges, groups, seed):
     """The union-find kernel, restricted to groups: pieces = components of each group's induced
@@ -188,6 +186,7 @@ def test_components_within_groups_match_networkx(edges, groups, seed):
     for i, comp in enumerate(comps):
         expected[comp] = i
     assert out.tolist() == expected.tolist()
+
 
 def test_lfr_nmi_at_least_igraph():
     for mu in (0.1, 0.3, 0.5):
@@ -439,7 +438,6 @@ def test_local_moving_equals_python_reference(data, n, gamma_exp, batch, chunks)
     assert np.array_equal(labels, want)
 
 
-
 def test_pipelined_local_moving_on_a_big_graph_equals_python_reference():
     """Large enough that batches are big and the two threads really overlap (gathers racing the
     serial walk): several runs, two batch sizes, all equal to the serial sweep in plain Python."""
@@ -517,8 +515,6 @@ def test_float32_coarse_weights_do_not_change_results(edges, seed):
 
 def test_coarse_weight_storage_rule():
     """float32 only where every aggregated weight is exactly a float32."""
-    import sys
-
     from jinduanalytics._kernels.leiden import all_integral
 
     L = sys.modules["jinduanalytics.community.leiden"]
@@ -526,6 +522,7 @@ def test_coarse_weight_storage_rule():
     assert L._weight_dtype(True, np.array([2.0 ** 24 - 1])) is np.float32
     assert L._weight_dtype(True, np.array([2.0 ** 24])) is np.float64  # 2**24 + 1 is not a float32
     assert L._weight_dtype(False, np.array([3.0])) is np.float64
+
 
 def test_leiden_same_result_at_any_thread_count():
     import numba
@@ -559,10 +556,8 @@ def test_renumber_within_groups_refined_communities_by_community(k, n, seed):
     pieces = labels * 3 + rng.integers(0, 3, n)
     refined = rng.permutation(n)[np.unique(pieces, return_inverse=True)[1]]
     out, kr = K.renumber_within(refined, labels, k)
-    firsts = []  # (community, first position) of each refined community
-    for r in dict.fromkeys(refined.tolist()):
-        first = refined.tolist().index(r)
-        firsts.append((labels[first], first, r))
-    expected = {r: i for i, (_, _, r) in enumerate(sorted(firsts))}
+    ids = refined.tolist()
+    firsts = sorted((labels[ids.index(r)], ids.index(r), r) for r in set(ids))  # (community, first position, id)
+    expected = {r: i for i, (_, _, r) in enumerate(firsts)}
     assert kr == len(firsts)
-    assert out.tolist() == [expected[r] for r in refined.tolist()]
+    assert out.tolist() == [expected[r] for r in ids]

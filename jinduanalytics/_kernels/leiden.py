@@ -361,7 +361,6 @@ def refine(indptr, indices, weights, node_w, order, labels, k, gamma_eff, n_chun
     the community (its position falls in the range).
     """
     n = indptr.shape[0] - 1
-    labels = labels.astype(np.int32)
     comm_total = np.zeros(k, dtype=np.float64)
     for v in range(n):
         comm_total[labels[v]] += node_w[v]
