@@ -561,3 +561,36 @@ def test_renumber_within_groups_refined_communities_by_community(k, n, seed):
     expected = {r: i for i, (_, _, r) in enumerate(firsts)}
     assert kr == len(firsts)
     assert out.tolist() == [expected[r] for r in ids]
+
+
+@given(n=st.integers(1, 60), seed=st.integers(0, 2**16))
+def test_prefetch_members_is_only_a_hint(n, seed):
+    """The prefetch helper compiles and changes nothing: a walk over members with it sums the
+    same keyed values as without it, at every position including the last few (where the
+    look-ahead would run past the list) and over empty rows."""
+    from numba import njit
+
+    from jinduanalytics._kernels.prefetch import prefetch_members
+
+    @njit
+    def walk(members, indptr, indices, weights, keyed, hint):
+        total = 0.0
+        for p in range(members.shape[0]):
+            if hint:
+                prefetch_members(members, p, indptr, indices, weights, keyed)
+            v = members[p]
+            for e in range(indptr[v], indptr[v + 1]):
+                total += keyed[indices[e]] * weights[e]
+        return total
+
+    rng = np.random.default_rng(seed)
+    deg = rng.integers(0, 4, n)
+    indptr = np.concatenate([[0], np.cumsum(deg)]).astype(np.int64)
+    indices = rng.integers(0, n, indptr[-1]).astype(np.int32)
+    weights = rng.random(indptr[-1])
+    keyed = rng.random(n)
+    members = rng.permutation(n).astype(np.int32)
+    with_hint = walk(members, indptr, indices, weights, keyed, True)
+    without = walk(members, indptr, indices, weights, keyed, False)
+    assert with_hint == without
+    assert without == pytest.approx(float((keyed[indices] * weights).sum()))

@@ -19,6 +19,7 @@ from numba import njit, prange
 
 from ._config import FASTMATH
 from .csr import group_rows
+from .prefetch import prefetch_members
 from .projection import _chunk_bounds
 
 
@@ -358,7 +359,8 @@ def refine(indptr, indices, weights, node_w, order, labels, k, gamma_eff, n_chun
     Speed: a community's members sit in one range of ``members`` and all refinement state is
     kept by position in that range, so while a community is refined its state stays in cache;
     the one random read per edge is the neighbour's position, which also tells whether it is in
-    the community (its position falls in the range).
+    the community (its position falls in the range). The members' rows and their neighbours'
+    positions are prefetched a few members ahead (``prefetch_members``).
     """
     n = indptr.shape[0] - 1
     comm_total = np.zeros(k, dtype=np.float64)
@@ -384,6 +386,7 @@ def refine(indptr, indices, weights, node_w, order, labels, k, gamma_eff, n_chun
             hi = ptr[s + 1]
             for i in range(lo, hi):
                 v = members[i]
+                prefetch_members(members, i, indptr, indices, weights, pos)
                 acc = 0.0
                 for e in range(indptr[v], indptr[v + 1]):
                     u = indices[e]
@@ -570,7 +573,8 @@ def _aggregate_into(indptr, indices, weights, labels, k, n_chunks, buf_idx, buf_
     """``aggregate``'s kernel. One pass over runs of communities in parallel: each run writes
     its rows one after another from the start of its own region of the buffers (regions sized
     by the members' degree sums, so none overflows). Each row's weights are summed over its
-    members in node order, whatever the number of threads. Returns the output indptr and, per
+    members in node order, whatever the number of threads (members' rows and their neighbours'
+    labels are prefetched a few members ahead). Returns the output indptr and, per
     run, where its block starts, its size and where it belongs in the output."""
     n = indptr.shape[0] - 1
     ptr, members = _members(labels, k, np.empty(0, dtype=np.int64))
@@ -592,6 +596,7 @@ def _aggregate_into(indptr, indices, weights, labels, k, n_chunks, buf_idx, buf_
             start = fill
             for p in range(ptr[c], ptr[c + 1]):
                 v = members[p]
+                prefetch_members(members, p, indptr, indices, weights, lab)
                 for e in range(indptr[v], indptr[v + 1]):
                     d = lab[indices[e]]
                     if not seen[d]:
