@@ -328,7 +328,7 @@ def _members(labels, k, order):
     """Nodes grouped by label (CSR: ptr int64[k + 1], members int32[n]); within a group, nodes
     come in the order they appear in ``order`` (node order when ``order`` is empty)."""
     if order.shape[0] == 0:
-        return group_rows(k, labels, np.arange(labels.shape[0]).astype(np.int32))
+        return group_rows(k, labels, np.arange(labels.shape[0], dtype=np.int32))
     return group_rows(k, labels[order], order.astype(np.int32))
 
 
