@@ -39,6 +39,13 @@ def prefetch(typingctx, arr, idx):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def prefetch_neighbours(v, indptr, indices, keyed):
+    """Prefetch ``keyed[u]`` for every neighbour u of node v."""
+    for e in range(indptr[v], indptr[v + 1]):
+        prefetch(keyed, indices[e])
+
+
+@njit(cache=True, nogil=True, inline="always")
 def prefetch_members(members, p, indptr, indices, weights, keyed):
     """Prefetch for a loop over ``members[p]``, ``members[p + 1]``, ... that reads each member's
     row (indices, weights) and ``keyed[neighbour]`` for every entry: the row start 16 members
@@ -53,6 +60,4 @@ def prefetch_members(members, p, indptr, indices, weights, keyed):
             prefetch(indices, e0)
             prefetch(weights, e0)
     if p + 4 < n:
-        v = members[p + 4]
-        for e in range(indptr[v], indptr[v + 1]):
-            prefetch(keyed, indices[e])
+        prefetch_neighbours(members[p + 4], indptr, indices, keyed)
