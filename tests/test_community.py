@@ -471,7 +471,7 @@ def test_pipelined_local_moving_on_a_big_graph_equals_python_reference():
        chunks=st.integers(1, 5))
 def test_aggregate_equals_sparse_product(n, m, k, seed, chunks):
     """Aggregation = S^T A S (scipy); within a row, neighbours in order of first appearance over
-    the members' rows in node order; float32 storage of integer weights gives the same numbers."""
+    the members' rows in node order; float32 and uint16 storage of integer weights give the same numbers."""
     import scipy.sparse as sp
 
     from jinduanalytics._kernels import leiden as K
@@ -496,29 +496,40 @@ def test_aggregate_equals_sparse_product(n, m, k, seed, chunks):
                     first.append(labels[u])
         assert ix[ip[r]:ip[r + 1]].tolist() == first
         assert iw[ip[r]:ip[r + 1]].tolist() == B[r, first].toarray().ravel().tolist()  # integer sums: exact
-    ip32, ix32, iw32 = K.aggregate(A.indptr.astype(np.int64), A.indices.astype(np.int64), A.data, labels, k, chunks,
-                                   np.float32)
-    assert iw32.dtype == np.float32 and np.array_equal(ix32, ix) and np.array_equal(iw32.astype(np.float64), iw)
+    for dtype in (np.float32, np.uint16):
+        ip_n, ix_n, iw_n = K.aggregate(A.indptr.astype(np.int64), A.indices.astype(np.int64), A.data, labels, k,
+                                       chunks, dtype)
+        assert iw_n.dtype == dtype and np.array_equal(ip_n, ip) and np.array_equal(ix_n, ix)
+        assert np.array_equal(iw_n.astype(np.float64), iw)
 
 
 @given(edges=strategies.edge_tables(max_nodes=60, max_edges=200), seed=st.integers(0, 2**16))
-def test_float32_coarse_weights_do_not_change_results(edges, seed):
-    """Integer weights take float32 storage on the coarse graphs; the same weights halved (not
-    integers: float64 storage) scale every gain by exactly 1/2, so the partitions must be equal."""
+def test_narrow_coarse_weights_do_not_change_results(edges, seed):
+    """Integer weights take uint16 or float32 storage on the coarse graphs; the same weights halved
+    (not integers: float64 storage) scale every gain by exactly 1/2, so the partitions must be
+    equal whichever narrow storage the integer run is given."""
+    from unittest import mock
+
+    L = sys.modules["jinduanalytics.community.leiden"]
     w = np.rint(edges.column("weight").to_numpy(zero_copy_only=False) * 3) + 1
     ints = edges.set_column(edges.schema.get_field_index("weight"), "weight", pa.array(w))
     halves = edges.set_column(edges.schema.get_field_index("weight"), "weight", pa.array(w / 2))
-    a = labels_of(ja.leiden(ints, seed=seed))
-    b = labels_of(ja.leiden(halves, seed=seed))
-    assert a.tolist() == b.tolist()
+    want = labels_of(ja.leiden(halves, seed=seed)).tolist()
+    assert labels_of(ja.leiden(ints, seed=seed)).tolist() == want
+    for dtype in (np.uint16, np.float32):
+        with mock.patch.object(L, "_weight_dtype", lambda integral, strength, d=dtype: d if integral else np.float64):
+            assert labels_of(ja.leiden(ints, seed=seed)).tolist() == want
 
 
 def test_coarse_weight_storage_rule():
-    """float32 only where every aggregated weight is exactly a float32."""
+    """uint16 / float32 only where every aggregated weight is exactly one."""
     from jinduanalytics._kernels.leiden import all_integral
 
     L = sys.modules["jinduanalytics.community.leiden"]
     assert all_integral(np.array([0.0, 3.0, 7.0])) and not all_integral(np.array([1.0, 0.1]))
+    assert L._weight_dtype(True, np.array([2.0 ** 16 - 1])) is np.uint16
+    assert L._weight_dtype(True, np.array([2.0 ** 16])) is np.float32
+    assert L._weight_dtype(True, np.array([])) is np.uint16
     assert L._weight_dtype(True, np.array([2.0 ** 24 - 1])) is np.float32
     assert L._weight_dtype(True, np.array([2.0 ** 24])) is np.float64  # 2**24 + 1 is not a float32
     assert L._weight_dtype(False, np.array([3.0])) is np.float64

@@ -494,6 +494,13 @@ def renumber(labels):
 
 
 @njit(cache=True, nogil=True)
+def compose_into(membership, labels):
+    """``membership[v] = labels[membership[v]]`` in place: node v's community at the next level."""
+    for v in range(membership.shape[0]):
+        membership[v] = labels[membership[v]]
+
+
+@njit(cache=True, nogil=True)
 def renumber_within(refined, labels, k):
     """Dense ids for the refined communities (``refined``: ids in [0, n), each inside one
     community of ``labels``, dense in [0, k)), grouped by community: community 0's refined
@@ -530,7 +537,7 @@ def aggregate(indptr, indices, weights, labels, k, n_chunks, weight_dtype=np.flo
     ``weight_dtype``) of S^T A S. ``labels`` must be dense in [0, k). Within a row, neighbours
     come in order of first appearance over the members' rows in node order: fixed by the input,
     whatever the number of threads (sorting them cost ~0.3 s at 1M nodes and decided nothing).
-    float32 weights only when the caller knows every sum is exactly representable.
+    Narrower weights (uint16, float32) only when the caller knows every sum is exactly representable.
 
     Peak memory is about the output, not the input: the buffers are sized by the input's
     entries, but only pages written are touched; each run's block of rows is moved down and the

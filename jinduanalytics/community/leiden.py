@@ -58,10 +58,13 @@ def _one_pass(indptr, indices, w, node_w0, strength0, integral, init, gamma_eff,
     labels of the original nodes, the per-level labels (if keep_levels), whether anything moved,
     and (coarsest CSR indptr, indices, its labels, original node -> coarsest node)."""
     n = node_w0.shape[0]
-    membership = np.arange(n, dtype=np.int64)  # original node -> node of the current level
     P, _ = K.renumber(init)
+    # init (int64[n], the caller's own array) is not read again: its buffer becomes membership,
+    # original node -> node of the current level, so the pass holds one n-sized array less
+    membership = init
+    membership[:] = np.arange(n, dtype=np.int64)
     ip, ix, iw, nw = indptr, indices, w, node_w0
-    # float32 storage for aggregated weights when it is exact (see _weight_dtype); strength is
+    # narrower storage for aggregated weights when it is exact (see _weight_dtype); strength is
     # each node's row sum, which bounds every weight in its row
     strength = strength0
     levels = []
@@ -92,18 +95,22 @@ def _one_pass(indptr, indices, w, node_w0, strength0, integral, init, gamma_eff,
         strength = strength_next
         P_next = np.empty(kr, dtype=np.int64)
         P_next[R] = P
-        membership = R[membership]
+        K.compose_into(membership, R)
         P = P_next
         changed = True
     return P[membership], levels, changed, (ip, ix, P, membership)
 
 
 def _weight_dtype(integral: bool, strength: np.ndarray):
-    """float32 when every weight of the aggregated graph is exactly a float32: all input weights
-    are integers, so every sum is an integer, and none exceeds its row's strength < 2**24. The
-    kernels accumulate in float64 either way, so results are bit-identical; the coarse graphs
-    take 8 bytes an entry instead of 12 (at 1M nodes the level-2 graph has ~9.6M entries)."""
-    if integral and (strength.size == 0 or strength.max() < 2.0 ** 24):
+    """The narrowest storage in which every weight of the aggregated graph is exact: all input
+    weights are integers, so every sum is an integer, and none exceeds its row's strength. uint16
+    below 2**16, float32 below 2**24, else float64. The kernels accumulate in float64 either way,
+    so results are bit-identical; the coarse graphs take 6 or 8 bytes an entry instead of 12 (at
+    1M nodes the level-2 graph has ~9.6M entries, and it and its aggregate are the peak)."""
+    top = strength.max() if strength.size else 0.0
+    if integral and top < 2.0 ** 16:
+        return np.uint16
+    if integral and top < 2.0 ** 24:
         return np.float32
     return np.float64
 
