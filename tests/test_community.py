@@ -507,7 +507,9 @@ def test_aggregate_equals_sparse_product(n, m, k, seed, chunks):
 def test_narrow_coarse_weights_do_not_change_results(edges, seed):
     """Integer weights take uint16 or float32 storage on the coarse graphs; the same weights halved
     (not integers: float64 storage) scale every gain by exactly 1/2, so the partitions must be
-    equal whichever narrow storage the integer run is given."""
+    equal whichever narrow storage the integer run is given. These weights (at most 31, at most
+    200 edges) keep every strength under 2**16, so the storage rule itself picks uint16; float32
+    is forced."""
     from unittest import mock
 
     L = sys.modules["jinduanalytics.community.leiden"]
@@ -515,10 +517,10 @@ def test_narrow_coarse_weights_do_not_change_results(edges, seed):
     ints = edges.set_column(edges.schema.get_field_index("weight"), "weight", pa.array(w))
     halves = edges.set_column(edges.schema.get_field_index("weight"), "weight", pa.array(w / 2))
     want = labels_of(ja.leiden(halves, seed=seed)).tolist()
+    assert L._weight_dtype(True, np.array([2.0 * 200 * 31])) is np.uint16  # largest possible strength here
     assert labels_of(ja.leiden(ints, seed=seed)).tolist() == want
-    for dtype in (np.uint16, np.float32):
-        with mock.patch.object(L, "_weight_dtype", lambda integral, strength, d=dtype: d if integral else np.float64):
-            assert labels_of(ja.leiden(ints, seed=seed)).tolist() == want
+    with mock.patch.object(L, "_weight_dtype", lambda integral, strength: np.float32 if integral else np.float64):
+        assert labels_of(ja.leiden(ints, seed=seed)).tolist() == want
 
 
 def test_coarse_weight_storage_rule():
