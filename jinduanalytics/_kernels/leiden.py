@@ -419,6 +419,7 @@ def refine(indptr, indices, weights, node_w, order, labels, k, gamma_eff, n_chun
                 ref_n[i] = 1
             total_s = comm_total[s]
             for i in range(lo, hi):
+                prefetch_members(members, i, indptr, indices, weights, pos)
                 if ref_n[ref[i]] != 1:
                     continue
                 v = members[i]
