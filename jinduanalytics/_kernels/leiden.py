@@ -139,7 +139,10 @@ def _select(order, state, indptr, i, n, batch, b_node, b_off):
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def _gather_copy(v, indptr, indices, weights, lab, neigh_w, seen, tmp_c, tmp_w, out_c, out_w, off):
     """Gather into the worker's own scratch, then copy into the batch's slots: two workers that
-    gather the same node write the same bytes (if it is not stale) in any interleaving."""
+    gather the same node write the same bytes (if it is not stale) in any interleaving. Long rows
+    too: gathered straight into the slots, a stale gather racing a fresh one of the same node
+    would leave a different list there, and ``_gather`` clears its scratch by the list it reads
+    back, so the worker's scratch would stay dirty (seen on a 3M graph's level 5)."""
     nt, own = _gather_any(v, indptr, indices, weights, lab, neigh_w, seen, tmp_c, tmp_w, 0)
     for t in range(nt):
         out_c[off + t] = tmp_c[t]
