@@ -9,8 +9,8 @@ from . import clusters
 from ._warmup import warmup
 from .community import (connected_components, consensus, cpm_quality, label_propagation, leiden,
                         leiden_levels, louvain, louvain_levels, modularity, provenance)
-from .errors import (GraphInputError, JinduError, JinduWarning, MissingDependencyError, ParameterError,
-                     SchemaError)
+from .errors import (GraphInputError, JinduError, JinduWarning, MissingDependencyError, OutputError,
+                     ParameterError, SchemaError)
 from .graph import (CSRGraph, as_graph, case_entity_graph, case_graph, entity_weights, from_edges,
                     from_networkx, person_graph, region_flow_graph, to_igraph, to_networkx, write_gexf,
                     write_graphml)
@@ -21,7 +21,8 @@ from .validate import ValidationResult, validate_dataset, validate_table
 
 __all__ = [
     "__version__", "warmup", "clusters",
-    "JinduError", "SchemaError", "GraphInputError", "ParameterError", "MissingDependencyError", "JinduWarning",
+    "JinduError", "SchemaError", "GraphInputError", "ParameterError", "MissingDependencyError", "OutputError",
+    "JinduWarning",
     "CSRGraph", "as_graph", "from_edges", "case_entity_graph", "case_graph", "entity_weights",
     "person_graph", "region_flow_graph", "to_networkx", "from_networkx", "to_igraph", "write_graphml",
     "write_gexf",

@@ -19,7 +19,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ._output import output_folder
 from ._progress import stages
+from .io import dataset_files
 from ._version import __version__
 
 __all__ = ["analyze", "cross_region_clusters"]
@@ -65,7 +67,7 @@ def _table_html(df: pd.DataFrame, max_rows: int = 15) -> str:
 
 
 def analyze(data, out, *, seed: int = 7, source: str | None = None, progress: bool = True,
-            show_identifiers: bool = False) -> dict:
+            show_identifiers: bool = False, force: bool = False) -> dict:
     """Run 集群打零 (clusters, ranking, evidence, upstream trace, coverage) and the route summary.
 
     Writes into ``out``: ``case_clusters``, ``cluster_summary``, ``cluster_evidence``,
@@ -82,12 +84,55 @@ def analyze(data, out, *, seed: int = 7, source: str | None = None, progress: bo
     show_identifiers : bool
         Entity values (phones, accounts) appear masked in the report (``phone …1234``)
         unless this is True. Result tables always hold the raw values.
+    force : bool, default False
+        Replace a non-empty ``out`` that holds no earlier jindu output.
+
+    The output folder is complete or absent: everything is written into a temporary sibling
+    folder that replaces ``out`` only at the end (an interrupted run leaves ``out`` as it
+    was). ``out`` may not be, contain or lie inside the input dataset, and a non-empty ``out``
+    is replaced only when it is an earlier jindu output (it has ``manifest.json``) or
+    ``force=True``. Input files are hashed into the manifest before the run.
+
+    Raises
+    ------
+    OutputError
+        ``out`` overlaps the input, holds other files, or cannot be written (nothing is
+        written then).
 
     Returns
     -------
     dict
         Result tables by name, plus ``"timings"`` and ``"report"`` (its path).
     """
+    files = input_files(data, source)
+    hashes = {name: _sha256(path) for name, path in files.items()}  # before anything is written
+    src = source if source is not None else getattr(data, "source", None)
+    with output_folder(out, inputs=[src, *files.values()], marker="manifest.json", force=force) as tmp:
+        res = analyze_into(data, tmp, seed=seed, source=src, input_sha256=hashes, progress=progress,
+                           show_identifiers=show_identifiers)
+    res["report"] = Path(out) / "report.html"
+    return res
+
+
+def input_files(data, source=None) -> dict[str, Path]:
+    """The files a dataset was read from (tables and truth), by path relative to its folder."""
+    folder = source if source is not None else getattr(data, "source", None)
+    if folder is None or not Path(folder).is_dir():
+        return {}
+    folder = Path(folder)
+    known = getattr(data, "files", None)
+    read = known.read if known is not None else dataset_files(folder).read
+    out = {p.name: p for p in read.values()}
+    truth = folder / "truth"
+    if truth.is_dir():
+        out.update({f"truth/{p.name}": p for p in sorted(truth.glob("*.parquet"))})
+    return dict(sorted(out.items()))
+
+
+def analyze_into(data, out: Path, *, seed: int, source, input_sha256: dict, progress: bool,
+                 show_identifiers: bool) -> dict:
+    """Compute every result and write it into the folder ``out`` (which must exist), in place:
+    :func:`analyze` calls it on a temporary folder it renames into place at the end."""
     from . import plot
     from .clusters import (cluster_cases, cluster_evidence, cluster_persons, cluster_summary, cluster_timeline,
                            mask_value, trace_coverage, trace_upstream)
@@ -98,7 +143,6 @@ def analyze(data, out, *, seed: int = 7, source: str | None = None, progress: bo
     from .routes import flow_legs
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     res: dict = {}
     figs: dict = {}
     with stages(_STAGES, enabled=progress, desc="jindu analyze") as step:
@@ -143,21 +187,23 @@ def analyze(data, out, *, seed: int = 7, source: str | None = None, progress: bo
                 res["key_players"] = key_players(person_edges, min(3, person_edges.num_rows - 1))
         step("figures")
         summary = res["cluster_summary"]
-        figs["ranking"] = plot.cluster_ranking(summary)
-        figs["timeline"] = plot.case_timeline(cluster_timeline(data, res["case_clusters"], summary))
+        if summary.num_rows:  # an empty dataset gives empty tables and a report that says so, no figure
+            figs["ranking"] = plot.cluster_ranking(summary)
+            figs["timeline"] = plot.case_timeline(cluster_timeline(data, res["case_clusters"], summary))
         if top_persons is not None:
             nodes, edges = top_persons
             figs["network"] = plot.cluster_network(nodes, edges, title=f"排名第一的集群 top cluster #{top}: persons")
-        figs["pairs"] = plot.region_heatmap(res["region_pairs"], value="z", significant="significant", vmin=0.0,
-                                            regions=data["regions"] if "regions" in data else None,
-                                            title="地区关联 region pairs: combined z (* = z >= 3)")
+        if res["region_pairs"].num_rows:
+            figs["pairs"] = plot.region_heatmap(res["region_pairs"], value="z", significant="significant", vmin=0.0,
+                                                regions=data["regions"] if "regions" in data else None,
+                                                title="地区关联 region pairs: combined z (* = z >= 3)")
         links = res.get("record_links")
         if links is not None and links.num_rows:
             lk = links.column("name_level").to_numpy()
             row = int(np.flatnonzero(lk == 1)[0]) if (lk == 1).any() else 0
             figs["waterfall"] = plot.linkage_waterfall(explain_link(links, row), threshold=0.0,
                                                        title="一条跨地区记录关联 one cross-region record link, explained")
-        if res["flow_legs"] is not None:
+        if res["flow_legs"] is not None and res["flow_legs"].num_rows:
             figs["map"] = plot.beibu_map(data["regions"] if "regions" in data else None, res["flow_legs"])
         if res.get("disruption_curves") is not None:
             figs["disruption"] = plot.disruption_curve(
@@ -175,10 +221,6 @@ def analyze(data, out, *, seed: int = 7, source: str | None = None, progress: bo
                           encoding="utf-8")
         written.append("report.html")
     res["timings"] = dict(step.timings)
-    inputs = {}
-    if source is not None and Path(source).is_dir():
-        for p in sorted(Path(source).rglob("*.parquet")):
-            inputs[str(p.relative_to(source))] = _sha256(p)
     manifest = {
         "jinduanalytics": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -187,7 +229,7 @@ def analyze(data, out, *, seed: int = 7, source: str | None = None, progress: bo
         "pyarrow": pa.__version__,
         "seed": seed,
         "source": str(source) if source is not None else None,
-        "input_sha256": inputs,
+        "input_sha256": input_sha256,
         "input_rows": {name: data[name].num_rows for name in data},
         "parameters": {"cluster_cases": provenance(res["case_clusters"])["params"]},
         "input_digest": provenance(res["case_clusters"])["input_digest"],

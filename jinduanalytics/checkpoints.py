@@ -40,7 +40,14 @@ class _Network:
     def __init__(self, data, kind: str, modes):
         from .regions import beibu_regions
         from .routes import trips
+        from .schema import FLOW_MODES
 
+        if modes is not None:
+            modes = [modes] if isinstance(modes, str) else list(modes)
+            unknown = sorted(set(modes) - set(FLOW_MODES))
+            if unknown:
+                raise ParameterError(f"modes must be among {', '.join(repr(m) for m in FLOW_MODES)}; "
+                                     f"got {', '.join(repr(m) for m in unknown)}.")
         t = trips(data).to_pandas()
         if t.empty:
             raise ParameterError("no flows to intercept (the flows table is empty)")
@@ -247,9 +254,16 @@ def interception(data, checkpoints, *, kind: str = "node", evasive: bool = False
     check_choice("kind", kind, ("node", "leg"))
     net = _Network(data, kind, modes)
     chosen = set(checkpoints.column("checkpoint").to_pylist() if isinstance(checkpoints, pa.Table) else checkpoints)
-    unknown = chosen - set(net.cands)
-    if unknown and kind == "node":
-        raise ParameterError(f"checkpoints not on any route: {sorted(unknown)[:5]}")
+    if kind == "node":
+        known = set(net.cands)
+    else:  # a leg checkpoint may sit on a leg no trip takes today: it can still block a detour
+        known = {f"{a}>{b}:{m}" for a, nbrs in net.adj.items() for b, m, _ in nbrs}
+    unknown = sorted(chosen - known)
+    if unknown:
+        shown = ", ".join(repr(c) for c in sorted(known)[:8])
+        raise ParameterError(f"{len(unknown)} checkpoint(s) not on the {kind} network: "
+                             f"{', '.join(repr(c) for c in unknown[:5])}; known {kind}s include {shown}"
+                             f"{' …' if len(known) > 8 else ''} (see place_checkpoints' 'checkpoint' column).")
     hit, rerouted = net.intercepted(chosen, evasive, detour)
     t = net.trips.copy()
     r = net.route_of_trip

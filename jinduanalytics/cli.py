@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import JinduError, SchemaError
+from .errors import JinduError
 
 __all__ = ["main"]
 
@@ -33,12 +33,14 @@ def _parse_overrides(pairs: list[str]) -> dict:
 
 
 def _cmd_generate(args) -> int:
+    from ._output import output_folder
     from .io import write_dataset
     from .synthetic import generate
 
     t = time.perf_counter()
-    ds = generate(args.preset, seed=args.seed, progress=not args.quiet, **_parse_overrides(args.set))
-    write_dataset(ds, args.out)
+    with output_folder(args.out, marker="regions.parquet", force=args.force) as tmp:
+        ds = generate(args.preset, seed=args.seed, progress=not args.quiet, **_parse_overrides(args.set))
+        write_dataset(ds, tmp)
     print(f"wrote {ds!r} to {args.out} in {time.perf_counter() - t:.1f} s")
     return 0
 
@@ -46,25 +48,38 @@ def _cmd_generate(args) -> int:
 def _cmd_validate(args) -> int:
     import warnings
 
+    from ._output import output_folder
     from .errors import JinduWarning
     from .io import read_dataset
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", JinduWarning)
         ds = read_dataset(args.dataset, lenient=args.lenient)
+    files = ds.files
+    print(f"read:    {', '.join(f.name for f in files.read.values())}")
+    if files.ignored:
+        print(f"ignored: {', '.join(files.ignored)} (not canonical table names)")
+    if files.missing:
+        print(f"missing: {', '.join(files.missing)} (no file; analyses that need them are skipped)")
     summary = ds.summary().to_pylist()
     width = max(len(r["table"]) for r in summary)
     for r in summary:
         print(f"{r['table']:<{width}}  {r['rows']:>10,d} rows  {r['rejected']:>8,d} rejected")
-    if args.lenient and any(r["rejected"] for r in summary):
-        out = Path(args.dataset) / "rejected"
-        out.mkdir(exist_ok=True)
+    n_rejected = sum(r["rejected"] for r in summary)
+    if n_rejected and args.rejected:
         import pyarrow.parquet as pq
 
-        for name, t in ds.rejected.items():
-            if t.num_rows:
-                pq.write_table(t, out / f"{name}.parquet")
-        print(f"rejected rows (with _row and _reason) written to {out}")
+        with output_folder(args.rejected, inputs=[args.dataset], marker="rejected.json",
+                           force=args.force) as tmp:
+            for name, t in ds.rejected.items():
+                if t.num_rows:
+                    pq.write_table(t, tmp / f"{name}.parquet")
+            (tmp / "rejected.json").write_text(json.dumps(
+                {"dataset": str(args.dataset), "rejected_rows": {n: t.num_rows for n, t in ds.rejected.items()
+                                                                 if t.num_rows}}, indent=2))
+        print(f"rejected rows (with _row and _reason) written to {args.rejected}")
+    elif n_rejected:
+        print(f"{n_rejected:,d} rows rejected; pass --rejected DIR to write them (with _row and _reason)")
     return 0
 
 
@@ -80,19 +95,19 @@ def _cmd_analyze(args) -> int:
         warnings.simplefilter("ignore", JinduWarning)
         ds = read_dataset(args.dataset)
     res = analyze(ds, args.out, seed=args.seed, source=args.dataset, progress=not args.quiet,
-                  show_identifiers=args.show_identifiers)
+                  show_identifiers=args.show_identifiers, force=args.force)
     s = res["cluster_summary"]
-    print(f"analysed {args.dataset}: {ds.cases.num_rows:,d} cases -> {s.num_rows:,d} clusters of 3+ cases "
-          f"in {time.perf_counter() - t:.1f} s")
+    print(f"analysed {args.dataset}: {ds.cases.num_rows if 'cases' in ds else 0:,d} cases -> {s.num_rows:,d} "
+          f"clusters of 3+ cases in {time.perf_counter() - t:.1f} s")
     print(f"results (Parquet), manifest.json and the report are in {Path(args.out).resolve()}")
-    print(f"report: {res['report'].resolve()}")
+    print(f"report: {Path(res['report']).resolve()}")
     return 0
 
 
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
-    run_demo(out=Path(args.out), preset=args.preset, seed=args.seed, progress=not args.quiet)
+    run_demo(out=Path(args.out), preset=args.preset, seed=args.seed, progress=not args.quiet, force=args.force)
     return 0
 
 
@@ -109,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--preset", default="county", help="synthetic preset (default: county)")
     d.add_argument("--seed", type=int, default=7)
     d.add_argument("--quiet", action="store_true", help="no progress bars")
+    d.add_argument("--force", action="store_true", help=_FORCE)
     d.set_defaults(func=_cmd_demo)
 
     a = sub.add_parser("analyze", help="run the full analysis on a dataset folder; write tables, report, manifest")
@@ -118,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--show-identifiers", action="store_true",
                    help="show entity values (phones, accounts) unmasked in the report")
     a.add_argument("--quiet", action="store_true", help="no progress bars")
+    a.add_argument("--force", action="store_true", help=_FORCE)
     a.set_defaults(func=_cmd_analyze)
 
     g = sub.add_parser("generate", help="write a synthetic dataset with planted truth")
@@ -126,25 +143,38 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a generator parameter")
     g.add_argument("--quiet", action="store_true")
+    g.add_argument("--force", action="store_true", help=_FORCE)
     g.set_defaults(func=_cmd_generate)
 
     v = sub.add_parser("validate", help="validate a dataset folder; exit code 2 on problems")
     v.add_argument("dataset")
     v.add_argument("--lenient", action="store_true", help="report rejected rows instead of failing")
+    v.add_argument("--rejected", metavar="DIR", help="with --lenient: write the rejected rows (one Parquet file "
+                                                     "per table, with _row and _reason) to DIR, outside the dataset")
+    v.add_argument("--force", action="store_true", help=_FORCE)
     v.set_defaults(func=_cmd_validate)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``jindu`` command. Exit codes: 0 done, 2 bad input or unwritable output (one line
+    naming the table, file or folder; nothing half-written), 130 interrupted (Ctrl-C)."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except SchemaError as exc:
-        print(f"jindu: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
     except JinduError as exc:
         print(f"jindu: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("jindu: interrupted; no output folder was written or changed", file=sys.stderr)
+        return 130
+    except OSError as exc:  # a read failure outside the loaders (a disk error, a permission)
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"jindu: {type(exc).__name__}:{where} {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+_FORCE = "replace a non-empty output folder that holds no earlier jindu output"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,16 +8,19 @@ from pathlib import Path
 
 import numpy as np
 
+from ._output import output_folder
 from ._progress import stages
 
 __all__ = ["run_demo"]
 
 
-def run_demo(out: Path, *, preset: str = "county", seed: int = 7, progress: bool = True) -> dict:
-    """Generate, validate, build graphs, analyse; write results to ``out``; return a summary dict."""
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+def run_demo(out: Path, *, preset: str = "county", seed: int = 7, progress: bool = True, force: bool = False) -> dict:
+    """Generate, validate, build graphs, analyse; write results to ``out``; return a summary dict.
 
+    ``out`` is written whole or not at all (see :func:`jinduanalytics.analyze.analyze`); an earlier
+    demo's folder is replaced, any other non-empty folder only with ``force=True``.
+    """
+    from .analyze import _sha256, analyze_into, input_files
     from .clusters import score_clusters, score_trace
     from .graph import case_graph, person_graph, region_flow_graph
     from .io import read_dataset, write_dataset
@@ -25,55 +28,56 @@ def run_demo(out: Path, *, preset: str = "county", seed: int = 7, progress: bool
 
     out = Path(out)
     summary: dict = {"preset": preset, "seed": seed}
-    from .analyze import analyze
-
     names = ["generate", "write + read back", "case graph", "analysis + report", "person graph", "flow graph"]
-    with stages(names, enabled=progress, desc="jindu demo") as step:
-        step("generate")
-        ds = generate(preset, seed=seed)
-        step("write + read back")
-        write_dataset(ds, out / "dataset")
-        ds = read_dataset(out / "dataset")
-        step("case graph")
-        cg = case_graph(ds.case_entities, cases=ds.cases)
-        step("analysis + report")
-        res = analyze(ds, out, seed=seed, source=out / "dataset", progress=False)
-        clusters, ranked, trace = res["case_clusters"], res["cluster_summary"], res["upstream_trace"]
-        step("person graph")
-        pg = person_graph(ds.case_persons, person_records=ds.person_records, contacts=ds.contacts)
-        step("flow graph")
-        fg = region_flow_graph(ds.flows, regions=ds.regions)
-    summary["tables"] = {r["table"]: r["rows"] for r in ds.summary().to_pylist()}
-    summary["graphs"] = {
-        "case_graph": {"nodes": cg.n_nodes, "edges": cg.n_edges, "isolated": int(np.sum(cg.degree() == 0))},
-        "person_graph": {"nodes": pg.n_nodes, "edges": pg.n_edges},
-        "region_flow_graph": {"nodes": fg.n_nodes, "edges": fg.n_edges},
-    }
-    sizes = clusters.column("cluster_size").to_numpy()
-    summary["clusters"] = {
-        "clusters_3plus": int(ranked.num_rows),
-        "cases_in_clusters_3plus": int(np.sum(sizes >= 3)),
-        "mean_stability": round(float(np.mean(clusters.column("stability").to_numpy())), 4),
-        "top": [{k: r[k] for k in ("rank", "cluster", "n_cases", "n_regions", "n_provinces", "quantity_g", "score")}
-                for r in ranked.slice(0, 5).to_pylist()],
-    }
-    if "case_network" in ds.truth:
-        summary["clusters"]["vs_planted"] = {k: round(v, 4) if isinstance(v, float) else v
-                                             for k, v in score_clusters(ds, clusters).items()}
-        summary["clusters"]["trace_hit5_sellers"] = round(score_trace(ds, trace, roles=("seller",))["hit_at_k"], 4)
-    if res.get("linked_persons") is not None:
-        lp = res["linked_persons"].to_pandas()
-        rp = res["region_pairs"].to_pandas()
-        summary["linkage"] = {
-            "record_links": int(res["record_links"].num_rows),
-            "persons_in_several_regions": int(lp.loc[lp["entity_size"] > 1, "person_id"].nunique()),
-            "significant_region_pairs": int(rp["significant"].sum()),
-            "two_way_pairs": int(rp["two_way"].sum()),
-            "top_pairs": [f"{a}-{b} (z {z:.1f})" for a, b, z in rp[["region_a", "region_b", "z"]].head(3).itertuples(
-                index=False)],
+    with output_folder(out, marker="summary.json", force=force) as tmp:
+        with stages(names, enabled=progress, desc="jindu demo") as step:
+            step("generate")
+            ds = generate(preset, seed=seed)
+            step("write + read back")
+            write_dataset(ds, tmp / "dataset")
+            ds = read_dataset(tmp / "dataset")
+            step("case graph")
+            cg = case_graph(ds.case_entities, cases=ds.cases)
+            step("analysis + report")
+            hashes = {name: _sha256(path) for name, path in input_files(ds).items()}
+            res = analyze_into(ds, tmp, seed=seed, source=str(out / "dataset"), input_sha256=hashes, progress=False,
+                               show_identifiers=False)
+            clusters, ranked, trace = res["case_clusters"], res["cluster_summary"], res["upstream_trace"]
+            step("person graph")
+            pg = person_graph(ds.case_persons, person_records=ds.person_records, contacts=ds.contacts)
+            step("flow graph")
+            fg = region_flow_graph(ds.flows, regions=ds.regions)
+        summary["tables"] = {r["table"]: r["rows"] for r in ds.summary().to_pylist()}
+        summary["graphs"] = {
+            "case_graph": {"nodes": cg.n_nodes, "edges": cg.n_edges, "isolated": int(np.sum(cg.degree() == 0))},
+            "person_graph": {"nodes": pg.n_nodes, "edges": pg.n_edges},
+            "region_flow_graph": {"nodes": fg.n_nodes, "edges": fg.n_edges},
         }
-    summary["timings_s"] = {k: round(v, 3) for k, v in step.timings.items()}
-    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))
+        sizes = clusters.column("cluster_size").to_numpy()
+        summary["clusters"] = {
+            "clusters_3plus": int(ranked.num_rows),
+            "cases_in_clusters_3plus": int(np.sum(sizes >= 3)),
+            "mean_stability": round(float(np.mean(clusters.column("stability").to_numpy())), 4),
+            "top": [{k: r[k] for k in ("rank", "cluster", "n_cases", "n_regions", "n_provinces", "quantity_g", "score")}
+                    for r in ranked.slice(0, 5).to_pylist()],
+        }
+        if "case_network" in ds.truth:
+            summary["clusters"]["vs_planted"] = {k: round(v, 4) if isinstance(v, float) else v
+                                                 for k, v in score_clusters(ds, clusters).items()}
+            summary["clusters"]["trace_hit5_sellers"] = round(score_trace(ds, trace, roles=("seller",))["hit_at_k"], 4)
+        if res.get("linked_persons") is not None:
+            lp = res["linked_persons"].to_pandas()
+            rp = res["region_pairs"].to_pandas()
+            summary["linkage"] = {
+                "record_links": int(res["record_links"].num_rows),
+                "persons_in_several_regions": int(lp.loc[lp["entity_size"] > 1, "person_id"].nunique()),
+                "significant_region_pairs": int(rp["significant"].sum()),
+                "two_way_pairs": int(rp["two_way"].sum()),
+                "top_pairs": [f"{a}-{b} (z {z:.1f})" for a, b, z in rp[["region_a", "region_b", "z"]].head(3).itertuples(
+                    index=False)],
+            }
+        summary["timings_s"] = {k: round(v, 3) for k, v in step.timings.items()}
+        (tmp / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))
     _print(summary, out)
     return summary
 

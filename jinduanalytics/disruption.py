@@ -412,7 +412,7 @@ def betweenness(graph, *, samples: int | None = None, seed: int = 0, normalized:
         check_int("samples", samples, minimum=1)
         sources = np.sort(rng.choice(n, size=samples, replace=False)).astype(np.int64)
     bc = _betweenness_bfs(g.indptr, g.indices, sources, np.ones(n, dtype=bool))
-    bc *= n / len(sources)
+    bc *= n / max(len(sources), 1)  # an empty graph has no source: an empty table
     bc /= 2.0  # each unordered pair was counted from both ends
     if normalized and n > 2:
         bc *= 2.0 / ((n - 1) * (n - 2))

@@ -14,6 +14,7 @@ __all__ = [
     "GraphInputError",
     "ParameterError",
     "MissingDependencyError",
+    "OutputError",
     "JinduWarning",
 ]
 
@@ -40,6 +41,11 @@ class ParameterError(JinduError, ValueError):
 
 class MissingDependencyError(JinduError, ImportError):
     """An optional dependency needed by one function is not installed."""
+
+
+class OutputError(JinduError, OSError):
+    """An output folder cannot be written: it would overwrite an input or another run's files,
+    or the disk is full or read-only. Nothing is left half-written."""
 
 
 class JinduWarning(UserWarning):

@@ -8,7 +8,10 @@ pandas or pyarrow.
 
 from __future__ import annotations
 
+import codecs
+import difflib
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +21,11 @@ import pyarrow.csv as pacsv
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
-from .errors import SchemaError
+from .errors import JinduWarning, SchemaError
 from .schema import TABLE_ORDER, TABLES, table_spec
-from .validate import ValidationResult, _as_arrow, validate_dataset, validate_table
+from .validate import ValidationResult, _as_arrow, check_column_names, validate_dataset, validate_table
 
-__all__ = ["Dataset", "read_table", "read_dataset", "write_dataset", "load_table_source"]
+__all__ = ["Dataset", "DatasetFiles", "read_table", "read_dataset", "dataset_files", "write_dataset", "load_table_source"]
 
 
 @dataclass
@@ -39,6 +42,7 @@ class Dataset(Mapping):
     truth: dict[str, pa.Table] = field(default_factory=dict)
     rejected: dict[str, pa.Table] = field(default_factory=dict)
     source: str | None = None
+    files: "DatasetFiles | None" = None  # set by read_dataset: files read, ignored, missing
 
     def __getitem__(self, name: str) -> pa.Table:
         try:
@@ -80,25 +84,74 @@ def _csv_types(name: str, column_map: dict[str, str] | None) -> dict[str, pa.Dat
     return {inverse.get(c.name, c.name): pa.string() for c in table_spec(name).columns if c.type == "string"}
 
 
-def load_table_source(source, name: str, column_map: dict[str, str] | None = None) -> pa.Table:
-    """Turn a path (Parquet, Feather/Arrow, CSV), DataFrame or Arrow table into a pa.Table."""
+def load_table_source(source, name: str, column_map: dict[str, str] | None = None, *,
+                      encoding: str | None = None) -> pa.Table:
+    """Turn a path (Parquet, Feather/Arrow, CSV), DataFrame or Arrow table into a pa.Table.
+
+    CSV files are read as UTF-8, or as GB18030 (which covers GBK) when they are not valid
+    UTF-8; ``encoding`` forces one. Unreadable files (truncated, empty, another format) and
+    duplicate column names raise :class:`SchemaError` naming the table and the file.
+    """
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
             raise SchemaError(f"table '{name}': file not found: {path}")
         suffix = path.suffix.lower()
-        if suffix in (".parquet", ".pq"):
-            return pq.read_table(path)
-        if suffix in (".feather", ".arrow", ".ipc"):
-            return feather.read_table(path)
-        if suffix in (".csv", ".tsv", ".txt"):
-            parse = pacsv.ParseOptions(delimiter="\t" if suffix == ".tsv" else ",")
-            convert = pacsv.ConvertOptions(column_types=_csv_types(name, column_map),
-                                           strings_can_be_null=True)
-            return pacsv.read_csv(path, parse_options=parse, convert_options=convert)
-        raise SchemaError(f"table '{name}': unknown file type '{suffix}' for {path.name}; "
-                          "use .parquet, .feather/.arrow or .csv")
-    return _as_arrow(source, name)
+        if suffix not in (".parquet", ".pq", ".feather", ".arrow", ".ipc", ".csv", ".tsv", ".txt"):
+            raise SchemaError(f"table '{name}': unknown file type '{suffix}' for {path.name}; "
+                              "use .parquet, .feather/.arrow or .csv")
+        if path.is_file() and path.stat().st_size == 0:
+            raise SchemaError(f"table '{name}': file {path} is empty (0 bytes)")
+        try:
+            if suffix in (".parquet", ".pq"):
+                table = pq.read_table(path)
+            elif suffix in (".feather", ".arrow", ".ipc"):
+                table = feather.read_table(path)
+            else:
+                table = _read_csv(path, name, column_map, encoding)
+        except SchemaError:
+            raise
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            kind = {".parquet": "Parquet", ".pq": "Parquet"}.get(suffix, "Feather/Arrow" if suffix in (
+                ".feather", ".arrow", ".ipc") else "CSV")
+            raise SchemaError(f"table '{name}': cannot read {path} as {kind} ({type(exc).__name__}: "
+                              f"{_short(exc)}); is the file truncated, or of another format?") from None
+    else:
+        table = _as_arrow(source, name)
+    return check_column_names(table, name)
+
+
+def _short(exc: Exception) -> str:
+    """The first line of an exception's message, cut to 200 characters (never a cell value dump)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return text[:200]
+
+
+# Encodings tried in turn when a CSV is not UTF-8: Chinese systems often export GB18030/GBK.
+_CSV_ENCODINGS = ("utf-8", "gb18030")
+_SNIFF_BYTES = 1 << 22
+
+
+def _read_csv(path: Path, name: str, column_map, encoding: str | None) -> pa.Table:
+    """Read a CSV as UTF-8, or as GB18030 (a superset of GBK/GB2312) when it is not valid UTF-8;
+    ``encoding=`` forces one."""
+    parse = pacsv.ParseOptions(delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+    convert = pacsv.ConvertOptions(column_types=_csv_types(name, column_map), strings_can_be_null=True)
+    encodings = (encoding,) if encoding else _CSV_ENCODINGS
+    if not encoding:
+        with open(path, "rb") as f:
+            head = f.read(_SNIFF_BYTES)  # a character cut at the end is not an error (final=False)
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        except UnicodeDecodeError:
+            try:
+                codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
+                encodings = ("gb18030",)
+            except UnicodeDecodeError:
+                raise SchemaError(f"table '{name}': {path} is neither UTF-8 nor GB18030/GBK text; "
+                                  "pass encoding='...' (e.g. 'big5') to read_table") from None
+    read = pacsv.ReadOptions(encoding=encodings[0])
+    return pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
 
 
 def read_table(source, name: str, *, column_map: dict[str, str] | None = None) -> pa.Table:
@@ -135,22 +188,68 @@ def read_dataset(
     folder = Path(path)
     if not folder.is_dir():
         raise SchemaError(f"dataset folder not found: {folder}")
-    raw: dict[str, pa.Table] = {}
-    for name in TABLE_ORDER:
-        for suffix in (".parquet", ".feather", ".arrow", ".csv"):
-            f = folder / f"{name}{suffix}"
-            if f.exists():
-                raw[name] = load_table_source(f, name, (column_maps or {}).get(name))
-                break
-    if not raw:
-        raise SchemaError(f"dataset folder {folder} has none of the canonical tables "
-                          f"({', '.join(f'{n}.parquet' for n in TABLE_ORDER)})")
+    files = dataset_files(folder)
+    raw = {name: load_table_source(f, name, (column_maps or {}).get(name)) for name, f in files.read.items()}
+    if files.ignored:
+        warnings.warn(f"dataset folder {folder}: ignored {len(files.ignored)} file(s) that are not canonical "
+                      f"tables: {', '.join(files.ignored[:10])}", JinduWarning, stacklevel=2)
     ds = dataset_from_tables(raw, lenient=lenient, column_maps=column_maps)
     truth_dir = folder / "truth"
     if truth_dir.is_dir():
-        ds.truth = {f.stem: pq.read_table(f) for f in sorted(truth_dir.glob("*.parquet"))}
+        ds.truth = {f.stem: load_table_source(f, f"truth/{f.stem}") for f in sorted(truth_dir.glob("*.parquet"))}
     ds.source = str(folder)
+    ds.files = files
     return ds
+
+
+_TABLE_SUFFIXES = (".parquet", ".feather", ".arrow", ".csv")
+
+
+@dataclass(frozen=True)
+class DatasetFiles:
+    """Which files of a dataset folder are read as which table, which are ignored, and which
+    canonical tables have no file (``jindu validate`` prints all three)."""
+
+    read: dict[str, Path]
+    ignored: list[str]
+    missing: list[str]
+
+
+def dataset_files(folder) -> DatasetFiles:
+    """Map a dataset folder's files to canonical tables.
+
+    Raises
+    ------
+    SchemaError
+        When the folder holds no canonical table, when one table has two files (``cases.parquet``
+        and ``cases.csv``: which one is current is a guess), or when a file's name is a near miss
+        of a canonical table that has no file (``case.parquet`` beside no ``cases.*``).
+    """
+    folder = Path(folder)
+    read: dict[str, Path] = {}
+    problems: list[str] = []
+    for name in TABLE_ORDER:
+        found = [folder / f"{name}{sfx}" for sfx in _TABLE_SUFFIXES if (folder / f"{name}{sfx}").is_file()]
+        if len(found) > 1:
+            problems.append(f"table '{name}' has {len(found)} files ({', '.join(f.name for f in found)}); "
+                            "keep one")
+        elif found:
+            read[name] = found[0]
+    used = {f.name for f in read.values()}
+    ignored = sorted(f.name for f in folder.iterdir()
+                     if f.is_file() and f.name not in used and not f.name.startswith("."))
+    missing = [n for n in TABLE_ORDER if n not in read]
+    for fname in ignored:
+        stem, suffix = Path(fname).stem, Path(fname).suffix.lower()
+        close = difflib.get_close_matches(stem, missing, n=1, cutoff=0.75)
+        if suffix in _TABLE_SUFFIXES and close:
+            problems.append(f"file {fname} is not a canonical table name; did you mean {close[0]}{suffix}?")
+    if problems:
+        raise SchemaError(f"dataset folder {folder}:\n" + "\n".join(f"  - {p}" for p in problems))
+    if not read:
+        raise SchemaError(f"dataset folder {folder} has none of the canonical tables "
+                          f"({', '.join(f'{n}.parquet' for n in TABLE_ORDER)})")
+    return DatasetFiles(read, ignored, missing)
 
 
 def dataset_from_tables(tables: Mapping, *, lenient: bool = False,

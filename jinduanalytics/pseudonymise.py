@@ -20,15 +20,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import warnings
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import ParameterError
-from .schema import ENTITY_KINDS, PERSONAL_DOMAINS
+from .errors import JinduWarning, ParameterError
+from .schema import PERSONAL_DOMAINS
 
-__all__ = ["pseudonymise", "pseudonymise_values", "KEY_ENV"]
+__all__ = ["pseudonymise", "pseudonymise_values", "KEY_ENV", "BIRTH_DATES"]
 
 KEY_ENV = "JINDU_PSEUDONYM_KEY"
 _MIN_KEY_BYTES = 16
@@ -72,44 +73,138 @@ def pseudonymise_values(values, domain: str, *, key: str | bytes | None = None) 
     return pa.DictionaryArray.from_arrays(enc.indices, pa.array(mapped, type=pa.string())).cast(pa.string())
 
 
-def pseudonymise(tables, *, key: str | bytes | None = None):
+BIRTH_DATES = ("year", "month", "drop")
+
+
+def pseudonymise(tables, *, key: str | bytes | None = None, birth_dates: str = "year",
+                 keep_columns=()):
     """Replace personal identifiers consistently across the tables of a dataset.
+
+    What is done to each kind of column:
+
+    * names, ID numbers, phones, accounts (every column of
+      :data:`~jinduanalytics.schema.PERSONAL_DOMAINS`) and the values of ``case_entities`` (the
+      entity kind is the domain) are replaced by keyed pseudonyms, the same value in one domain
+      getting the same pseudonym everywhere;
+    * ``person_records.birth_date`` is generalised: to the first day of its year (default),
+      of its month, or dropped (``birth_dates="drop"``, the column then holds nulls);
+    * columns outside the canonical schema are dropped with a warning, unless named in
+      ``keep_columns`` (their content is unknown, so it may be personal);
+    * the same rules cover the rejected rows of a lenient load (``dataset.rejected``) and the
+      truth tables of synthetic data (their entity values and identifiers).
 
     Parameters
     ----------
     tables : Dataset or dict of name -> pyarrow.Table
     key : str or bytes, optional
         Secret key; defaults to the ``JINDU_PSEUDONYM_KEY`` environment variable.
+    birth_dates : {"year", "month", "drop"}, default "year"
+    keep_columns : iterable of str
+        Extra (non-canonical) column names to keep as they are.
 
     Returns
     -------
-    The same kind of object with personal columns replaced (truth tables and other columns
-    are left as they are).
+    The same kind of object with personal columns replaced.
+
+    Examples
+    --------
+    >>> import datetime as dt, pyarrow as pa
+    >>> t = {"person_records": pa.table({"record_id": ["r1"], "source_region": ["GD"], "name": ["甲"],
+    ...      "id_number": [None], "birth_date": [dt.date(1990, 5, 17)], "sex": ["M"], "phone": [None],
+    ...      "home_region": [None]})}
+    >>> out = pseudonymise(t, key="k" * 16)
+    >>> out["person_records"].column("birth_date")[0].as_py(), out["person_records"].column("name")[0].as_py()[:5]
+    (datetime.date(1990, 1, 1), 'name:')
     """
     from .io import Dataset
 
+    if birth_dates not in BIRTH_DATES:
+        raise ParameterError(f"birth_dates must be one of {', '.join(repr(b) for b in BIRTH_DATES)}; "
+                             f"got {birth_dates!r}.")
     k = _key_bytes(key)
+    keep = set(keep_columns)
     is_ds = isinstance(tables, Dataset)
     src = dict(tables.tables if is_ds else tables)
-    out = dict(src)
-    for domain, places in PERSONAL_DOMAINS.items():
-        for table_name, column in places:
-            if table_name in out and column in out[table_name].column_names:
-                t = out[table_name]
-                i = t.column_names.index(column)
-                out[table_name] = t.set_column(i, t.schema.field(i), pseudonymise_values(t.column(column), domain, key=k))
-    if "case_entities" in out:
-        t = out["case_entities"]
-        kinds = t.column("kind").combine_chunks().cast(pa.string())
-        values = t.column("value").combine_chunks().cast(pa.string())
-        result = np.array(values.to_pylist(), dtype=object)
-        for kind in ENTITY_KINDS:  # the entity kind is the domain: phone, account, address...
-            rows = np.flatnonzero(pc.equal(kinds, kind).to_numpy(zero_copy_only=False))
-            if rows.size:
-                result[rows] = pseudonymise_values(values.take(pa.array(rows)), kind, key=k).to_numpy(zero_copy_only=False)
-        result = pa.array(result, type=pa.string())
-        i = t.column_names.index("value")
-        out["case_entities"] = t.set_column(i, t.schema.field(i), result)
+    out = {name: _table(name, t, k, birth_dates, keep) for name, t in src.items()}
     if is_ds:
-        return Dataset(tables=out, truth=dict(tables.truth), rejected=dict(tables.rejected), source=tables.source)
+        rejected = {name: _table(name, t, k, birth_dates, keep | {"_row", "_reason"})
+                    for name, t in tables.rejected.items()}
+        truth = {name: _truth_table(t, k) for name, t in tables.truth.items()}
+        return Dataset(tables=out, truth=truth, rejected=rejected, source=tables.source)
     return out
+
+
+def _domains_of(name: str) -> dict[str, str]:
+    """Column -> pseudonymisation domain for one canonical table."""
+    return {column: domain for domain, places in PERSONAL_DOMAINS.items() for table, column in places
+            if table == name}
+
+
+def _table(name: str, t: pa.Table, k: bytes, birth_dates: str, keep: set) -> pa.Table:
+    from .schema import TABLES
+
+    spec = TABLES.get(name)
+    canonical = set(spec.column_names) if spec is not None else set()
+    extra = [c for c in t.column_names if c not in canonical and c not in keep]
+    if extra:
+        warnings.warn(f"pseudonymise: table '{name}': dropped {len(extra)} column(s) outside the canonical schema "
+                      f"({', '.join(extra)}); their content may be personal. Keep one with keep_columns=[...]",
+                      JinduWarning, stacklevel=3)
+        t = t.drop_columns(extra)
+    for column, domain in _domains_of(name).items():
+        if column in t.column_names:
+            t = _set(t, column, pseudonymise_values(t.column(column).cast(pa.string()), domain, key=k))
+    if name == "case_entities" and {"kind", "value"} <= set(t.column_names):
+        t = _set(t, "value", _by_kind(t.column("kind"), t.column("value"), k))
+    if name == "person_records" and "birth_date" in t.column_names:
+        t = _set(t, "birth_date", _generalise_dates(t.column("birth_date"), birth_dates))
+    return t
+
+
+def _truth_table(t: pa.Table, k: bytes) -> pa.Table:
+    """Truth tables of synthetic data: entity values by kind, and any identifier column by name."""
+    if {"kind", "value"} <= set(t.column_names):
+        t = _set(t, "value", _by_kind(t.column("kind"), t.column("value"), k))
+    for domain in PERSONAL_DOMAINS:
+        if domain in t.column_names:
+            t = _set(t, domain, pseudonymise_values(t.column(domain).cast(pa.string()), domain, key=k))
+    return t
+
+
+def _set(t: pa.Table, column: str, values) -> pa.Table:
+    i = t.column_names.index(column)
+    return t.set_column(i, pa.field(column, values.type, t.schema.field(i).nullable), values)
+
+
+def _by_kind(kinds, values, k: bytes) -> pa.Array:
+    """Pseudonymise entity values with their kind as the domain (phone, account, address, ...)."""
+    kinds = kinds.combine_chunks().cast(pa.string()) if isinstance(kinds, pa.ChunkedArray) else kinds.cast(pa.string())
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    values = values.cast(pa.string())
+    result = np.array(values.to_pylist(), dtype=object)
+    for kind in pc.unique(pc.drop_null(kinds)).to_pylist():
+        rows = np.flatnonzero(pc.equal(kinds, kind).to_numpy(zero_copy_only=False))
+        result[rows] = pseudonymise_values(values.take(pa.array(rows)), kind, key=k).to_numpy(zero_copy_only=False)
+    unknown = np.flatnonzero(pc.is_null(kinds).to_numpy(zero_copy_only=False))
+    result[unknown] = pseudonymise_values(values.take(pa.array(unknown, pa.int64())), "entity",
+                                          key=k).to_numpy(zero_copy_only=False)
+    return pa.array(result, type=pa.string())
+
+
+def _generalise_dates(col, how: str):
+    """Birth dates to the first day of their year or month, or all null (``"drop"``). A column
+    that is not of date type (rejected rows keep the input as given) keeps only its first four
+    characters when they are a year, as a string."""
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if how == "drop":
+        return pa.nulls(len(col), col.type)
+    if pa.types.is_date(col.type) or pa.types.is_timestamp(col.type):
+        d = col.cast(pa.date32())
+        year = pc.year(d)
+        month = pc.month(d) if how == "month" else pa.array(np.ones(len(d), np.int64))
+        text = pc.binary_join_element_wise(pc.cast(year, pa.string()),
+                                           pc.utf8_lpad(pc.cast(month, pa.string()), 2, "0"), "01", "-")
+        return pc.strptime(text, format="%Y-%m-%d", unit="s").cast(pa.date32())
+    text = col.cast(pa.string())
+    head = pc.utf8_slice_codeunits(text, 0, 4)
+    return pc.if_else(pc.match_substring_regex(head, r"^\d{4}$"), head, pa.scalar(None, pa.string()))

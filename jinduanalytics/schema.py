@@ -43,6 +43,9 @@ DRUGS = ("冰毒", "海洛因", "氯胺酮", "摇头丸", "大麻", "可卡因",
 ROLES = ("supplier", "wholesaler", "seller", "courier", "buyer", "user")
 ENTITY_KINDS = ("phone", "account", "parcel_sender", "address", "vehicle")
 FLOW_MODES = ("road", "rail", "sea", "post")
+#: Evidence kinds derived from the persons in a case (集群打零): the record itself, its ID number
+#: and its phone. With ENTITY_KINDS they are the kinds case_graph can weight.
+PERSON_KINDS = ("person", "id_number", "person_phone")
 REGION_LEVELS = ("province", "city", "county", "origin")
 SEXES = ("M", "F")
 

@@ -124,6 +124,11 @@ def _coerce(col: pa.ChunkedArray, spec_col) -> tuple[pa.ChunkedArray | None, np.
         hint = " (read identifier columns as strings so leading zeros survive)" if spec_col.personal else ""
         return None, None, f"type {_type_name(t)}, expected string{hint}"
     if want == "int":
+        if pa.types.is_uint64(t):  # values above 2**63 - 1 do not fit int64
+            too_big = _mask_rows(pc.greater(col, pa.scalar(2 ** 63 - 1, pa.uint64())))
+            if too_big.size:
+                ok = pc.if_else(pc.greater(col, pa.scalar(2 ** 63 - 1, pa.uint64())), pa.scalar(None, pa.uint64()), col)
+                return ok.cast(pa.int64()), too_big, None
         if pa.types.is_integer(t):
             return col.cast(pa.int64()), None, None
         return None, None, f"type {_type_name(t)}, expected an integer type"
@@ -202,7 +207,7 @@ def validate_table(
     1
     """
     spec: TableSpec = table_spec(name)
-    table = _as_arrow(table, name)
+    table = check_column_names(_as_arrow(table, name), name)
     if column_map:
         missing_src = [src for src in column_map if src not in table.column_names]
         if missing_src:
@@ -210,7 +215,13 @@ def validate_table(
                 f"table '{name}': column_map renames columns that are not in the table: "
                 f"{', '.join(missing_src)}; found: {', '.join(table.column_names)}"
             )
-        table = table.rename_columns([column_map.get(c, c) for c in table.column_names])
+        renamed = [column_map.get(c, c) for c in table.column_names]
+        clash = sorted({c for c in renamed if renamed.count(c) > 1})
+        if clash:
+            raise SchemaError(f"table '{name}': column_map gives two columns the name "
+                              f"{', '.join(repr(c) for c in clash)}; found: {', '.join(table.column_names)}. "
+                              "Rename or drop the existing column first")
+        table = table.rename_columns(renamed)
     n = table.num_rows
     original = table
     problems: list[Problem] = []
@@ -235,9 +246,10 @@ def validate_table(
             problems.append(Problem(name, cname, "type", f"column '{cname}': {err}", all_rows))
             continue
         if bad_rows is not None:
+            what = "are not dates 'YYYY-MM-DD'" if col_spec.type == "date" else "are out of the int64 range"
             problems.append(Problem(name, cname, "type",
-                                    f"column '{cname}': {bad_rows.size} values are not dates "
-                                    f"'YYYY-MM-DD' ({_rows_text(bad_rows)})", bad_rows))
+                                    f"column '{cname}': {bad_rows.size} values {what} "
+                                    f"({_rows_text(bad_rows)})", bad_rows))
         cast_cols[cname] = cast
 
     # 2. row checks (only on columns that could be read) ---------------------------
@@ -265,10 +277,10 @@ def validate_table(
                                         f"column '{cname}': {rows.size} values not in "
                                         f"{{{', '.join(col_spec.choices)}}}{shown} ({_rows_text(rows)})", rows))
         if col_spec.type == "float":
-            rows = _mask_rows(pc.is_nan(col))
+            rows = _mask_rows(pc.invert(pc.is_finite(col)))
             if rows.size:
                 problems.append(Problem(name, cname, "nan",
-                                        f"column '{cname}': {rows.size} NaN values ({_rows_text(rows)}); "
+                                        f"column '{cname}': {rows.size} NaN or infinite values ({_rows_text(rows)}); "
                                         "use null for unknown", rows))
         if col_spec.nonnegative:
             rows = _mask_rows(pc.less(col, 0))
@@ -344,6 +356,7 @@ def validate_table(
         short = p.message.split(" (rows")[0] if p.count < n else p.message
         for r in p.rows[: n]:
             reasons.setdefault(int(r), []).append(short)
+    _cascade_self_references(spec, cast_cols, bad, reasons)
     keep = np.flatnonzero(~bad)
     drop = np.flatnonzero(bad)
     if drop.size:
@@ -362,6 +375,63 @@ def validate_table(
     return ValidationResult(name, accepted, rejected, tuple(problems), n)
 
 
+def _cascade_self_references(spec: TableSpec, cast_cols: dict, bad: np.ndarray, reasons: dict) -> None:
+    """Reject, in place, rows that point (through a reference into their own table, such as
+    ``regions.parent_id``) at a rejected row's key, and so on down the chain: the accepted rows
+    must pass strict validation on their own."""
+    for col_spec in spec.columns:
+        if col_spec.references is None or col_spec.references[0] != spec.name:
+            continue
+        ref_col = col_spec.references[1]
+        if col_spec.name not in cast_cols or ref_col not in cast_cols:
+            return
+        pointer = cast_cols[col_spec.name].combine_chunks()
+        keys = cast_cols[ref_col].combine_chunks()
+        while True:
+            valid = pc.drop_null(keys.filter(pa.array(~bad)))
+            dangling = pc.and_(pc.is_valid(pointer), pc.invert(pc.is_in(pointer, value_set=valid)))
+            rows = _mask_rows(dangling)
+            rows = rows[~bad[rows]]
+            if not rows.size:
+                break
+            bad[rows] = True
+            for r in rows:
+                reasons.setdefault(int(r), []).append(
+                    f"column '{col_spec.name}': points at a rejected row of {spec.name}.{ref_col}")
+
+
+def _offered_keys(table, name: str, column_map: dict[str, str] | None) -> dict[tuple[str, str], pa.Array]:
+    """The keys a table that failed strict validation still offers to the tables that reference
+    it: every readable, non-null key value, so their references are checked too (a dangling
+    reference is reported with the table's own problems, not only after they are fixed)."""
+    spec = table_spec(name)
+    if len(spec.key) != 1:
+        return {}
+    key = spec.key[0]
+    try:
+        table = _as_arrow(table, name)
+    except SchemaError:
+        return {}
+    inverse = {dst: src for src, dst in (column_map or {}).items()}
+    source = inverse.get(key, key)
+    if source not in table.column_names:
+        return {}
+    cast, _, err = _coerce(table.column(source), spec.column(key))
+    if err is not None:
+        return {}
+    return {(name, key): pc.drop_null(cast.combine_chunks())}
+
+
+def check_column_names(table: pa.Table, name: str) -> pa.Table:
+    """Refuse a table whose column names repeat: which of the two is 'the' column is a guess."""
+    names = table.column_names
+    dup = sorted({c for c in names if names.count(c) > 1})
+    if dup:
+        raise SchemaError(f"table '{name}': duplicate column names {', '.join(repr(c) for c in dup)}; "
+                          "each column must have one name")
+    return table
+
+
 def _as_arrow(table, name: str) -> pa.Table:
     if isinstance(table, pa.Table):
         return table
@@ -372,9 +442,28 @@ def _as_arrow(table, name: str) -> pa.Table:
     except ImportError:  # pragma: no cover - pandas is a core dependency
         pd = None
     if pd is not None and isinstance(table, pd.DataFrame):
-        return pa.Table.from_pandas(table, preserve_index=False)
+        dup = sorted({str(c) for c in table.columns[table.columns.duplicated()]})
+        if dup:
+            raise SchemaError(f"table '{name}': duplicate column names {', '.join(repr(c) for c in dup)}; "
+                              "each column must have one name")
+        try:
+            return pa.Table.from_pandas(table, preserve_index=False)
+        except (pa.ArrowException, ValueError, TypeError):
+            bad = []
+            for c in table.columns:
+                try:
+                    pa.array(table[c], from_pandas=True)
+                except (pa.ArrowException, ValueError, TypeError):
+                    bad.append(str(c))
+            raise SchemaError(f"table '{name}': cannot turn the DataFrame into Arrow columns: "
+                              f"column{'s' if len(bad) != 1 else ''} {', '.join(repr(c) for c in bad) or '?'} "
+                              "mix types (e.g. numbers and strings); convert them to one type") from None
     if isinstance(table, dict):
-        return pa.table(table)
+        try:
+            return pa.table(table)
+        except (pa.ArrowException, ValueError, TypeError) as exc:
+            raise SchemaError(f"table '{name}': cannot turn the dict into Arrow columns "
+                              f"({type(exc).__name__}); columns must be equal-length arrays of one type") from None
     raise SchemaError(f"table '{name}': expected a pyarrow.Table, pandas.DataFrame or dict of columns; "
                       f"got {type(table).__name__}")
 
@@ -410,6 +499,7 @@ def validate_dataset(
         except SchemaError as exc:
             errors.append(exc)
             # keep checking later tables against what this one would have offered
+            refs.update(_offered_keys(tables[name], name, column_maps.get(name)))
             continue
         results[name] = res
         for key in table_spec(name).key[:1]:

@@ -36,6 +36,7 @@ def test_validate_bad_input_exits_2(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "d")]) == 2
     err = capsys.readouterr().err
     assert "SchemaError" in err and "column 'quantity_g': 1 negative values (rows 3)" in err
-    assert main(["validate", str(tmp_path / "d"), "--lenient"]) == 0
-    rej = pq.read_table(tmp_path / "d" / "rejected" / "cases.parquet")
+    assert main(["validate", str(tmp_path / "d"), "--lenient", "--rejected", str(tmp_path / "rej")]) == 0
+    assert not (tmp_path / "d" / "rejected").exists()  # never into the input
+    rej = pq.read_table(tmp_path / "rej" / "cases.parquet")
     assert rej.column("_row").to_pylist() == [3]

@@ -85,7 +85,7 @@ def test_negative_quantity_and_nan(tables):
         ja.validate_table(t, "cases")
     msg = str(exc.value)
     assert "column 'quantity_g': 1 negative values (rows 0)" in msg
-    assert "column 'quantity_g': 1 NaN values (rows 1)" in msg
+    assert "column 'quantity_g': 1 NaN or infinite values (rows 1)" in msg
     assert "(2 problems" in msg
 
 

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from ..errors import ParameterError, SchemaError
 
 #: Link kinds derived from the persons of a case (see :func:`case_links`).
-PERSON_KINDS = ("person", "id_number", "person_phone")
+from ..schema import PERSON_KINDS  # noqa: E402 - re-exported here for the clusters modules
 
 
 def get_table(data, name: str, *, required: bool = True, columns: tuple[str, ...] = ()) -> pa.Table | None:

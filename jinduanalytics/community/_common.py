@@ -28,9 +28,20 @@ def kernel_weights(g: CSRGraph) -> np.ndarray:
     The graph's own array (read only in the kernels) when there is no self-loop: no copy."""
     from .._kernels.csr import double_self_loops, has_self_loop
 
-    if not has_self_loop(g.indptr, g.indices):
-        return g.weights
-    return double_self_loops(g.indptr, g.indices, g.weights)
+    w = g.weights if not has_self_loop(g.indptr, g.indices) else double_self_loops(g.indptr, g.indices, g.weights)
+    with np.errstate(over="ignore"):
+        total = float(np.sum(w))
+    if not total <= _MAX_TOTAL_WEIGHT:  # also catches an overflow to inf
+        raise GraphInputError(f"the graph's total edge weight is {total:.3g}, too large to compute with "
+                              f"(products of two node strengths must stay finite; limit {_MAX_TOTAL_WEIGHT:.0e}); "
+                              "divide the weights by one constant first: modularity and the partition it "
+                              "finds do not change")
+    return w
+
+
+# Quality gains multiply two community strengths; above ~1e154 their product overflows to inf and
+# every gain turns NaN (1e308 weights gave all-singleton partitions with NaN modularity, no error).
+_MAX_TOTAL_WEIGHT = 1e150
 
 
 def resolve_seed(seed) -> tuple[np.random.Generator, int | None]:

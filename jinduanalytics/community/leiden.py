@@ -40,9 +40,22 @@ def _optimise(g, *, refine: bool, resolution: float, objective: str, n_iteration
     iterations = 0
     while True:
         iterations += 1
-        labels, levels, changed, coarse = _one_pass(g.indptr, g.indices, w, node_w0, strength0, integral, labels,
-                                                    gamma_eff, refine, max_levels, rng, keep_levels)
-        if not changed or (n_iterations > 0 and iterations >= n_iterations):
+        last = n_iterations > 0 and iterations >= n_iterations
+        # the partition this pass starts from, to tell whether it changed it; not kept on the last
+        # pass, nor for singletons (a pass changed those iff it merged anything)
+        before = None if last or (initial is None and iterations == 1) else K.renumber(labels)[0]
+        labels, levels, _, coarse = _one_pass(g.indptr, g.indices, w, node_w0, strength0, integral, labels,
+                                              gamma_eff, refine, max_levels, rng, keep_levels)
+        if last:
+            break
+        # stable = the same partition as the pass started from (aggregation always "moves" the
+        # refined sub-communities back into their community, so moves alone never settle)
+        after = K.renumber(labels)[0]
+        if before is None:
+            stable = after[-1] == n - 1 if n else True  # first-appearance ids: n-1 last iff all singletons
+        else:
+            stable = np.array_equal(before, after)
+        if stable:
             break
     if refine:
         # Refinement guarantees connected communities; kept as a safety net (it never lowers

@@ -18,6 +18,7 @@ from .._kernels import csr as _csr
 from .._kernels import hashing as _hash
 from .._kernels import projection as _proj
 from ..errors import GraphInputError, ParameterError
+from ..schema import ENTITY_KINDS, PERSON_KINDS
 from .csr import CSRGraph
 
 __all__ = [
@@ -344,6 +345,11 @@ def _check_projection_params(rarity, max_cases, kind_weights):
         check_choice("max_cases", max_cases, ("auto",))
     elif max_cases is not None:
         check_int("max_cases", max_cases, minimum=2)
+    known = ENTITY_KINDS + PERSON_KINDS
+    unknown = sorted(set(kind_weights or {}) - set(known))
+    if unknown:
+        raise ParameterError(f"kind_weights keys must be evidence kinds ({', '.join(repr(k) for k in known)}); "
+                             f"got {', '.join(repr(k) for k in unknown)}.")
     for kind, kw in (kind_weights or {}).items():
         check_nonnegative(**{f"kind_weights[{kind!r}]": kw})
 

@@ -326,6 +326,18 @@ def link_records(
                           f"(rows {dup}...)")
     for comp in comparisons:
         comp.check(df)
+    # Results must not depend on the input's row order: work on the records sorted by id (with a
+    # right table, the left records first, each side sorted), so positions, the u sample and the
+    # l/r orientation (id_l < id_r within a side) are functions of the set of records alone.
+    id_values = ids.to_numpy(dtype=object)
+    order = np.lexsort((id_values, group)) if right is not None else np.argsort(id_values, kind="stable")
+    df = df.iloc[order].reset_index(drop=True)
+    ids = ids.iloc[order].reset_index(drop=True)
+    group = group[order] if (right is not None or group_column is None) else factorize(df[group_column])
+    if right is None and group_column is None:
+        group = np.arange(len(df), dtype=np.int64)
+    if len(df) < 2:
+        return _no_links(comparisons, threshold, len(df))
     rng = np.random.default_rng(seed)
     with stages(["prepare", "blocking", "u sample", "compare", "EM", "score"], enabled=progress,
                 desc="link_records") as step:
@@ -379,6 +391,21 @@ def link_records(
                          "tf": comp.tf} for c, comp in enumerate(comparisons)],
     }
     return table.replace_schema_metadata({b"jindu.linkage_model": json.dumps(model).encode()})
+
+
+def _no_links(comparisons, threshold: float, n_records: int) -> pa.Table:
+    """The result for fewer than two records: no pair to compare, the columns all the same."""
+    out: dict = {"id_l": pa.array([], pa.string()), "id_r": pa.array([], pa.string()),
+                 "match_weight": pa.array([], pa.float64()), "match_probability": pa.array([], pa.float64()),
+                 "is_link": pa.array([], pa.bool_())}
+    for comp in comparisons:
+        out[f"{comp.name}_level"] = pa.array([], pa.int8())
+        out[f"{comp.name}_weight"] = pa.array([], pa.float64())
+    model = {"prior_weight": None, "lambda": None, "em_iterations": 0, "threshold": threshold,
+             "n_records": n_records, "n_candidate_pairs": 0, "em_sessions": [], "n_links": 0, "u_sample_pairs": 0,
+             "blocking": [], "comparisons": [{"name": c.name, "labels": list(c.labels), "m": [], "u": [], "tf": c.tf}
+                                             for c in comparisons]}
+    return pa.table(out).replace_schema_metadata({b"jindu.linkage_model": json.dumps(model).encode()})
 
 
 def linkage_model(links: pa.Table) -> dict:

@@ -1,0 +1,453 @@
+"""Issue 21: nothing lost, nothing silently wrong. Each test failed before the fix it names."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import jinduanalytics as ja
+from jinduanalytics import analyze as analyze_mod
+from jinduanalytics.checkpoints import interception, place_checkpoints
+from jinduanalytics.cli import main
+from jinduanalytics.disruption import betweenness
+from jinduanalytics.errors import GraphInputError, OutputError, ParameterError, SchemaError
+from jinduanalytics.linkage import resolve_persons
+
+from conftest import tiny_tables
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "synthetic" / "county"
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def dataset(tmp_path) -> Path:
+    d = tmp_path / "ds"
+    shutil.copytree(SAMPLE, d)
+    return d
+
+
+@pytest.fixture(scope="module")
+def earlier_output(tmp_path_factory) -> Path:
+    """One analyze run's output folder, copied by the tests that rerun into it."""
+    out = tmp_path_factory.mktemp("earlier") / "out"
+    assert main(["analyze", str(SAMPLE), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+# --- data loss and half-written output -------------------------------------------------------------
+
+@pytest.mark.parametrize("where", ["same", "inside", "parent"])
+def test_gh21_analyze_refuses_an_out_that_overlaps_the_input(dataset, where, capsys):
+    """`--out DS` overwrote the input's checkpoints.parquet with the result table of that name."""
+    out = {"same": dataset, "inside": dataset / "results", "parent": dataset.parent}[where]
+    before = _digests(dataset)
+    assert main(["analyze", str(dataset), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "OutputError" in err and "input" in err and "Traceback" not in err
+    assert _digests(dataset) == before
+    assert main(["validate", str(dataset)]) == 0
+
+
+def test_gh21_non_empty_out_needs_force_and_earlier_runs_are_replaced_whole(dataset, earlier_output, tmp_path, capsys):
+    """Same-named files of the user or an earlier run were silently overwritten, others kept."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "report.html").write_text("my own notes")
+    assert main(["analyze", str(dataset), "--out", str(mine), "--quiet"]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert (mine / "report.html").read_text() == "my own notes"
+    # an earlier jindu output is replaced whole: a stale file of that run does not survive
+    again = tmp_path / "again"
+    shutil.copytree(earlier_output, again)
+    (again / "stale_table.parquet").write_bytes(b"from an earlier version")
+    assert main(["analyze", str(dataset), "--out", str(again), "--quiet"]) == 0
+    assert not (again / "stale_table.parquet").exists()
+    manifest = json.loads((again / "manifest.json").read_text())
+    assert sorted(p.name for p in again.iterdir()) == sorted(manifest["outputs"])
+    # --force replaces a folder that is not a jindu output
+    assert main(["analyze", str(dataset), "--out", str(mine), "--quiet", "--force"]) == 0
+    assert not (mine / "report.html").read_text().startswith("my own")
+    assert not list(tmp_path.glob(".*jindu-*")), "no temporary folder left behind"
+
+
+def test_gh21_interrupted_run_leaves_the_earlier_output_and_exits_130(dataset, earlier_output, tmp_path,
+                                                                       monkeypatch, capsys):
+    """A Ctrl-C during the run left new tables beside an old report and manifest."""
+    out = tmp_path / "out"
+    shutil.copytree(earlier_output, out)
+    before = _digests(out)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(analyze_mod, "_report_html", interrupted)  # after the tables are written
+    assert main(["analyze", str(dataset), "--out", str(out), "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0 and "interrupted" in err and "Traceback" not in err
+    assert _digests(out) == before
+    assert not list(tmp_path.glob(".*jindu-*"))
+
+
+def test_gh21_full_disk_is_a_clear_error_and_nothing_is_half_written(dataset, tmp_path, monkeypatch, capsys):
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(args[1]))
+
+    monkeypatch.setattr(analyze_mod.pq, "write_table", full)
+    out = tmp_path / "out"
+    assert main(["analyze", str(dataset), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "OutputError" in err and "No space left on device" in err and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.glob(".*jindu-*"))
+
+
+def test_gh21_manifest_hashes_every_input_file_before_the_run_csv_too(dataset, tmp_path):
+    """Input hashes were taken over *.parquet after the run (so over an overwritten input, never CSV)."""
+    for name in ("cases", "flows"):
+        t = pq.read_table(dataset / f"{name}.parquet")
+        (dataset / f"{name}.parquet").unlink()
+        pacsv.write_csv(t, dataset / f"{name}.csv")
+    before = _digests(dataset)
+    out = tmp_path / "out"
+    assert main(["analyze", str(dataset), "--out", str(out), "--quiet"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["input_sha256"] == before  # every file of the dataset, truth included
+    assert "cases.csv" in manifest["input_sha256"]
+
+
+def test_gh21_validate_lenient_never_writes_into_the_input(dataset, tmp_path, capsys):
+    t = pq.read_table(dataset / "cases.parquet")
+    q = t.column("quantity_g").to_pylist()
+    q[0] = -5.0
+    pq.write_table(t.set_column(t.column_names.index("quantity_g"), "quantity_g", pa.array(q)),
+                   dataset / "cases.parquet")
+    before = _digests(dataset)
+    assert main(["validate", str(dataset), "--lenient"]) == 0
+    assert "--rejected DIR" in capsys.readouterr().out
+    assert _digests(dataset) == before
+    assert main(["validate", str(dataset), "--lenient", "--rejected", str(dataset / "rej")]) == 2
+    assert _digests(dataset) == before
+    rej = tmp_path / "rej"
+    assert main(["validate", str(dataset), "--lenient", "--rejected", str(rej)]) == 0
+    assert pq.read_table(rej / "cases.parquet").column("_row").to_pylist()[:1] == [0]
+    # a rerun replaces the earlier rejected rows whole (no stale files of another run)
+    (rej / "flows.parquet").write_bytes(b"stale")
+    assert main(["validate", str(dataset), "--lenient", "--rejected", str(rej)]) == 0
+    assert not (rej / "flows.parquet").exists()
+
+
+def test_gh21_validate_says_which_files_were_read_ignored_or_missing(dataset, capsys):
+    (dataset / "contacts.parquet").rename(dataset / "notes.parquet")
+    (dataset / "checkpoints.parquet").unlink()
+    assert main(["validate", str(dataset)]) == 0
+    out = capsys.readouterr().out
+    assert "ignored: notes.parquet" in out and "missing: contacts, checkpoints" in out
+    assert "read:" in out and "cases.parquet" in out
+
+
+def test_gh21_misnamed_or_doubled_table_files_are_refused(dataset, capsys):
+    (dataset / "cases.parquet").rename(dataset / "case.parquet")
+    with pytest.raises(SchemaError, match=r"case\.parquet is not a canonical table name; did you mean cases\.parquet"):
+        ja.read_dataset(dataset)
+    (dataset / "case.parquet").rename(dataset / "cases.parquet")
+    pacsv.write_csv(pq.read_table(dataset / "cases.parquet"), dataset / "cases.csv")
+    assert main(["validate", str(dataset)]) == 2
+    assert "table 'cases' has 2 files (cases.parquet, cases.csv)" in capsys.readouterr().err
+
+
+# --- silent wrong answers --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("table,column", [("cases", "quantity_g"), ("flows", "quantity_g"),
+                                          ("transactions", "amount"), ("regions", "lon")])
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_gh21_infinities_are_rejected_like_nan(tables, table, column, value):
+    t = tables[table]
+    vals = t.column(column).to_pylist()
+    last = len(vals) - 1  # (the last region is nobody's parent)
+    vals[last] = value
+    t = t.set_column(t.column_names.index(column), column, pa.array(vals, pa.float64()))
+    with pytest.raises(SchemaError, match=rf"column '{column}': 1 NaN or infinite values \(rows {last}\)"):
+        ja.validate_table(t, table)
+    with pytest.warns(ja.JinduWarning, match="1 of"):
+        res = ja.validate_table(t, table, lenient=True)
+    assert res.rejected.column("_row").to_pylist() == [last] and res.table.num_rows == t.num_rows - 1
+
+
+@pytest.mark.parametrize("fn", [ja.leiden, ja.louvain, ja.label_propagation])
+def test_gh21_weights_whose_total_overflows_are_refused(fn):
+    """1e308 weights made leiden/louvain return all singletons with NaN modularity, no error."""
+    edges = pa.table({"source": [0, 1, 2, 3], "target": [1, 2, 0, 4], "weight": [1e308] * 4})
+    with pytest.raises(GraphInputError, match="total edge weight is inf"):
+        fn(edges, seed=1)
+    scaled = edges.set_column(2, "weight", pa.array([1.0] * 4))
+    assert fn(scaled, seed=1).num_rows == 5
+
+
+def test_gh21_lenient_cascades_rejections_inside_a_table(tables):
+    """A rejected parent region left its child regions with a dangling parent_id."""
+    r = tables["regions"]
+    r = pa.table({"region_id": ["GD", "GD-ZJ", "GD-ZJ-1", "GX-BH"], "name": ["a", "b", "c", "d"],
+                  "province": ["广东"] * 3 + ["广西"], "level": ["province", "city", "county", "city"],
+                  "parent_id": [None, "GD", "GD-ZJ", None], "lon": [200.0, 110.3, 110.4, 109.1],
+                  "lat": [23.1, 21.2, 21.3, 21.4]})
+    res = ja.validate_table(r, "regions", lenient=True)
+    assert res.table.column("region_id").to_pylist() == ["GX-BH"]
+    assert res.rejected.column("_row").to_pylist() == [0, 1, 2]
+    assert "points at a rejected row" in res.rejected.column("_reason")[2].as_py()
+    ja.validate_table(res.table, "regions")  # the accepted rows pass strict validation
+
+
+_CORRUPTIONS = ("null", "blank", "nan", "inf", "negative", "dangling", "duplicate", "far")
+
+
+@pytest.mark.filterwarnings("ignore::jinduanalytics.errors.JinduWarning")
+@settings(max_examples=40)
+@given(data=st.data())
+def test_gh21_accepted_rows_of_any_lenient_run_pass_strict_validation(data):
+    tables = tiny_tables()
+    for _ in range(data.draw(st.integers(1, 6))):
+        name = data.draw(st.sampled_from(sorted(tables)))
+        t = tables[name]
+        col = data.draw(st.sampled_from(t.column_names))
+        row = data.draw(st.integers(0, t.num_rows - 1))
+        how = data.draw(st.sampled_from(_CORRUPTIONS))
+        vals = t.column(col).to_pylist()
+        typ = t.schema.field(col).type
+        if how == "null":
+            vals[row] = None
+        elif how == "duplicate":
+            t = pa.concat_tables([t, t.slice(row, 1)])
+            tables[name] = t
+            continue
+        elif pa.types.is_floating(typ):
+            vals[row] = {"nan": float("nan"), "inf": float("inf"), "negative": -1.0, "far": 500.0}.get(how, None)
+        elif pa.types.is_string(typ):
+            vals[row] = {"blank": "  ", "dangling": "no-such-key"}.get(how, "x")
+        elif pa.types.is_integer(typ):
+            vals[row] = -1
+        else:
+            vals[row] = dt.date(1800, 1, 1)
+        tables[name] = t.set_column(t.column_names.index(col), col, pa.array(vals, typ))
+    n_in = {n: t.num_rows for n, t in tables.items()}
+    ds = ja.dataset_from_tables(tables, lenient=True)
+    for n in n_in:
+        assert ds[n].num_rows + ds.rejected[n].num_rows == n_in[n], n
+    ja.dataset_from_tables(dict(ds.tables))  # strict: raises if anything dangles
+
+
+def test_gh21_strict_validation_reports_references_into_a_failed_table(tables):
+    """A dangling case_persons.record_id surfaced only after person_records' own problem was fixed."""
+    pr = tables["person_records"]
+    tables["person_records"] = pr.set_column(2, "name", pa.array([None, "乙", "丙", "丁"]))
+    tables["case_persons"] = tables["case_persons"].set_column(1, "record_id", pa.array(["r1", "r2", "r9", "r3"]))
+    with pytest.raises(SchemaError) as exc:
+        ja.dataset_from_tables(tables)
+    msg = str(exc.value)
+    assert "table 'person_records'" in msg and "column 'name': 1 nulls" in msg
+    assert "column 'record_id': 1 values not found in person_records.record_id (rows 2)" in msg
+
+
+# --- crashes and tracebacks ------------------------------------------------------------------------
+
+def test_gh21_no_person_records_or_empty_tables_give_empty_results(dataset, tmp_path):
+    ds = ja.read_dataset(dataset)
+    links, persons = resolve_persons(ds.person_records.slice(0, 0))
+    assert links.num_rows == 0 and persons.num_rows == 0 and "id_l" in links.column_names
+    links, persons = resolve_persons(ds.person_records.slice(0, 1))
+    assert links.num_rows == 0 and persons.num_rows == 1
+    empty = ja.dataset_from_tables({n: t.slice(0, 0) for n, t in ds.tables.items()})
+    res = analyze_mod.analyze(empty, tmp_path / "out", progress=False)
+    assert res["case_clusters"].num_rows == 0 and res["cluster_summary"].num_rows == 0
+    assert "</html>" in (tmp_path / "out" / "report.html").read_text()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "zero-bytes", "not-parquet"])
+def test_gh21_unreadable_parquet_names_table_and_file(dataset, damage, capsys):
+    f = dataset / "case_entities.parquet"
+    raw = f.read_bytes()
+    f.write_bytes({"truncated": raw[: len(raw) // 2], "zero-bytes": b"", "not-parquet": b"case_id,kind\n1,2\n"}[damage])
+    assert main(["validate", str(dataset)]) == 2
+    err = capsys.readouterr().err
+    assert "table 'case_entities'" in err and "case_entities.parquet" in err and "Traceback" not in err
+    assert err.strip().count("\n") == 0
+
+
+@pytest.mark.parametrize("header", ["ascii", "chinese"])
+def test_gh21_gbk_csv_is_decoded(tables, tmp_path, header):
+    df = tables["regions"].to_pandas()
+    cmap = None
+    if header == "chinese":
+        cmap = {"编号": "region_id", "名称": "name", "省份": "province", "级别": "level", "上级": "parent_id",
+                "经度": "lon", "纬度": "lat"}
+        df = df.rename(columns={v: k for k, v in cmap.items()})
+    path = tmp_path / "regions.csv"
+    df.to_csv(path, index=False, encoding="gbk")
+    with pytest.raises(UnicodeDecodeError):
+        path.read_bytes().decode("utf-8")
+    t = ja.read_table(path, "regions", column_map=cmap)
+    assert t.column("name").to_pylist() == ["广东", "湛江", "北海"]
+
+
+def test_gh21_uint64_out_of_range_is_a_row_error(tables):
+    c = tables["contacts"]
+    t = c.set_column(2, "count", pa.array([2 ** 64 - 1], pa.uint64()))
+    with pytest.raises(SchemaError, match=r"column 'count': 1 values are out of the int64 range \(rows 0\)"):
+        ja.validate_table(t, "contacts")
+    ok = c.set_column(2, "count", pa.array([7], pa.uint64()))
+    assert ja.validate_table(ok, "contacts").table.column("count").to_pylist() == [7]
+
+
+def test_gh21_duplicate_column_names_are_refused(tables):
+    t = tables["cases"]
+    dup = pa.Table.from_arrays(list(t.columns) + [t.column("date")], names=t.column_names + ["date"])
+    with pytest.raises(SchemaError, match="table 'cases': duplicate column names 'date'"):
+        ja.validate_table(dup, "cases")
+    df = t.to_pandas()
+    df = pd.concat([df, df[["case_id"]]], axis=1)
+    with pytest.raises(SchemaError, match="duplicate column names 'case_id'"):
+        ja.validate_table(df, "cases")
+    renamed = t.append_column("caseid", t.column("case_id"))
+    with pytest.raises(SchemaError, match="column_map gives two columns the name 'case_id'"):
+        ja.validate_table(renamed, "cases", column_map={"caseid": "case_id"})
+
+
+def test_gh21_mixed_type_dataframe_column_is_a_schema_error():
+    df = pd.DataFrame({"case_id": ["c1", "c2"], "record_id": ["r1", 5], "role": ["seller", "user"]})
+    with pytest.raises(SchemaError, match="column 'record_id' mix types"):
+        ja.validate_table(df, "case_persons")
+
+
+def test_gh21_betweenness_of_an_empty_graph_is_empty():
+    e = pa.table({"source": pa.array([], pa.string()), "target": pa.array([], pa.string())})
+    assert betweenness(e).num_rows == 0
+    assert betweenness(e, samples=3).num_rows == 0
+
+
+def test_gh21_unknown_values_are_refused_with_the_known_ones_listed():
+    ds = ja.read_dataset(SAMPLE)
+    with pytest.raises(ParameterError, match=r"kind_weights keys must be evidence kinds \('phone'.*got 'bogus'"):
+        ja.case_graph(ds.case_entities, kind_weights={"bogus": 1.0})
+    with pytest.raises(ParameterError, match=r"modes must be among 'road', 'rail', 'sea', 'post'; got 'bogus'"):
+        place_checkpoints(ds, 2, kind="leg", modes=["bogus"])
+    for kind in ("node", "leg"):
+        with pytest.raises(ParameterError, match=rf"1 checkpoint\(s\) not on the {kind} network: 'no-such"):
+            interception(ds, ["no-such-checkpoint"], kind=kind)
+    placed = place_checkpoints(ds, 2, kind="leg")
+    assert interception(ds, placed, kind="leg").num_rows > 0
+
+
+# --- core algorithm parameters ---------------------------------------------------------------------
+
+def test_gh21_leiden_until_stable_terminates_on_the_graph_atlas():
+    """n_iterations=-1 hung on a triangle; 1_000_000 hung on 6 nodes (moves never settle)."""
+    for i, graph in enumerate(nx.graph_atlas_g()):
+        if graph.number_of_edges() == 0:
+            continue
+        edges = pa.table({"source": [u for u, _ in graph.edges()], "target": [v for _, v in graph.edges()]})
+        stable = ja.leiden(edges, n_iterations=-1, seed=i)
+        assert ja.leiden(edges, n_iterations=1_000_000, seed=i).equals(stable)
+        assert ja.modularity(edges, stable) >= ja.modularity(edges, ja.leiden(edges, n_iterations=2, seed=i)) - 1e-12
+
+
+@settings(max_examples=30)
+@given(seed=st.integers(0, 2 ** 31 - 1), n=st.integers(5, 60), p=st.floats(0.05, 0.5))
+def test_gh21_leiden_until_stable_on_random_graphs(seed, n, p):
+    graph = nx.gnp_random_graph(n, p, seed=seed)
+    if graph.number_of_edges() == 0:
+        return
+    edges = pa.table({"source": [u for u, _ in graph.edges()], "target": [v for _, v in graph.edges()]})
+    part = ja.leiden(edges, n_iterations=-1, seed=seed)
+    comm = dict(zip(part.column("node_id").to_pylist(), part.column("community").to_pylist()))
+    groups = {}
+    for v, c in comm.items():
+        groups.setdefault(c, set()).add(v)
+    assert all(nx.is_connected(graph.subgraph(g)) for g in groups.values())
+    q = ja.modularity(edges, part)
+    assert np.isclose(q, nx.community.modularity(graph.subgraph(comm), groups.values()), atol=1e-9)
+    assert q >= ja.modularity(edges, ja.leiden(edges, n_iterations=2, seed=seed)) - 1e-12
+
+
+# --- leaks -----------------------------------------------------------------------------------------
+
+def _raw_identifiers(ds) -> set[str]:
+    """Every personal value of a dataset: names, ID numbers, phones, accounts, entity values."""
+    raw: set[str] = set()
+    pr, ce = ds.person_records, ds.case_entities
+    for col in ("name", "id_number", "phone"):
+        raw |= {v for v in pr.column(col).to_pylist() if v}
+    raw |= {v for v in ce.column("value").to_pylist() if v}
+    for t, cols in (("contacts", ("phone_a", "phone_b")), ("transactions", ("src_account", "dst_account"))):
+        for col in cols:
+            raw |= {v for v in ds[t].column(col).to_pylist() if v}
+    for t in ds.truth.values():
+        if "value" in t.column_names:
+            raw |= {v for v in t.column("value").to_pylist() if v}
+    return raw
+
+
+def _cells(table: pa.Table) -> set[str]:
+    out: set[str] = set()
+    for col in table.columns:
+        out |= {str(v) for v in col.to_pylist() if v is not None}
+    return out
+
+
+def test_gh21_pseudonymised_dataset_writes_no_raw_identifier(tmp_path):
+    """birth_date stayed raw; truth/noise_entities kept raw phones/accounts; rejected rows and extra
+    columns kept raw identifiers."""
+    clean = ja.read_dataset(SAMPLE)
+    tables = dict(clean.tables)
+    pr = tables["person_records"]
+    tables["person_records"] = pr.append_column("wechat_nick", pr.column("name"))  # an extra, personal column
+    bad = pr.column("sex").to_pylist()
+    bad[:3] = ["X", "X", "X"]  # three rows rejected with their raw names, ID numbers, phones
+    tables["person_records"] = tables["person_records"].set_column(
+        tables["person_records"].column_names.index("sex"), "sex", pa.array(bad))
+    with pytest.warns(ja.JinduWarning):
+        ds = ja.dataset_from_tables(tables, lenient=True, truth=clean.truth)
+    assert ds.rejected["person_records"].num_rows >= 3
+    raw = _raw_identifiers(clean)
+    birth = {d for d in clean.person_records.column("birth_date").to_pylist() if d}
+    with pytest.warns(ja.JinduWarning, match=r"dropped 1 column\(s\) outside the canonical schema \(wechat_nick\)"):
+        out = ja.pseudonymise(ds, key="k" * 32)
+    folder = ja.write_dataset(out, tmp_path / "pseudo")
+    rej = tmp_path / "pseudo" / "rejected"
+    rej.mkdir()
+    for name, t in out.rejected.items():
+        pq.write_table(t, rej / f"{name}.parquet")
+    files = sorted(p for p in folder.rglob("*.parquet"))
+    assert len(files) >= 9 + len(clean.truth) + 1
+    for f in files:
+        leaked = _cells(pq.read_table(f)) & raw
+        assert not leaked, f"{f.name}: {len(leaked)} raw identifiers"
+    dates = out.person_records.column("birth_date").to_pylist()
+    assert all(d is None or (d.month, d.day) == (1, 1) for d in dates)
+    assert any(d not in birth for d in dates if d)
+    # the graph the analysis sees is unchanged
+    assert ja.case_graph(out.case_entities).n_edges == ja.case_graph(clean.case_entities).n_edges
+
+
+def test_gh21_birth_dates_by_month_or_dropped(tables):
+    ds = ja.dataset_from_tables(tables)
+    by_month = ja.pseudonymise(ds, key="k" * 16, birth_dates="month").person_records.column("birth_date")
+    assert by_month.to_pylist() == [dt.date(1990, 1, 1), None, dt.date(1985, 5, 1), None]
+    dropped = ja.pseudonymise(ds, key="k" * 16, birth_dates="drop").person_records.column("birth_date")
+    assert dropped.null_count == 4
+    with pytest.raises(ParameterError, match="birth_dates must be one of 'year', 'month', 'drop'; got 'day'"):
+        ja.pseudonymise(ds, key="k" * 16, birth_dates="day")
