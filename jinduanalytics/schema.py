@@ -57,6 +57,12 @@ MAP_BOUNDS = (73.0, 136.0, 3.0, 54.0)
 #: Valid date ranges. Events (cases, contacts, transfers, flows) happen after 1980;
 #: people are born after 1900; nothing is dated after the day the check runs.
 EVENT_DATE_MIN = _dt.date(1980, 1, 1)
+#: Plausibility bounds: above them a number is a unit or typing error, and sums of such numbers
+#: overflow (one 1e308 turned a cluster's score into NaN and reordered the ranking). 1e9 g is
+#: 1,000 tonnes in one case or leg; 1e12 yuan in one transfer; 1e9 calls between two phones.
+MAX_GRAMS = 1e9
+MAX_AMOUNT = 1e12
+MAX_COUNT = 1e9
 BIRTH_DATE_MIN = _dt.date(1900, 1, 1)
 
 
@@ -71,6 +77,9 @@ class ColumnSpec:
     date_min: _dt.date | None = None  # dates must be >= this and <= today
     coord: str | None = None  # "lon" | "lat": must lie inside MAP_BOUNDS
     references: tuple[str, str] | None = None  # (table, column) this column points to
+    canonical: str | None = None  # "phone" | "id_number": written one way (see jinduanalytics.identifiers)
+    max_length: int | None = None  # longer cells are rejected (an absurd cell must not make linkage slow)
+    max_value: float | None = None  # larger numbers are rejected as implausible (sums must stay finite)
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -128,11 +137,11 @@ TABLES: dict[str, TableSpec] = {
             (
                 _c("record_id", "string"),
                 _c("source_region", "string", references=("regions", "region_id")),
-                _c("name", "string", personal=True),
-                _c("id_number", "string", nullable=True, personal=True),
+                _c("name", "string", personal=True, max_length=64),
+                _c("id_number", "string", nullable=True, personal=True, canonical="id_number", max_length=32),
                 _c("birth_date", "date", nullable=True, personal=True, date_min=BIRTH_DATE_MIN),
                 _c("sex", "string", nullable=True, choices=SEXES),
-                _c("phone", "string", nullable=True, personal=True),
+                _c("phone", "string", nullable=True, personal=True, canonical="phone", max_length=32),
                 _c("home_region", "string", nullable=True, references=("regions", "region_id")),
             ),
             key=("record_id",),
@@ -146,7 +155,7 @@ TABLES: dict[str, TableSpec] = {
                 _c("date", "date", date_min=EVENT_DATE_MIN),
                 _c("case_type", "string", choices=CASE_TYPES),
                 _c("drug", "string", choices=DRUGS),
-                _c("quantity_g", "float", nullable=True, nonnegative=True),
+                _c("quantity_g", "float", nullable=True, nonnegative=True, max_value=MAX_GRAMS),
             ),
             key=("case_id",),
             description="a case",
@@ -166,7 +175,7 @@ TABLES: dict[str, TableSpec] = {
             (
                 _c("case_id", "string", references=("cases", "case_id")),
                 _c("kind", "string", choices=ENTITY_KINDS),
-                _c("value", "string", personal=True),
+                _c("value", "string", personal=True, max_length=256),
             ),
             key=("case_id", "kind", "value"),
             description="an identifier seized or found in a case",
@@ -174,9 +183,9 @@ TABLES: dict[str, TableSpec] = {
         TableSpec(
             "contacts",
             (
-                _c("phone_a", "string", personal=True),
-                _c("phone_b", "string", personal=True),
-                _c("count", "int", nonnegative=True),
+                _c("phone_a", "string", personal=True, canonical="phone", max_length=32),
+                _c("phone_b", "string", personal=True, canonical="phone", max_length=32),
+                _c("count", "int", nonnegative=True, max_value=MAX_COUNT),
                 _c("first_date", "date", date_min=EVENT_DATE_MIN),
                 _c("last_date", "date", date_min=EVENT_DATE_MIN),
             ),
@@ -188,9 +197,9 @@ TABLES: dict[str, TableSpec] = {
         TableSpec(
             "transactions",
             (
-                _c("src_account", "string", personal=True),
-                _c("dst_account", "string", personal=True),
-                _c("amount", "float", nonnegative=True),
+                _c("src_account", "string", personal=True, max_length=64),
+                _c("dst_account", "string", personal=True, max_length=64),
+                _c("amount", "float", nonnegative=True, max_value=MAX_AMOUNT),
                 _c("date", "date", date_min=EVENT_DATE_MIN),
             ),
             distinct_columns=("src_account", "dst_account"),
@@ -203,7 +212,7 @@ TABLES: dict[str, TableSpec] = {
                 _c("destination", "string", references=("regions", "region_id")),
                 _c("mode", "string", choices=FLOW_MODES),
                 _c("date", "date", date_min=EVENT_DATE_MIN),
-                _c("quantity_g", "float", nonnegative=True),
+                _c("quantity_g", "float", nonnegative=True, max_value=MAX_GRAMS),
             ),
             distinct_columns=("origin", "destination"),
             description="goods moved along a leg",

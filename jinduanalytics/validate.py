@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import JinduWarning, SchemaError
+from .identifiers import canonical_id_number, canonical_phone, normalise_text
 from .schema import MAP_BOUNDS, TABLE_ORDER, TableSpec, table_spec
 
 __all__ = ["Problem", "ValidationResult", "validate_table", "validate_dataset"]
@@ -49,7 +50,7 @@ class Problem:
 
     table: str
     column: str | None
-    kind: str  # missing_column | type | null | choice | negative | nan | date | coord | duplicate | reference | order | self_reference
+    kind: str  # missing_column | type | null | length | choice | negative | range | nan | date | coord | duplicate | reference | order | self_reference
     message: str
     rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64), repr=False)
 
@@ -97,10 +98,12 @@ def _suggest(missing: str, extra: list[str]) -> str | None:
     return close[0] if close else None
 
 
-def _blank_to_null(arr: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Empty or all-whitespace strings are missing values, not IDs (no false hub)."""
-    stripped = pc.utf8_trim_whitespace(arr)
-    return pc.if_else(pc.equal(stripped, ""), pa.scalar(None, pa.string()), arr)
+def _normalised(arr: pa.ChunkedArray, canonical: str | None = None) -> pa.ChunkedArray:
+    """Strings as :mod:`jinduanalytics.identifiers` writes them: NFKC, no zero-width characters,
+    no surrounding whitespace, empty -> null (a blank is a missing value, never an ID: no false
+    hub); phones and ID numbers in their canonical form."""
+    fn = {"phone": canonical_phone, "id_number": canonical_id_number}.get(canonical, normalise_text)
+    return pa.chunked_array([fn(arr)], pa.string())
 
 
 def _coerce(col: pa.ChunkedArray, spec_col) -> tuple[pa.ChunkedArray | None, np.ndarray | None, str | None]:
@@ -118,7 +121,7 @@ def _coerce(col: pa.ChunkedArray, spec_col) -> tuple[pa.ChunkedArray | None, np.
     want = spec_col.type
     if want == "string":
         if pa.types.is_string(t) or pa.types.is_large_string(t):
-            return _blank_to_null(col.cast(pa.string())), None, None
+            return _normalised(col.cast(pa.string()), spec_col.canonical), None, None
         if pa.types.is_integer(t) and not spec_col.personal and not spec_col.choices:  # integer IDs
             return col.cast(pa.string()), None, None
         hint = " (read identifier columns as strings so leading zeros survive)" if spec_col.personal else ""
@@ -140,7 +143,7 @@ def _coerce(col: pa.ChunkedArray, spec_col) -> tuple[pa.ChunkedArray | None, np.
         if pa.types.is_date(t) or pa.types.is_timestamp(t):
             return col.cast(pa.date32()), None, None
         if pa.types.is_string(t) or pa.types.is_large_string(t):
-            col = _blank_to_null(col.cast(pa.string()))
+            col = _normalised(col.cast(pa.string()))
             parsed = pc.strptime(col, format="%Y-%m-%d", unit="s", error_is_null=True).cast(pa.date32())
             bad = pc.and_(pc.is_null(parsed), pc.is_valid(col))
             bad_rows = np.flatnonzero(bad.to_numpy(zero_copy_only=False))
@@ -252,6 +255,12 @@ def validate_table(
                                     f"({_rows_text(bad_rows)})", bad_rows))
         cast_cols[cname] = cast
 
+    if name == "case_entities" and {"kind", "value"} <= set(cast_cols):  # phone entities as phones are written
+        kind, value = cast_cols["kind"].combine_chunks(), cast_cols["value"].combine_chunks()
+        is_phone = pc.fill_null(pc.equal(kind, "phone"), False)
+        if pc.any(is_phone).as_py():
+            cast_cols["value"] = pa.chunked_array([pc.if_else(is_phone, canonical_phone(value), value)])
+
     # 2. row checks (only on columns that could be read) ---------------------------
     today = _today()
     for col_spec in spec.columns:
@@ -265,6 +274,13 @@ def validate_table(
                 problems.append(Problem(name, cname, "null",
                                         f"column '{cname}': {rows.size} nulls or blanks ({_rows_text(rows)}); "
                                         "values must be present", rows))
+        if col_spec.max_length is not None:
+            rows = _mask_rows(pc.greater(pc.utf8_length(col), col_spec.max_length))
+            if rows.size:
+                problems.append(Problem(name, cname, "length",
+                                        f"column '{cname}': {rows.size} values longer than {col_spec.max_length} "
+                                        f"characters ({_rows_text(rows)}); is the column mixed up with another?",
+                                        rows))
         if col_spec.choices:
             bad = pc.invert(pc.is_in(col, value_set=pa.array(col_spec.choices)))
             rows = _mask_rows(pc.and_(bad, pc.is_valid(col)))
@@ -288,6 +304,12 @@ def validate_table(
                 problems.append(Problem(name, cname, "negative",
                                         f"column '{cname}': {rows.size} negative values ({_rows_text(rows)}); "
                                         "must be >= 0", rows))
+        if col_spec.max_value is not None:
+            rows = _mask_rows(pc.greater(col, col_spec.max_value))
+            if rows.size:
+                problems.append(Problem(name, cname, "range",
+                                        f"column '{cname}': {rows.size} values above {col_spec.max_value:.0e} "
+                                        f"({_rows_text(rows)}); implausible: check the unit", rows))
         if col_spec.date_min is not None:
             lo = pa.scalar(col_spec.date_min, pa.date32())
             hi = pa.scalar(today, pa.date32())

@@ -7,6 +7,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import SchemaError
+from ..identifiers import canonical_id_number, canonical_phone, comparable_name
 from .comparisons import ChineseName, DateComparison, ExactMatch, IdNumber
 from .link import cluster_links, link_records
 from .names import pinyin_keys
@@ -64,8 +65,18 @@ def _ymd_to_date(ymd: np.ndarray, ok: np.ndarray) -> np.ndarray:
 
 
 def _keys(df: pd.DataFrame) -> pd.DataFrame:
+    """The records as the comparisons see them (identifiers normalised as
+    :mod:`jinduanalytics.identifiers` documents: names without inner spaces or separators and in
+    simplified characters, 15-digit ID numbers in 18-digit form, phones as digits) plus the
+    derived blocking keys."""
     out = df.copy()
-    idn = out["id_number"].astype(STR).str.strip().str.upper()
+    out["name"] = pd.Series(comparable_name(_strings(out["name"])).to_pandas(types_mapper=pd.ArrowDtype),
+                            index=out.index).astype(STR)
+    out["id_number"] = pd.Series(canonical_id_number(_strings(out["id_number"])).to_pandas(
+        types_mapper=pd.ArrowDtype), index=out.index).astype(STR)
+    out["phone"] = pd.Series(canonical_phone(_strings(out["phone"])).to_pandas(types_mapper=pd.ArrowDtype),
+                             index=out.index).astype(STR)
+    idn = out["id_number"]
     full = (idn.str.len() == 18).fillna(False).to_numpy(dtype=bool)
     out["_id_head"] = idn.str.slice(0, 6).where(full)
     out["_id_tail"] = idn.str.slice(14, 18).where(full)
@@ -81,10 +92,13 @@ def _keys(df: pd.DataFrame) -> pd.DataFrame:
     key = y * 10000 + np.minimum(mo, dd) * 100 + np.maximum(mo, dd)
     out["_dob_any"] = pd.array(np.where(known, key, 0), dtype="Int64")
     out.loc[~known, "_dob_any"] = pd.NA
-    names = out["name"].astype(STR).str.strip()
-    keys = pinyin_keys(names)
+    keys = pinyin_keys(out["name"])
     out["_py_full"], out["_py_surname"], out["_py_given"] = keys["full"], keys["surname"], keys["given"]
     return out
+
+
+def _strings(col: pd.Series) -> pa.Array:
+    return pa.array(col.astype(STR), pa.string())
 
 
 def resolve_persons(person_records, *, threshold: float = 0.5, across: str | None = "source_region",
