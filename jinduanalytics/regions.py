@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+import numpy as np
+
+from .tables import as_table, get_table
 from .validate import validate_table
 
-__all__ = ["beibu_regions", "haversine_km", "BEIBU_CITIES", "ORIGINS", "STRAIT_CROSSING"]
+__all__ = ["beibu_regions", "regions_table", "haversine_km", "BEIBU_CITIES", "ORIGINS", "STRAIT_CROSSING"]
 
 #: The rim cities where cases happen (Guangdong, Guangxi, Hainan).
 BEIBU_CITIES = ("GD-ZJ", "GD-MM", "GD-YJ", "GX-NN", "GX-BH", "GX-QZ", "GX-FCG", "GX-YL", "GX-CZ",
@@ -40,10 +44,28 @@ def beibu_regions() -> pa.Table:
     return _regions()
 
 
+def regions_table(data=None) -> pa.Table:
+    """A dataset's ``regions`` table, or the shipped Beibu Gulf one (:func:`beibu_regions`)
+    when it has none: the one fallback every analysis that needs coordinates or names uses.
+
+    Parameters
+    ----------
+    data : Dataset, mapping of tables, a regions table (Arrow or pandas), or None
+
+    Returns
+    -------
+    pyarrow.Table
+    """
+    if data is None:
+        return beibu_regions()
+    if isinstance(data, Mapping):
+        found = get_table(data, "regions", required=False)
+        return found if found is not None else beibu_regions()
+    return as_table(data, "regions")
+
+
 def haversine_km(lon1, lat1, lon2, lat2):
     """Great-circle distance in km (scalars or arrays, degrees; Earth radius 6371 km)."""
-    import numpy as np
-
     p1, p2 = np.radians(lat1), np.radians(lat2)
     h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(np.subtract(lon2, lon1)) / 2) ** 2
     return 2 * 6371.0 * np.arcsin(np.sqrt(h))

@@ -660,3 +660,17 @@ def test_gh21_any_corruption_gives_a_clear_error_or_a_complete_accounting(small_
         else:
             assert not out.exists() and "Traceback" not in err
         assert not list(Path(tmp).glob(".*jindu-*"))
+
+
+def test_gh21_a_kernel_failure_is_a_jindu_error_not_a_system_error(monkeypatch):
+    import importlib
+
+    leiden_mod = importlib.import_module("jinduanalytics.community.leiden")  # (the package re-exports the function)
+
+    def broken(*args, **kwargs):
+        raise SystemError("CPUDispatcher(<function _aggregate_into>) returned a result with an exception set")
+
+    monkeypatch.setattr(leiden_mod, "_one_pass", broken)
+    edges = pa.table({"source": [0, 1, 2], "target": [1, 2, 0]})
+    with pytest.raises(ja.JinduError, match=r"internal error in the Leiden kernel on a graph of 3 nodes"):
+        ja.leiden(edges, seed=1)

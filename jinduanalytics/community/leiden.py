@@ -16,10 +16,23 @@ from ._common import community_table, kernel_weights, labels_from, resolve_seed,
 __all__ = ["leiden", "louvain", "leiden_levels", "louvain_levels"]
 
 
-def _optimise(g, *, refine: bool, resolution: float, objective: str, n_iterations: int, max_levels: int | None,
-              rng: np.random.Generator, initial: np.ndarray | None = None, keep_levels: bool = False):
+def _optimise(g, **kwargs):
     """Run Louvain (refine=False) or Leiden; returns (final labels, list of per-level labels,
-    empty unless keep_levels)."""
+    empty unless keep_levels). An exception raised inside a kernel surfaces as a JinduError
+    naming the algorithm, never as numba's bare SystemError."""
+    try:
+        return _optimise_levels(g, **kwargs)
+    except SystemError as exc:
+        from ..errors import JinduError
+
+        raise JinduError(f"internal error in the {'Leiden' if kwargs.get('refine') else 'Louvain'} kernel on a graph "
+                         f"of {g.n_nodes} nodes and {g.n_edges} edges ({exc}); please report it with the "
+                         "input and the seed") from exc
+
+
+def _optimise_levels(g, *, refine: bool, resolution: float, objective: str, n_iterations: int,
+                     max_levels: int | None, rng: np.random.Generator, initial: np.ndarray | None = None,
+                     keep_levels: bool = False):
     n = g.n_nodes
     w = kernel_weights(g)
     strength0 = row_sums(g.indptr, w)

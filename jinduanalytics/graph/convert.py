@@ -1,4 +1,5 @@
-"""Adapters between :class:`CSRGraph` and networkx / igraph, and Gephi exports.
+"""From :class:`CSRGraph` to networkx / igraph, and Gephi exports (the way in is
+:mod:`jinduanalytics.graph.build`: ``from_edges``, ``from_networkx``, ``as_graph``).
 
 networkx and igraph are imported inside the functions, so ``import jinduanalytics`` stays
 fast.
@@ -11,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from ..errors import GraphInputError, MissingDependencyError
+from ..errors import MissingDependencyError
 from .csr import CSRGraph
 
-__all__ = ["to_networkx", "from_networkx", "to_igraph", "write_graphml", "write_gexf"]
+__all__ = ["to_networkx", "to_igraph", "write_graphml", "write_gexf"]
 
 
 def _node_attrs(g: CSRGraph) -> tuple[list, dict[str, list]]:
@@ -40,42 +41,6 @@ def to_networkx(graph: CSRGraph):
     s, t, w = src[keep], g.indices[keep], g.weights[keep]
     G.add_weighted_edges_from((ids[a], ids[b], float(c)) for a, b, c in zip(s.tolist(), t.tolist(), w.tolist()))
     return G
-
-
-def from_networkx(G, *, weight: str = "weight") -> CSRGraph:
-    """A :class:`CSRGraph` from a networkx graph; missing weights count as 1.
-
-    Node keys must be all strings or all integers. Node attributes that every node has
-    with a simple type (str, int, float, bool) go to the node table. Multigraph edges
-    between the same nodes are summed.
-    """
-    from .build import from_edges
-
-    nodes = list(G.nodes)
-    if nodes and not (all(isinstance(n, str) for n in nodes) or
-                      all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in nodes)):
-        raise GraphInputError("from_networkx: node keys must be all strings or all integers")
-    key_type = pa.string() if nodes and isinstance(nodes[0], str) else pa.int64()
-    src, dst, w = [], [], []
-    for u, v, data in G.edges(data=True):
-        src.append(u)
-        dst.append(v)
-        w.append(data.get(weight, 1.0))
-    edges = pa.table({"source": pa.array(src, type=key_type), "target": pa.array(dst, type=key_type),
-                      "weight": pa.array(w, type=pa.float64())})
-    g = from_edges(edges, directed=G.is_directed(), nodes=pa.array(nodes, type=key_type), what="networkx graph")
-    # node attributes shared by every node, in the graph's (sorted) node order
-    order = g.node_ids.to_pylist()
-    table = g.nodes
-    names = set.intersection(*(set(d) for _, d in G.nodes(data=True))) if nodes else set()
-    for name in sorted(names - {"node_id"}):
-        values = [G.nodes[n][name] for n in order]
-        if all(isinstance(v, (str, int, float, bool)) for v in values):
-            try:
-                table = table.append_column(name, pa.array(values))
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
-                continue
-    return CSRGraph(g.indptr, g.indices, g.weights, table, g.directed)
 
 
 def to_igraph(graph: CSRGraph):
