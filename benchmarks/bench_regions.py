@@ -24,7 +24,8 @@ def run(spec):
     import time
 
     from jinduanalytics.clusters import cluster_cases
-    from jinduanalytics.linkage import region_pairs, resolve_persons
+    from jinduanalytics.linkage import resolve_persons
+    from jinduanalytics.region_pairs import region_pairs
     from jinduanalytics.synthetic import generate
 
     preset, seed = spec

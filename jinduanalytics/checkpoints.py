@@ -20,16 +20,18 @@ problem: choose k checkpoints to maximise the grams on intercepted trips.
 
 from __future__ import annotations
 
-import heapq
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import lil_matrix
 
 from ._checks import as_generator, check_choice, check_int, check_nonnegative
-from .clusters._data import get_table
 from .errors import ParameterError
-from .regions import haversine_km
+from .regions import regions_table
+from . import routes
+from .routes import LegNetwork
+from .schema import FLOW_MODES
 
 __all__ = ["place_checkpoints", "interception", "METHODS"]
 
@@ -37,18 +39,14 @@ METHODS = ("greedy", "exact", "degree", "random")
 
 
 class _Network:
-    def __init__(self, data, kind: str, modes):
-        from .regions import beibu_regions
-        from .routes import trips
-        from .schema import FLOW_MODES
-
+    def __init__(self, data, kind: str, modes, trip_table: pa.Table | None = None):
         if modes is not None:
             modes = [modes] if isinstance(modes, str) else list(modes)
             unknown = sorted(set(modes) - set(FLOW_MODES))
             if unknown:
                 raise ParameterError(f"modes must be among {', '.join(repr(m) for m in FLOW_MODES)}; "
                                      f"got {', '.join(repr(m) for m in unknown)}.")
-        t = trips(data).to_pandas()
+        t = (trip_table if trip_table is not None else routes.trips(data)).to_pandas()
         if t.empty:
             raise ParameterError("no flows to intercept (the flows table is empty)")
         self.trips = t
@@ -56,18 +54,13 @@ class _Network:
         t = t.groupby(["route", "modes"], as_index=False, sort=True).agg(quantity_g=("quantity_g", "sum"))
         self.route_of_trip = self.trips.set_index(["route", "modes"]).index.map(
             {k: i for i, k in enumerate(zip(t["route"], t["modes"]))}.get).to_numpy()
-        regions = get_table(data, "regions", required=False)
-        if regions is None:
-            regions = beibu_regions()
-        r = regions.to_pandas().set_index("region_id")
-        self.coord = {rid: (row.lon, row.lat) for rid, row in r.iterrows()}
         self.kind = kind
-        routes = t["route"].str.split(">")
+        route_nodes = t["route"].str.split(">")
         modes_l = t["modes"].str.split(">")
         self.q = t["quantity_g"].to_numpy(float)
         self.paths = []  # per trip: list of checkpoint candidates it passes
         self.legs = []  # per trip: list of (a, b, mode)
-        for nodes, ms in zip(routes, modes_l):
+        for nodes, ms in zip(route_nodes, modes_l):
             legs = [(a, b, m) for a, b, m in zip(nodes[:-1], nodes[1:], ms)]
             self.legs.append(legs)
             if kind == "node":
@@ -78,57 +71,28 @@ class _Network:
         self.cands = cands
         self.index = {c: i for i, c in enumerate(cands)}
         self.cover = [[self.index[c] for c in p] for p in self.paths]
-        # the leg network traffickers can use (undirected, every observed leg)
-        self.adj: dict[str, list[tuple[str, str, float]]] = {}
-        for legs in self.legs:
-            for a, b, m in legs:
-                d = self._dist(a, b)
-                self.adj.setdefault(a, []).append((b, m, d))
-                self.adj.setdefault(b, []).append((a, m, d))
-
-    def _dist(self, a, b) -> float:
-        if a in self.coord and b in self.coord:
-            return float(haversine_km(*self.coord[a], *self.coord[b]))
-        return 1.0
+        # the leg network traffickers can use (every observed leg, either way; a leg with an end
+        # off the regions table counts 1 km, so it is never a reason to reroute)
+        self.network = LegNetwork((leg for legs in self.legs for leg in legs), regions_table(data), unknown_km=1.0)
 
     def route_length(self, legs) -> float:
-        return sum(self._dist(a, b) for a, b, _ in legs)
+        return sum(self.network.km(a, b) for a, b, _ in legs)
 
     def detour(self, t: int, blocked: set, tolerance: float):
         """Shortest alternative route of trip t avoiding ``blocked`` within the tolerance, or None."""
         legs = self.legs[t]
         src, dst = legs[0][0], legs[-1][1]
         limit = self.route_length(legs) * (1.0 + tolerance) + 1e-9
-        if self.kind == "node" and (src in blocked or dst in blocked):
+        if self.kind == "node":
+            if src in blocked or dst in blocked:
+                return None
+            path = self.network.shortest_path(src, dst, blocked_nodes=blocked, limit=limit)
+        else:
+            path = self.network.shortest_path(src, dst, blocked_legs=blocked, limit=limit)
+        if not path:
             return None
-        best = {src: 0.0}
-        prev: dict = {}
-        heap = [(0.0, src)]
-        while heap:
-            d, v = heapq.heappop(heap)
-            if v == dst:
-                break
-            if d > best.get(v, np.inf) or d > limit:
-                continue
-            for w, m, x in self.adj.get(v, ()):
-                if self.kind == "node" and w in blocked:
-                    continue
-                if self.kind == "leg" and (f"{v}>{w}:{m}" in blocked or f"{w}>{v}:{m}" in blocked):
-                    continue
-                nd = d + x
-                if nd < best.get(w, np.inf) and nd <= limit:
-                    best[w] = nd
-                    prev[w] = (v, m)
-                    heapq.heappush(heap, (nd, w))
-        if dst not in best:
-            return None
-        route, modes, v = [dst], [], dst
-        while v != src:
-            u, m = prev[v]
-            route.append(u)
-            modes.append(m)
-            v = u
-        return ">".join(reversed(route)), ">".join(reversed(modes))
+        route = [path[0][0]] + [b for _, b, _, _ in path]
+        return ">".join(route), ">".join(m for _, _, m, _ in path)
 
     def intercepted(self, chosen: set, evasive: bool, tolerance: float) -> tuple[np.ndarray, dict]:
         hit = np.array([any(self.cands[c] in chosen for c in cov) for cov in self.cover], dtype=bool)
@@ -164,9 +128,6 @@ def _greedy(net: _Network, k: int, evasive: bool, tolerance: float) -> list[int]
 
 
 def _exact(net: _Network, k: int) -> list[int]:
-    from scipy.optimize import Bounds, LinearConstraint, milp
-    from scipy.sparse import lil_matrix
-
     nc, nt = len(net.cands), len(net.q)
     c = np.r_[np.zeros(nc), -net.q]  # minimise -sum q y
     A = lil_matrix((nt + 1, nc + nt))
@@ -185,7 +146,8 @@ def _exact(net: _Network, k: int) -> list[int]:
 
 
 def place_checkpoints(data, k: int, *, kind: str = "node", method: str = "greedy", modes=None,
-                      evasive: bool = False, detour: float = 0.25, seed: int = 0) -> pa.Table:
+                      evasive: bool = False, detour: float = 0.25, seed: int = 0,
+                      trips: pa.Table | None = None) -> pa.Table:
     """Choose ``k`` checkpoints; returns them in the order chosen with the share intercepted.
 
     Parameters
@@ -200,6 +162,10 @@ def place_checkpoints(data, k: int, *, kind: str = "node", method: str = "greedy
         Score with rerouting (see the module docstring); ``exact`` ignores evasion.
     detour : float
         Longest acceptable detour, as a share of the route's length.
+    seed : int
+        For ``method="random"``.
+    trips : pyarrow.Table, optional
+        :func:`jinduanalytics.routes.trips` of ``data``, when already computed.
 
     Returns
     -------
@@ -211,7 +177,7 @@ def place_checkpoints(data, k: int, *, kind: str = "node", method: str = "greedy
     check_choice("kind", kind, ("node", "leg"))
     check_choice("method", method, METHODS)
     check_nonnegative(detour=detour)
-    net = _Network(data, kind, modes)
+    net = _Network(data, kind, modes, trips)
     net.by_cand = [[] for _ in net.cands]
     for t, cov in enumerate(net.cover):
         for c in cov:
@@ -242,8 +208,18 @@ def place_checkpoints(data, k: int, *, kind: str = "node", method: str = "greedy
 
 
 def interception(data, checkpoints, *, kind: str = "node", evasive: bool = False, detour: float = 0.25,
-                 modes=None) -> pa.Table:
+                 modes=None, trips: pa.Table | None = None) -> pa.Table:
     """Per trip: is it intercepted by ``checkpoints``, or does it reroute (and where to)?
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+    checkpoints : pyarrow.Table or list of str
+        :func:`place_checkpoints`' result (its ``checkpoint`` column) or checkpoint names.
+    kind, evasive, detour, modes
+        As in :func:`place_checkpoints`.
+    trips : pyarrow.Table, optional
+        :func:`jinduanalytics.routes.trips` of ``data``, when already computed.
 
     Returns
     -------
@@ -252,12 +228,12 @@ def interception(data, checkpoints, *, kind: str = "node", evasive: bool = False
         ``modes``) plus ``intercepted``, ``rerouted``, ``new_route``, ``new_modes``.
     """
     check_choice("kind", kind, ("node", "leg"))
-    net = _Network(data, kind, modes)
+    net = _Network(data, kind, modes, trips)
     chosen = set(checkpoints.column("checkpoint").to_pylist() if isinstance(checkpoints, pa.Table) else checkpoints)
     if kind == "node":
         known = set(net.cands)
     else:  # a leg checkpoint may sit on a leg no trip takes today: it can still block a detour
-        known = {f"{a}>{b}:{m}" for a, nbrs in net.adj.items() for b, m, _ in nbrs}
+        known = {f"{a}>{b}:{m}" for a, nbrs in net.network.adj.items() for b, m, _ in nbrs}
     unknown = sorted(chosen - known)
     if unknown:
         shown = ", ".join(repr(c) for c in sorted(known)[:8])

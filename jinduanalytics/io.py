@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 
 from .errors import JinduWarning, SchemaError
 from .schema import TABLE_ORDER, TABLES, table_spec
-from .validate import ValidationResult, _as_arrow, check_column_names, validate_dataset, validate_table
+from .tables import as_table, check_column_names
+from .validate import ValidationResult, validate_dataset, validate_table
 
 __all__ = ["Dataset", "DatasetFiles", "read_table", "read_dataset", "dataset_files", "write_dataset", "load_table_source"]
 
@@ -117,7 +118,7 @@ def load_table_source(source, name: str, column_map: dict[str, str] | None = Non
             raise SchemaError(f"table '{name}': cannot read {path} as {kind} ({type(exc).__name__}: "
                               f"{_short(exc)}); is the file truncated, or of another format?") from None
     else:
-        table = _as_arrow(source, name)
+        table = as_table(source, name)
     return check_column_names(table, name)
 
 

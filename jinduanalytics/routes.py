@@ -1,13 +1,24 @@
-"""Routes: flows of goods between regions (the start of the routes module)."""
+"""Routes: flows of goods between regions — legs, consignments (trips), the leg network and its
+shortest paths, origin-destination imbalance, 外流 trafficking."""
 
 from __future__ import annotations
 
+import heapq
+import json
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 
-from .clusters._data import get_table
+from .errors import ParameterError
+from .regions import haversine_km, regions_table
+from .stats import poisson_z
+from .tables import get_table
 
 __all__ = ["flow_legs", "trips", "od_matrix", "flow_imbalance", "route_usage", "outflow_trafficking",
-           "shortest_route"]
+           "shortest_route", "LegNetwork"]
 
 
 def flow_legs(data) -> pa.Table:
@@ -41,8 +52,6 @@ def trips(data) -> pa.Table:
         ``origin``, ``destination``, ``date``, ``quantity_g``, ``n_legs``, ``route``
         (regions joined by ``>``), ``modes`` (joined by ``>``).
     """
-    import pandas as pd
-
     flows = data if isinstance(data, pa.Table) else get_table(
         data, "flows", columns=("origin", "destination", "mode", "date", "quantity_g"))
     f = flows.select(["origin", "destination", "mode", "date", "quantity_g"]).to_pandas()
@@ -82,8 +91,6 @@ def od_matrix(data) -> pa.Table:
 
 
 def _distance_km(regions, a, b):
-    from .regions import haversine_km
-
     r = regions.set_index("region_id")
     return haversine_km(r.loc[a, "lon"].to_numpy(float), r.loc[a, "lat"].to_numpy(float),
                         r.loc[b, "lon"].to_numpy(float), r.loc[b, "lat"].to_numpy(float))
@@ -104,23 +111,11 @@ def flow_imbalance(data, *, value: str = "n_trips", min_km: float = 10.0) -> pa.
         ``reverse_observed``, ``two_way`` (both directions above their baseline), sorted by z;
         metadata ``jindu.gravity`` = fitted a and beta.
     """
-    import json
-
-    import numpy as np
-    import pandas as pd
-
-    from .clusters._data import get_table
-    from .linkage.regions import _poisson_z
-    from .regions import beibu_regions
-
     if value not in ("n_trips", "quantity_g"):
-        from .errors import ParameterError
-
         raise ParameterError(f"value must be 'n_trips' or 'quantity_g'; got {value!r}")
     od = od_matrix(data).to_pandas()
     od = od[od["origin"] != od["destination"]]
-    regions = get_table(data, "regions", required=False) if not isinstance(data, pa.Table) else None
-    regions = (regions if regions is not None else beibu_regions()).to_pandas()
+    regions = regions_table(None if isinstance(data, pa.Table) else data).to_pandas()
     nodes = sorted(set(od["origin"]) | set(od["destination"]))
     grid = pd.DataFrame([(a, b) for a in nodes for b in nodes if a != b], columns=["origin", "destination"])
     grid = grid.merge(od[["origin", "destination", value]], how="left").fillna({value: 0.0})
@@ -145,7 +140,7 @@ def flow_imbalance(data, *, value: str = "n_trips", min_km: float = 10.0) -> pa.
     grid["observed"] = y
     grid["expected"] = exp
     grid["ratio"] = y / exp
-    grid["z"], _ = _poisson_z(y, exp)
+    grid["z"], _ = poisson_z(y, exp)
     rev = grid.set_index(["origin", "destination"])["observed"]
     grid["reverse_observed"] = [rev.get((b, a), 0.0) for a, b in zip(grid["origin"], grid["destination"])]
     above = grid.set_index(["origin", "destination"])["ratio"] > 1.0
@@ -173,10 +168,6 @@ def outflow_trafficking(data, *, roles=("supplier", "wholesaler", "seller", "cou
     region. Returns ``home_region``, ``case_region``, ``persons`` (distinct records), with
     ``share_elsewhere`` (of the home region's dealers) on every row; sorted by persons.
     """
-    import pandas as pd
-
-    from .clusters._data import get_table
-
     cp = get_table(data, "case_persons", columns=("case_id", "record_id", "role")).to_pandas()
     pr = get_table(data, "person_records", columns=("record_id", "home_region")).to_pandas()
     cases = get_table(data, "cases", columns=("case_id", "region_id")).to_pandas()
@@ -192,50 +183,104 @@ def outflow_trafficking(data, *, roles=("supplier", "wholesaler", "seller", "cou
     return pa.Table.from_pandas(g.reset_index(drop=True), preserve_index=False)
 
 
+class LegNetwork:
+    """The leg network traffickers can use: every observed leg, travelled either way, with its
+    great-circle length in km. One shortest-path search serves :func:`shortest_route` and the
+    rerouting of consignments around checkpoints (:mod:`jinduanalytics.checkpoints`).
+
+    Parameters
+    ----------
+    legs : iterable of (origin, destination, mode)
+    regions : pyarrow.Table
+        Region coordinates (``region_id``, ``lon``, ``lat``).
+    unknown_km : float or None
+        Length of a leg with an end that has no coordinates; None leaves such legs out.
+    """
+
+    def __init__(self, legs: Iterable[tuple[str, str, str]], regions: pa.Table, *, unknown_km: float | None = None):
+        r = regions.select(["region_id", "lon", "lat"]).to_pydict()
+        coord = {rid: (lon, lat) for rid, lon, lat in zip(r["region_id"], r["lon"], r["lat"])}
+        adj: dict[str, set] = {}
+        for a, b, m in legs:
+            if a in coord and b in coord:
+                km = float(haversine_km(*coord[a], *coord[b]))
+            elif unknown_km is None:
+                continue
+            else:
+                km = float(unknown_km)
+            adj.setdefault(a, set()).add((b, m, km))
+            adj.setdefault(b, set()).add((a, m, km))
+        # neighbours in sorted order: ties between equally short paths are broken the same way every run
+        self.adj = {v: sorted(nbrs) for v, nbrs in adj.items()}
+        self.coord = coord
+        self._unknown_km = unknown_km
+
+    def km(self, a: str, b: str) -> float:
+        """Great-circle length of a leg (``unknown_km`` when an end has no coordinates)."""
+        if a in self.coord and b in self.coord:
+            return float(haversine_km(*self.coord[a], *self.coord[b]))
+        return float(self._unknown_km if self._unknown_km is not None else math.nan)
+
+    def shortest_path(self, origin: str, destination: str, *, blocked_nodes=frozenset(), blocked_legs=frozenset(),
+                      limit: float = math.inf) -> list[tuple[str, str, str, float]] | None:
+        """Dijkstra from ``origin`` to ``destination``: the legs ``(a, b, mode, km)`` in order, ``[]``
+        when they are the same region, None when no path within ``limit`` km avoids the blocked
+        regions and legs (a blocked leg ``"a>b:mode"`` is blocked both ways)."""
+        if origin == destination:
+            return []
+        best, prev, heap = {origin: 0.0}, {}, [(0.0, origin)]
+        while heap:
+            d, v = heapq.heappop(heap)
+            if v == destination:
+                break
+            if d > best.get(v, math.inf) or d > limit:
+                continue
+            for w, m, km in self.adj.get(v, ()):
+                if w in blocked_nodes or (blocked_legs and (f"{v}>{w}:{m}" in blocked_legs
+                                                            or f"{w}>{v}:{m}" in blocked_legs)):
+                    continue
+                nd = d + km
+                if nd < best.get(w, math.inf) and nd <= limit:
+                    best[w] = nd
+                    prev[w] = (v, m, km)
+                    heapq.heappush(heap, (nd, w))
+        if destination not in best:
+            return None
+        path, v = [], destination
+        while v != origin:
+            u, m, km = prev[v]
+            path.append((u, v, m, km))
+            v = u
+        return path[::-1]
+
+
 def shortest_route(data, origin: str, destination: str, *, modes=None) -> pa.Table:
     """Shortest route between two regions over the observed leg network (great-circle km).
 
-    Legs may be travelled either way; ``modes`` restricts them. Returns one row per leg:
-    ``step``, ``origin``, ``destination``, ``mode``, ``km``; empty when unreachable.
+    Parameters
+    ----------
+    data : Dataset or mapping of tables, or the ``flows`` table
+    origin, destination : str
+        Region ids.
+    modes : list of str, optional
+        Only legs of these modes.
+
+    Returns
+    -------
+    pyarrow.Table
+        One row per leg: ``step``, ``origin``, ``destination``, ``mode``, ``km``; empty when
+        unreachable.
     """
-    import heapq
-
-    from .clusters._data import get_table
-    from .errors import ParameterError
-    from .regions import beibu_regions, haversine_km
-
     legs = flow_legs(data).to_pandas()
     if modes is not None:
         legs = legs[legs["mode"].isin(list(modes))]
-    regions = None if isinstance(data, pa.Table) else get_table(data, "regions", required=False)
-    r = (regions if regions is not None else beibu_regions()).to_pandas().set_index("region_id")
+    regions = regions_table(None if isinstance(data, pa.Table) else data)
+    known = set(regions.column("region_id").to_pylist())
     for name, reg in (("origin", origin), ("destination", destination)):
-        if reg not in r.index:
+        if reg not in known:
             raise ParameterError(f"{name} {reg!r} is not in the regions table")
-    adj: dict = {}
-    for a, b, m in zip(legs["origin"], legs["destination"], legs["mode"]):
-        if a in r.index and b in r.index:
-            km = float(haversine_km(r.loc[a, "lon"], r.loc[a, "lat"], r.loc[b, "lon"], r.loc[b, "lat"]))
-            adj.setdefault(a, []).append((b, m, km))
-            adj.setdefault(b, []).append((a, m, km))
-    best, prev, heap = {origin: 0.0}, {}, [(0.0, origin)]
-    while heap:
-        d, v = heapq.heappop(heap)
-        if v == destination or d > best.get(v, float("inf")):
-            continue
-        for w, m, km in sorted(adj.get(v, ())):
-            if d + km < best.get(w, float("inf")):
-                best[w] = d + km
-                prev[w] = (v, m, km)
-                heapq.heappush(heap, (d + km, w))
-    rows = []
-    if destination in best and destination != origin:
-        v = destination
-        while v != origin:
-            u, m, km = prev[v]
-            rows.append((u, v, m, km))
-            v = u
-        rows.reverse()
+    net = LegNetwork(zip(legs["origin"], legs["destination"], legs["mode"]), regions)
+    rows = net.shortest_path(origin, destination) or []
     return pa.table({"step": pa.array(range(1, len(rows) + 1), pa.int64()),
                      "origin": pa.array([x[0] for x in rows], pa.string()),
                      "destination": pa.array([x[1] for x in rows], pa.string()),

@@ -26,11 +26,10 @@ import pyarrow.compute as pc
 
 from .errors import JinduWarning, SchemaError
 from .identifiers import canonical_id_number, canonical_phone, normalise_text
+from .tables import as_table, check_column_names, rows_text
 from .schema import MAP_BOUNDS, TABLE_ORDER, TableSpec, table_spec
 
 __all__ = ["Problem", "ValidationResult", "validate_table", "validate_dataset"]
-
-_MAX_ROWS_SHOWN = 5
 
 # Common alternative spellings of canonical column names, used to suggest a column_map.
 _ALIASES = {
@@ -77,12 +76,6 @@ class ValidationResult:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def _rows_text(rows: np.ndarray) -> str:
-    shown = ", ".join(str(int(r)) for r in rows[:_MAX_ROWS_SHOWN])
-    more = f", … {rows.size - _MAX_ROWS_SHOWN} more" if rows.size > _MAX_ROWS_SHOWN else ""
-    return f"rows {shown}{more}"
 
 
 def _type_name(t: pa.DataType) -> str:
@@ -210,7 +203,7 @@ def validate_table(
     1
     """
     spec: TableSpec = table_spec(name)
-    table = check_column_names(_as_arrow(table, name), name)
+    table = check_column_names(as_table(table, name), name)
     if column_map:
         missing_src = [src for src in column_map if src not in table.column_names]
         if missing_src:
@@ -252,7 +245,7 @@ def validate_table(
             what = "are not dates 'YYYY-MM-DD'" if col_spec.type == "date" else "are out of the int64 range"
             problems.append(Problem(name, cname, "type",
                                     f"column '{cname}': {bad_rows.size} values {what} "
-                                    f"({_rows_text(bad_rows)})", bad_rows))
+                                    f"({rows_text(bad_rows)})", bad_rows))
         cast_cols[cname] = cast
 
     if name == "case_entities" and {"kind", "value"} <= set(cast_cols):  # phone entities as phones are written
@@ -272,14 +265,14 @@ def validate_table(
             rows = _mask_rows(pc.is_null(col))
             if rows.size:
                 problems.append(Problem(name, cname, "null",
-                                        f"column '{cname}': {rows.size} nulls or blanks ({_rows_text(rows)}); "
+                                        f"column '{cname}': {rows.size} nulls or blanks ({rows_text(rows)}); "
                                         "values must be present", rows))
         if col_spec.max_length is not None:
             rows = _mask_rows(pc.greater(pc.utf8_length(col), col_spec.max_length))
             if rows.size:
                 problems.append(Problem(name, cname, "length",
                                         f"column '{cname}': {rows.size} values longer than {col_spec.max_length} "
-                                        f"characters ({_rows_text(rows)}); is the column mixed up with another?",
+                                        f"characters ({rows_text(rows)}); is the column mixed up with another?",
                                         rows))
         if col_spec.choices:
             bad = pc.invert(pc.is_in(col, value_set=pa.array(col_spec.choices)))
@@ -291,39 +284,39 @@ def validate_table(
                     shown = f" (values {', '.join(repr(v) for v in vals)})"
                 problems.append(Problem(name, cname, "choice",
                                         f"column '{cname}': {rows.size} values not in "
-                                        f"{{{', '.join(col_spec.choices)}}}{shown} ({_rows_text(rows)})", rows))
+                                        f"{{{', '.join(col_spec.choices)}}}{shown} ({rows_text(rows)})", rows))
         if col_spec.type == "float":
             rows = _mask_rows(pc.invert(pc.is_finite(col)))
             if rows.size:
                 problems.append(Problem(name, cname, "nan",
-                                        f"column '{cname}': {rows.size} NaN or infinite values ({_rows_text(rows)}); "
+                                        f"column '{cname}': {rows.size} NaN or infinite values ({rows_text(rows)}); "
                                         "use null for unknown", rows))
         if col_spec.nonnegative:
             rows = _mask_rows(pc.less(col, 0))
             if rows.size:
                 problems.append(Problem(name, cname, "negative",
-                                        f"column '{cname}': {rows.size} negative values ({_rows_text(rows)}); "
+                                        f"column '{cname}': {rows.size} negative values ({rows_text(rows)}); "
                                         "must be >= 0", rows))
         if col_spec.max_value is not None:
             rows = _mask_rows(pc.greater(col, col_spec.max_value))
             if rows.size:
                 problems.append(Problem(name, cname, "range",
                                         f"column '{cname}': {rows.size} values above {col_spec.max_value:.0e} "
-                                        f"({_rows_text(rows)}); implausible: check the unit", rows))
+                                        f"({rows_text(rows)}); implausible: check the unit", rows))
         if col_spec.date_min is not None:
             lo = pa.scalar(col_spec.date_min, pa.date32())
             hi = pa.scalar(today, pa.date32())
             rows = _mask_rows(pc.or_(pc.less(col, lo), pc.greater(col, hi)))
             if rows.size:
                 problems.append(Problem(name, cname, "date",
-                                        f"column '{cname}': {rows.size} impossible dates ({_rows_text(rows)}); "
+                                        f"column '{cname}': {rows.size} impossible dates ({rows_text(rows)}); "
                                         f"must lie between {col_spec.date_min} and today ({today})", rows))
         if col_spec.coord is not None:
             lo, hi = (MAP_BOUNDS[0], MAP_BOUNDS[1]) if col_spec.coord == "lon" else (MAP_BOUNDS[2], MAP_BOUNDS[3])
             rows = _mask_rows(pc.or_(pc.less(col, lo), pc.greater(col, hi)))
             if rows.size:
                 problems.append(Problem(name, cname, "coord",
-                                        f"column '{cname}': {rows.size} coordinates off the map ({_rows_text(rows)}); "
+                                        f"column '{cname}': {rows.size} coordinates off the map ({rows_text(rows)}); "
                                         f"{col_spec.coord} must lie in [{lo}, {hi}]", rows))
         if col_spec.references is not None:
             ref_table, ref_col = col_spec.references
@@ -340,27 +333,27 @@ def validate_table(
                 if rows.size:
                     problems.append(Problem(name, cname, "reference",
                                             f"column '{cname}': {rows.size} values not found in "
-                                            f"{ref_table}.{ref_col} ({_rows_text(rows)})", rows))
+                                            f"{ref_table}.{ref_col} ({rows_text(rows)})", rows))
 
     if spec.key and all(k in cast_cols for k in spec.key):
         rows = _duplicate_rows(pa.table({k: cast_cols[k] for k in spec.key}), spec.key)
         if rows.size:
             key_txt = ", ".join(spec.key)
             problems.append(Problem(name, spec.key[0] if len(spec.key) == 1 else key_txt, "duplicate",
-                                    f"key ({key_txt}): {rows.size} duplicate rows ({_rows_text(rows)}); "
+                                    f"key ({key_txt}): {rows.size} duplicate rows ({rows_text(rows)}); "
                                     "each key must appear once", rows))
     if spec.date_order and all(c in cast_cols for c in spec.date_order):
         first, last = spec.date_order
         rows = _mask_rows(pc.greater(cast_cols[first], cast_cols[last]))
         if rows.size:
             problems.append(Problem(name, f"{first}, {last}", "order",
-                                    f"columns '{first}' > '{last}' on {rows.size} rows ({_rows_text(rows)})", rows))
+                                    f"columns '{first}' > '{last}' on {rows.size} rows ({rows_text(rows)})", rows))
     if spec.distinct_columns and all(c in cast_cols for c in spec.distinct_columns):
         a, b = spec.distinct_columns
         rows = _mask_rows(pc.equal(cast_cols[a], cast_cols[b]))
         if rows.size:
             problems.append(Problem(name, f"{a}, {b}", "self_reference",
-                                    f"columns '{a}' and '{b}' are equal on {rows.size} rows ({_rows_text(rows)})", rows))
+                                    f"columns '{a}' and '{b}' are equal on {rows.size} rows ({rows_text(rows)})", rows))
 
     # 3. report or split --------------------------------------------------------------
     if problems and not lenient:
@@ -431,7 +424,7 @@ def _offered_keys(table, name: str, column_map: dict[str, str] | None) -> dict[t
         return {}
     key = spec.key[0]
     try:
-        table = _as_arrow(table, name)
+        table = as_table(table, name)
     except SchemaError:
         return {}
     inverse = {dst: src for src, dst in (column_map or {}).items()}
@@ -442,52 +435,6 @@ def _offered_keys(table, name: str, column_map: dict[str, str] | None) -> dict[t
     if err is not None:
         return {}
     return {(name, key): pc.drop_null(cast.combine_chunks())}
-
-
-def check_column_names(table: pa.Table, name: str) -> pa.Table:
-    """Refuse a table whose column names repeat: which of the two is 'the' column is a guess."""
-    names = table.column_names
-    dup = sorted({c for c in names if names.count(c) > 1})
-    if dup:
-        raise SchemaError(f"table '{name}': duplicate column names {', '.join(repr(c) for c in dup)}; "
-                          "each column must have one name")
-    return table
-
-
-def _as_arrow(table, name: str) -> pa.Table:
-    if isinstance(table, pa.Table):
-        return table
-    if isinstance(table, pa.RecordBatch):
-        return pa.Table.from_batches([table])
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a core dependency
-        pd = None
-    if pd is not None and isinstance(table, pd.DataFrame):
-        dup = sorted({str(c) for c in table.columns[table.columns.duplicated()]})
-        if dup:
-            raise SchemaError(f"table '{name}': duplicate column names {', '.join(repr(c) for c in dup)}; "
-                              "each column must have one name")
-        try:
-            return pa.Table.from_pandas(table, preserve_index=False)
-        except (pa.ArrowException, ValueError, TypeError):
-            bad = []
-            for c in table.columns:
-                try:
-                    pa.array(table[c], from_pandas=True)
-                except (pa.ArrowException, ValueError, TypeError):
-                    bad.append(str(c))
-            raise SchemaError(f"table '{name}': cannot turn the DataFrame into Arrow columns: "
-                              f"column{'s' if len(bad) != 1 else ''} {', '.join(repr(c) for c in bad) or '?'} "
-                              "mix types (e.g. numbers and strings); convert them to one type") from None
-    if isinstance(table, dict):
-        try:
-            return pa.table(table)
-        except (pa.ArrowException, ValueError, TypeError) as exc:
-            raise SchemaError(f"table '{name}': cannot turn the dict into Arrow columns "
-                              f"({type(exc).__name__}); columns must be equal-length arrays of one type") from None
-    raise SchemaError(f"table '{name}': expected a pyarrow.Table, pandas.DataFrame or dict of columns; "
-                      f"got {type(table).__name__}")
 
 
 def validate_dataset(

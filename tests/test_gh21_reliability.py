@@ -97,7 +97,7 @@ def test_gh21_interrupted_run_leaves_the_earlier_output_and_exits_130(dataset, e
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(analyze_mod, "_report_html", interrupted)  # after the tables are written
+    monkeypatch.setattr(analyze_mod, "render_report", interrupted)  # after the tables are written
     assert main(["analyze", str(dataset), "--out", str(out), "--quiet"]) == 130
     err = capsys.readouterr().err
     assert err.strip().count("\n") == 0 and "interrupted" in err and "Traceback" not in err

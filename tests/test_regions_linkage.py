@@ -10,7 +10,8 @@ import pyarrow as pa
 import pytest
 
 from jinduanalytics.clusters import cluster_cases
-from jinduanalytics.linkage import region_pairs, resolve_persons
+from jinduanalytics.linkage import resolve_persons
+from jinduanalytics.region_pairs import region_pairs
 from jinduanalytics.routes import trips
 from jinduanalytics.synthetic import generate
 

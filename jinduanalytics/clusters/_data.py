@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ParameterError, SchemaError
+from ..tables import get_table
 
 #: Link kinds derived from the persons of a case (see :func:`case_links`).
 from ..schema import PERSON_KINDS  # noqa: E402 - re-exported here for the clusters modules
-
-
-def get_table(data, name: str, *, required: bool = True, columns: tuple[str, ...] = ()) -> pa.Table | None:
-    """Table ``name`` from a Dataset or a mapping of tables, as Arrow; checks ``columns``."""
-    if not isinstance(data, Mapping):
-        raise ParameterError(f"expected a Dataset or a mapping of table name -> table; got {type(data).__name__}")
-    if name not in data:
-        if required:
-            have = ", ".join(data) or "(none)"
-            raise SchemaError(f"the dataset has no '{name}' table, which this analysis needs; it has: {have}")
-        return None
-    t = data[name]
-    if isinstance(t, pd.DataFrame):
-        t = pa.Table.from_pandas(t, preserve_index=False)
-    if not isinstance(t, pa.Table):
-        raise ParameterError(f"table '{name}' must be a pyarrow Table or pandas DataFrame; got {type(t).__name__}")
-    missing = [c for c in columns if c not in t.column_names]
-    if missing:
-        raise SchemaError(f"table '{name}': missing column(s) {', '.join(map(repr, missing))}; "
-                          f"found: {', '.join(t.column_names)}")
-    return t
 
 
 def _str(t: pa.Table, col: str) -> pa.Array:
@@ -93,6 +71,18 @@ def case_links(data, *, person_kinds: tuple[str, ...] = PERSON_KINDS) -> pa.Tabl
     out = pa.concat_tables(parts)
     out = out.group_by(["case_id", "kind", "value"], use_threads=False).aggregate([])
     return out.sort_by([("case_id", "ascending"), ("kind", "ascending"), ("value", "ascending")])
+
+
+def evidence_links(data, person_kinds: tuple[str, ...], links: pa.Table | None = None) -> pa.Table:
+    """:func:`case_links` with ``person_kinds``, or the rows of a precomputed ``links`` table
+    (of :func:`case_links` with every person kind) that those kinds keep: an analysis run
+    computes the links once and hands them to every function that reads them."""
+    if links is None:
+        return case_links(data, person_kinds=person_kinds)
+    drop = [k for k in PERSON_KINDS if k not in person_kinds]
+    if not drop:
+        return links
+    return links.filter(pc.invert(pc.is_in(links.column("kind"), value_set=pa.array(drop, pa.string()))))
 
 
 def cluster_params(clusters: pa.Table) -> dict:

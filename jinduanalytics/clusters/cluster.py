@@ -9,7 +9,8 @@ import pyarrow.compute as pc
 from .._checks import check_int, check_positive
 from .._progress import stages
 from ..community._common import with_provenance
-from ._data import PERSON_KINDS, case_links, get_table
+from ..tables import get_table
+from ._data import PERSON_KINDS, evidence_links
 
 __all__ = ["cluster_cases"]
 
@@ -25,6 +26,7 @@ def cluster_cases(
     n_runs: int = 5,
     seed: int = 0,
     progress: bool = False,
+    links: pa.Table | None = None,
 ) -> pa.Table:
     """Which cases belong together: one row per case with its cluster and how stable it is.
 
@@ -56,6 +58,8 @@ def cluster_cases(
         default 2e-4 was the best of 1e-4 .. 1.6e-3 on the county, city and Beibu presets.
     n_runs : int
         Seeds in the consensus (>= 2).
+    links : pyarrow.Table, optional
+        :func:`case_links` of ``data`` (with every person kind), when already computed.
 
     Returns
     -------
@@ -85,7 +89,7 @@ def cluster_cases(
     cases = get_table(data, "cases", columns=("case_id",))
     with stages(["links", "case graph", "leiden consensus"], enabled=progress, desc="cluster_cases") as step:
         step("links")
-        links = case_links(data, person_kinds=person_kinds)
+        links = evidence_links(data, person_kinds, links)
         cap = max_cases
         if cap == "auto":
             cap = auto_max_cases(_bipartite(links, cases, entity_order="hash").entity_cases())

@@ -9,18 +9,19 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import ParameterError
-from ._data import case_links, cluster_params, clusters_frame, get_table, link_weights
+from ..tables import get_table
+from ._data import cluster_params, clusters_frame, evidence_links, link_weights
 
 __all__ = ["cluster_evidence", "evidence_chain", "cluster_bridges", "cluster_case_graph"]
 
 
-def _links(data, clusters: pa.Table) -> tuple[dict, pa.Table]:
+def _links(data, clusters: pa.Table, links: pa.Table | None = None) -> tuple[dict, pa.Table]:
     params = cluster_params(clusters)
-    return params, case_links(data, person_kinds=tuple(params["person_kinds"]))
+    return params, evidence_links(data, tuple(params["person_kinds"]), links)
 
 
-def _weighted_links(data, clusters: pa.Table) -> tuple[dict, pd.DataFrame]:
-    params, links = _links(data, clusters)
+def _weighted_links(data, clusters: pa.Table, links: pa.Table | None = None) -> tuple[dict, pd.DataFrame]:
+    params, links = _links(data, clusters, links)
     return params, link_weights(links, params)
 
 
@@ -37,13 +38,23 @@ def cluster_case_graph(data, clusters: pa.Table):
     return _case_graph(data, *_links(data, clusters))
 
 
-def cluster_evidence(data, clusters: pa.Table, *, min_size: int = 2) -> pa.Table:
+def cluster_evidence(data, clusters: pa.Table, *, min_size: int = 2, links: pa.Table | None = None) -> pa.Table:
     """Each entity's share of the weight that holds a cluster together.
 
     A cluster's internal weight is the sum of its case-graph edge weights. An entity held
     by ``k`` cases of the cluster contributes its pair weight ``w`` (see
     :func:`jinduanalytics.graph.case_graph`) to each of the ``k (k - 1) / 2`` pairs, so its
     contributions add up exactly to the internal weight.
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+    clusters : pyarrow.Table
+        From :func:`cluster_cases` (its provenance says how the evidence was weighted).
+    min_size : int, default 2
+        Only clusters of at least this many cases.
+    links : pyarrow.Table, optional
+        :func:`case_links` of ``data`` (every person kind), when already computed.
 
     Returns
     -------
@@ -53,7 +64,7 @@ def cluster_evidence(data, clusters: pa.Table, *, min_size: int = 2) -> pa.Table
         internal weight), sorted by cluster then contribution (largest first). Raw values:
         mask them (:func:`mask_value`) before they go into a report.
     """
-    _, lw = _weighted_links(data, clusters)
+    _, lw = _weighted_links(data, clusters, links)
     cl = clusters_frame(clusters)[["case_id", "cluster", "cluster_size"]]
     cl = cl[cl["cluster_size"] >= min_size]
     df = lw.merge(cl, on="case_id", how="inner")

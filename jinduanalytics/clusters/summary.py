@@ -8,7 +8,8 @@ import pyarrow as pa
 
 from .._checks import check_int, check_nonnegative, check_positive
 from ..errors import ParameterError
-from ._data import as_date_array, cluster_params, clusters_frame, get_table
+from ..tables import get_table
+from ._data import as_date_array, cluster_params, clusters_frame
 
 __all__ = ["SCORE_WEIGHTS", "cluster_summary"]
 

@@ -7,7 +7,8 @@ import pandas as pd
 import pyarrow as pa
 
 from .._checks import check_int, check_nonnegative
-from ._data import as_date_array, case_links, cluster_params, clusters_frame, get_table, link_weights
+from ..tables import get_table
+from ._data import as_date_array, cluster_params, clusters_frame, evidence_links, link_weights
 
 __all__ = ["UPSTREAM_ROLES", "trace_upstream", "trace_coverage"]
 
@@ -22,13 +23,13 @@ UPSTREAM_ROLES = {
 _ROLE_RANK = {"supplier": 0, "wholesaler": 1, "seller": 2, "courier": 3, "buyer": 4, "user": 5}
 
 
-def _entity_pairs(data, clusters, rarity: str, max_cases) -> pd.DataFrame:
+def _entity_pairs(data, clusters, rarity: str, max_cases, links: pa.Table | None = None) -> pd.DataFrame:
     """(case, other case, entity, weight) for every entity two cases share, hubs removed."""
     params = {"rarity": rarity, "max_cases_used": max_cases, "kind_weights": None}
     if clusters is not None:
         p = cluster_params(clusters)
         params = {"rarity": p["rarity"], "max_cases_used": p["max_cases_used"], "kind_weights": p.get("kind_weights")}
-    lw = link_weights(case_links(data, person_kinds=()), params)
+    lw = link_weights(evidence_links(data, (), links), params)
     lw = lw[lw["weight"] > 0]
     lw = lw.assign(entity=lw["kind"] + "\x1f" + lw["value"])[["case_id", "entity", "kind", "weight"]]
     pairs = lw.merge(lw[["case_id", "entity"]].rename(columns={"case_id": "other"}), on="entity")
@@ -44,6 +45,7 @@ def trace_upstream(
     cluster_weight: float = 0.1,
     rarity: str = "newman",
     max_cases: int | str | None = "auto",
+    links: pa.Table | None = None,
 ) -> pa.Table:
     """Candidate upstream persons for every downstream person of every case, ranked.
 
@@ -64,6 +66,23 @@ def trace_upstream(
     Time order: no evidence dated after the traced case is used (a contact counts only if
     its ``first_date`` is on or before the case date; shared entities are dated by the
     traced case's own seizure). ``last_evidence_date`` is the latest dated evidence used.
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+        ``cases``, ``case_persons``, ``case_entities``; ``person_records`` and ``contacts``
+        for contact evidence.
+    clusters : pyarrow.Table, optional
+        From :func:`cluster_cases`: its evidence weighting is reused, and cluster membership
+        becomes the weak ``score_cluster`` prior.
+    top : int, default 5
+        Candidates kept per traced (case, person).
+    contact_weight, cluster_weight : float
+        Weights of the contact and cluster evidence (entities weigh their rarity weight).
+    rarity, max_cases
+        Evidence weighting when no ``clusters`` are given (see :func:`jinduanalytics.graph.case_graph`).
+    links : pyarrow.Table, optional
+        :func:`case_links` of ``data`` (every person kind), when already computed.
 
     Returns
     -------
@@ -98,7 +117,7 @@ def trace_upstream(
     key = ["case_id", "record_id", "candidate"]
     scores = []
     # entities shared with a candidate's case: each entity counted once per (subject, candidate)
-    pairs = _entity_pairs(data, clusters, rarity, max_cases)
+    pairs = _entity_pairs(data, clusters, rarity, max_cases, links)
     ent = attach(pairs).drop_duplicates(key + ["entity"])
     scores.append(ent.groupby(key).agg(score_entities=("weight", "sum"), n_entities=("entity", "size")))
     # contacts: the subject's phone called a phone found in a candidate's case, before the case

@@ -19,6 +19,7 @@ from .._kernels import hashing as _hash
 from .._kernels import projection as _proj
 from ..errors import GraphInputError, ParameterError
 from ..schema import ENTITY_KINDS, PERSON_KINDS
+from ..tables import as_table, rows_text
 from .csr import CSRGraph
 
 __all__ = [
@@ -37,21 +38,6 @@ __all__ = [
 RARITY = ("newman", "adamic_adar", "idf", "none")
 
 
-def _arrow(table, what: str) -> pa.Table:
-    if isinstance(table, pa.Table):
-        return table
-    try:
-        import pandas as pd
-
-        if isinstance(table, pd.DataFrame):
-            return pa.Table.from_pandas(table, preserve_index=False)
-    except ImportError:  # pragma: no cover
-        pass
-    if isinstance(table, dict):
-        return pa.table(table)
-    raise GraphInputError(f"{what}: expected a pyarrow.Table or pandas.DataFrame; got {type(table).__name__}")
-
-
 def _plain(arr) -> pa.Array:
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
@@ -62,10 +48,9 @@ def _plain(arr) -> pa.Array:
     return arr
 
 
-def _rows_text(mask: np.ndarray) -> str:
-    rows = np.flatnonzero(mask)
-    shown = ", ".join(str(r) for r in rows[:5])
-    return f"{rows.size} rows (first rows {shown})"
+def _count_rows(mask: np.ndarray) -> str:
+    """``"2 rows (rows 0, 1)"``: how many rows of a boolean mask, and which (see tables.rows_text)."""
+    return f"{int(np.count_nonzero(mask))} rows ({rows_text(mask)})"
 
 
 def _string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -164,7 +149,7 @@ def _weight_array(table: pa.Table, weight: str | None, what: str) -> np.ndarray:
     w = col.cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False).astype(np.float64)
     bad = null | ~np.isfinite(w) | (w < 0)
     if bad.any():
-        raise GraphInputError(f"{what}: column '{weight}' has {_rows_text(bad)} that are null, NaN, "
+        raise GraphInputError(f"{what}: column '{weight}' has {_count_rows(bad)} that are null, NaN, "
                               "infinite or negative; weights must be finite and >= 0")
     return w
 
@@ -189,7 +174,7 @@ def from_edges(
     nodes : pyarrow.Array, optional
         All node keys, so isolated nodes are kept; every edge end must be among them.
     """
-    t = _arrow(table, what)
+    t = as_table(table, what)
     for col in (source, target):
         if col not in t.column_names:
             raise GraphInputError(f"{what}: missing column '{col}'; found: {', '.join(t.column_names)}")
@@ -199,7 +184,7 @@ def from_edges(
     for name, arr in ((source, s), (target, d)):
         null = arr.is_null().to_numpy(zero_copy_only=False)
         if null.any():
-            raise GraphInputError(f"{what}: column '{name}' has {_rows_text(null)} with null node keys; "
+            raise GraphInputError(f"{what}: column '{name}' has {_count_rows(null)} with null node keys; "
                                   "drop or fill them before building the graph")
     w = _weight_array(t, weight, what)
     if nodes is not None:
@@ -212,7 +197,7 @@ def from_edges(
     if nodes is not None:
         missing = (si < 0) | (di < 0)
         if missing.any():
-            raise GraphInputError(f"{what}: {_rows_text(missing)} have an end that is not in the node list")
+            raise GraphInputError(f"{what}: {_count_rows(missing)} have an end that is not in the node list")
     n = len(uniques)
     if directed:
         rows, cols, ww = si, di, w
@@ -299,7 +284,7 @@ class _Bipartite:
 
 def _bipartite(case_entities, cases=None, *, what="case_entities", entity_order: str = "sorted") -> _Bipartite:
     """Case x entity incidence (CSR both ways). ``entity_order`` is passed to :func:`_entity_codes`."""
-    t = _arrow(case_entities, what)
+    t = as_table(case_entities, what)
     for col in ("case_id", "kind", "value"):
         if col not in t.column_names:
             raise GraphInputError(f"{what}: missing column '{col}'; found: {', '.join(t.column_names)}")
@@ -309,17 +294,17 @@ def _bipartite(case_entities, cases=None, *, what="case_entities", entity_order:
     for name, arr in (("case_id", case_col), ("kind", kind), ("value", value)):
         null = arr.is_null().to_numpy(zero_copy_only=False)
         if null.any():
-            raise GraphInputError(f"{what}: column '{name}' has {_rows_text(null)} that are null; "
+            raise GraphInputError(f"{what}: column '{name}' has {_count_rows(null)} that are null; "
                                   "validate the table first (jinduanalytics.validate_table)")
     universe = None
     if cases is not None:
-        ct = _arrow(cases, "cases")
+        ct = as_table(cases, "cases")
         universe = _plain(ct.column("case_id")).cast(pa.string())
     # (hashing the columns in two threads was tried twice: 0.64 -> 0.54 s at 1M rows, but per-thread
     # allocator heaps raised the peak from 80-100 MB to 122-270 MB; sequential kept)
     case_ids, (ci,) = _factorize(case_col, universe=universe)
     if (ci < 0).any():
-        raise GraphInputError(f"{what}: {_rows_text(ci < 0)} reference a case_id not in cases")
+        raise GraphInputError(f"{what}: {_count_rows(ci < 0)} reference a case_id not in cases")
     ent_kind, ent_value, ei = _entity_codes(kind, value, entity_order)
     n_c, n_e = len(case_ids), len(ent_kind)
     # int32 ids halve the two big index arrays held during the projection
@@ -500,7 +485,7 @@ def case_graph(
                                              w, _n_chunks())
     nodes = pa.table({"node_id": bp.case_ids})
     if cases is not None:
-        ct = _arrow(cases, "cases")
+        ct = as_table(cases, "cases")
         order = pc.index_in(bp.case_ids, value_set=_plain(ct.column("case_id")).cast(pa.string()))
         attrs = ct.take(order)
         for name in attrs.column_names:
@@ -547,15 +532,15 @@ def person_graph(
     check_nonnegative(co_offence_weight=co_offence_weight, contact_weight=contact_weight)
     if max_case_persons is not None:
         check_int("max_case_persons", max_case_persons, minimum=2)
-    cp = _arrow(case_persons, "case_persons")
+    cp = as_table(case_persons, "case_persons")
     rec = _plain(cp.column("record_id")).cast(pa.string())
     case = _plain(cp.column("case_id")).cast(pa.string())
     universe = rec
     if person_records is not None:
-        pr = _arrow(person_records, "person_records")
+        pr = as_table(person_records, "person_records")
         universe = _plain(pr.column("record_id")).cast(pa.string())
     if persons is not None:
-        pt = _arrow(persons, "persons")
+        pt = as_table(persons, "persons")
         map_rec = _plain(pt.column("record_id")).cast(pa.string())
         map_per = _plain(pt.column("person_id")).cast(pa.string())
 
@@ -587,7 +572,7 @@ def person_graph(
     if contacts is not None and contact_weight > 0:
         if person_records is None:
             raise ParameterError("person_graph: contacts need person_records (to map phones to persons)")
-        ct = _arrow(contacts, "contacts")
+        ct = as_table(contacts, "contacts")
         phone = _plain(pr.column("phone")).cast(pa.string())
         has = phone.is_valid()
         rec_nodes, (rn,) = _factorize(to_person(universe.filter(has)), universe=node_ids)
@@ -647,7 +632,7 @@ def region_flow_graph(flows, *, regions=None, weight: str = "quantity_g", modes=
         Only flows of these modes (road, rail, sea, post).
     """
     check_choice("weight", weight, ("quantity_g", "count"))
-    ft = _arrow(flows, "flows")
+    ft = as_table(flows, "flows")
     if modes is not None:
         ft = ft.filter(pc.is_in(_plain(ft.column("mode")).cast(pa.string()), value_set=pa.array(list(modes))))
     edges = pa.table({
@@ -658,7 +643,7 @@ def region_flow_graph(flows, *, regions=None, weight: str = "quantity_g", modes=
     })
     node_list = None
     if regions is not None:
-        rt = _arrow(regions, "regions")
+        rt = as_table(regions, "regions")
         node_list = _plain(rt.column("region_id")).cast(pa.string())
     g = from_edges(edges, directed=True, nodes=node_list, what="flows")
     if regions is not None:

@@ -1,4 +1,4 @@
-"""Region-pair linkage: which regions are tied together more than their volumes explain.
+"""Region pairs (环北部湾): which regions are tied together more than their volumes explain.
 
 Evidence, each counted as ties between two regions:
 
@@ -28,8 +28,12 @@ import itertools
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from scipy.stats import norm
 
-from ..clusters._data import get_table
+from .clusters._data import link_weights
+from . import routes
+from .stats import poisson_z
+from .tables import get_table
 
 __all__ = ["region_pairs", "region_ties"]
 
@@ -46,11 +50,9 @@ def _pair_ties(groups: pd.DataFrame, key: str, region: str, kind: str) -> pd.Dat
     return df.groupby(["region_a", "region_b"], as_index=False).size().rename(columns={"size": kind})
 
 
-def region_ties(data, *, persons=None, clusters=None, max_cases="auto") -> pd.DataFrame:
-    """Observed ties per unordered region pair and evidence type (wide: one column per type)."""
-    from ..clusters._data import link_weights
-    from ..routes import trips
-
+def region_ties(data, *, persons=None, clusters=None, max_cases="auto", trips: pa.Table | None = None) -> pd.DataFrame:
+    """Observed ties per unordered region pair and evidence type (wide: one column per type);
+    the parameters are :func:`region_pairs`'."""
     parts = []
     cases = get_table(data, "cases", columns=("case_id", "region_id")).to_pandas()[["case_id", "region_id"]]
     if persons is not None:
@@ -69,7 +71,7 @@ def region_ties(data, *, persons=None, clusters=None, max_cases="auto") -> pd.Da
         cl = clusters.select(["case_id", "cluster"]).to_pandas().merge(cases, on="case_id")
         parts.append(_pair_ties(cl, "cluster", "region_id", "clusters"))
     if "flows" in data:
-        t = trips(data).to_pandas()
+        t = (trips if trips is not None else routes.trips(data)).to_pandas()
         t = t[t["origin"] != t["destination"]]
         lo = np.minimum(t["origin"], t["destination"])
         hi = np.maximum(t["origin"], t["destination"])
@@ -81,18 +83,9 @@ def region_ties(data, *, persons=None, clusters=None, max_cases="auto") -> pd.Da
     return out.fillna(0)
 
 
-def _poisson_z(obs: np.ndarray, exp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mid-p Poisson upper tail and its normal quantile."""
-    from scipy.stats import norm, poisson
-
-    mu = np.maximum(exp, 1e-12)
-    p = poisson.sf(obs, mu) + 0.5 * poisson.pmf(obs, mu)
-    return np.clip(norm.isf(np.clip(p, 1e-300, 1.0)), -38.0, 38.0), p
-
-
 def region_pairs(data, *, persons=None, clusters=None, regions=None, z_threshold: float = 3.0,
                  two_way_min_share: float = 0.1, max_cases="auto", robust: bool = True,
-                 max_rounds: int = 20) -> pa.Table:
+                 max_rounds: int = 20, trips: pa.Table | None = None) -> pa.Table:
     """Score every pair of case regions against chance; flag two-way (双向) flows.
 
     Parameters
@@ -100,7 +93,7 @@ def region_pairs(data, *, persons=None, clusters=None, regions=None, z_threshold
     data : Dataset or mapping of tables
         ``person_records``, ``cases``, ``case_entities``; ``flows`` for trips.
     persons : table, optional
-        ``record_id`` -> ``person_id`` (e.g. from :func:`resolve_persons`).
+        ``record_id`` -> ``person_id`` (e.g. from :func:`jinduanalytics.linkage.resolve_persons`).
     clusters : table, optional
         From :func:`jinduanalytics.clusters.cluster_cases`.
     regions : list of str, optional
@@ -115,6 +108,12 @@ def region_pairs(data, *, persons=None, clusters=None, regions=None, z_threshold
         ``max_rounds``). Without it the rate comes from all pairs, and where most pairs carry
         real ties (the Beibu preset plants links between most cross-province pairs) the null
         absorbs the signal it should reveal.
+    max_cases : int, "auto" or None
+        Entities held by more cases than this link nothing (as in clustering).
+    max_rounds : int
+        Rounds of the robust rate estimate.
+    trips : pyarrow.Table, optional
+        :func:`jinduanalytics.routes.trips` of ``data``, when already computed.
 
     Returns
     -------
@@ -123,11 +122,9 @@ def region_pairs(data, *, persons=None, clusters=None, regions=None, z_threshold
         ``<type>_expected``, ``<type>_z``; ``z`` (combined), ``p`` (of the combined z),
         ``significant``, ``trips_ab``, ``trips_ba``, ``two_way``; best first.
     """
-    from scipy.stats import norm
-
-    from ..routes import trips
-
-    ties = region_ties(data, persons=persons, clusters=clusters, max_cases=max_cases)
+    if trips is None and "flows" in data:
+        trips = routes.trips(data)
+    ties = region_ties(data, persons=persons, clusters=clusters, max_cases=max_cases, trips=trips)
     cases = get_table(data, "cases", columns=("case_id", "region_id")).to_pandas()
     regs = sorted(set(cases["region_id"])) if regions is None else sorted(regions)
     grid = pd.DataFrame(list(itertools.combinations(regs, 2)), columns=["region_a", "region_b"])
@@ -143,7 +140,7 @@ def region_pairs(data, *, persons=None, clusters=None, regions=None, z_threshold
             rate = float(df.loc[background, t].sum()) / max(float(prod[background].sum()), 1e-12)
             exp = rate * prod
             df[f"{t}_expected"] = exp
-            df[f"{t}_z"], _ = _poisson_z(df[t].to_numpy(float), exp)
+            df[f"{t}_z"], _ = poisson_z(df[t].to_numpy(float), exp)
             zs.append(df[f"{t}_z"].to_numpy())
         z = np.sum(zs, axis=0) / np.sqrt(len(zs)) if zs else np.zeros(len(df))
         new_background = z < z_threshold
@@ -154,7 +151,7 @@ def region_pairs(data, *, persons=None, clusters=None, regions=None, z_threshold
     df["p"] = norm.sf(df["z"])
     df["significant"] = df["z"] >= z_threshold
     if "flows" in data:
-        t = trips(data).to_pandas()
+        t = trips.to_pandas()
         od = t.groupby(["origin", "destination"]).size()
         df["trips_ab"] = [int(od.get((a, b), 0)) for a, b in zip(df["region_a"], df["region_b"])]
         df["trips_ba"] = [int(od.get((b, a), 0)) for a, b in zip(df["region_a"], df["region_b"])]

@@ -1,0 +1,180 @@
+"""The full analysis of one dataset: result tables, figures, a self-contained HTML report, a manifest.
+
+``jindu analyze DATASET --out DIR`` and ``jindu demo`` both run it. The shape is a pipeline:
+
+* :class:`~jinduanalytics.analyze.run.Run` holds the intermediates (case links, trips, clusters,
+  resolved persons, ...), each computed once, on first use;
+* :data:`~jinduanalytics.analyze.sections.SECTIONS` lists the sections; each reads the run and
+  returns its tables, figures and template values;
+* :func:`~jinduanalytics.analyze.report.render_report` renders one Jinja2 template per section
+  (``templates/sections/``) into the report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .._output import output_folder
+from .._progress import stages
+from .._version import __version__
+from ..clusters import mask_value
+from ..community import provenance
+from ..io import dataset_files
+from .report import png_base64, render_report
+from .run import Run, cross_region_clusters
+from .sections import SECTIONS, Section
+
+__all__ = ["analyze", "analyze_into", "input_files", "Run", "SECTIONS", "Section", "cross_region_clusters"]
+
+
+def analyze(data, out, *, seed: int = 7, source: str | None = None, progress: bool = True,
+            show_identifiers: bool = False, force: bool = False) -> dict:
+    """Run every section (集群打零, upstream trace, person linkage and region pairs, routes,
+    checkpoints, disruption) and write tables, report and manifest into ``out``.
+
+    Writes into ``out``: every section's result tables (``case_clusters``, ``cluster_summary``,
+    ``cluster_evidence``, ``upstream_trace``, ``trace_coverage``, ``record_links``,
+    ``linked_persons``, ``region_pairs``, ``flow_legs``, ``cross_region_clusters``,
+    ``checkpoints``, ``checkpoints_evasive``, ``rerouted_flows``, ``disruption_curves``,
+    ``key_players``; Parquet), ``report.html`` (self-contained: figures embedded) and
+    ``manifest.json`` (version, parameters, seed, input hashes, timings, outputs).
+
+    The output folder is complete or absent: everything is written into a temporary sibling
+    folder that replaces ``out`` only at the end (an interrupted run leaves ``out`` as it
+    was). ``out`` may not be, contain or lie inside the input dataset, and a non-empty ``out``
+    is replaced only when it is an earlier jindu output (it has ``manifest.json``) or
+    ``force=True``. Input files are hashed into the manifest before the run.
+
+    Parameters
+    ----------
+    data : Dataset
+        Validated tables (e.g. :func:`jinduanalytics.read_dataset`).
+    out : path
+        Output folder.
+    seed : int, default 7
+    source : str, optional
+        Folder the dataset was read from (default: ``data.source``): the files read from it are
+        hashed into the manifest.
+    progress : bool, default True
+        A progress bar on stderr, one tick per section.
+    show_identifiers : bool
+        Entity values (phones, accounts) appear masked in the report (``phone …1234``)
+        unless this is True. Result tables always hold the raw values.
+    force : bool, default False
+        Replace a non-empty ``out`` that holds no earlier jindu output.
+
+    Returns
+    -------
+    dict
+        Result tables by name, plus ``"timings"`` (seconds per section) and ``"report"`` (its path).
+
+    Raises
+    ------
+    OutputError
+        ``out`` overlaps the input, holds other files, or cannot be written (nothing is
+        written then).
+    """
+    files = input_files(data, source)
+    hashes = {name: _sha256(path) for name, path in files.items()}  # before anything is written
+    src = source if source is not None else getattr(data, "source", None)
+    with output_folder(out, inputs=[src, *files.values()], marker="manifest.json", force=force) as tmp:
+        res = analyze_into(data, tmp, seed=seed, source=src, input_sha256=hashes, progress=progress,
+                           show_identifiers=show_identifiers)
+    res["report"] = Path(out) / "report.html"
+    return res
+
+
+def input_files(data, source=None) -> dict[str, Path]:
+    """The files a dataset was read from (tables and truth), by path relative to its folder."""
+    folder = source if source is not None else getattr(data, "source", None)
+    if folder is None or not Path(folder).is_dir():
+        return {}
+    folder = Path(folder)
+    known = getattr(data, "files", None)
+    read = known.read if known is not None else dataset_files(folder).read
+    found = {p.name: p for p in read.values()}
+    truth = folder / "truth"
+    if truth.is_dir():
+        found.update({f"truth/{p.name}": p for p in sorted(truth.glob("*.parquet"))})
+    return dict(sorted(found.items()))
+
+
+def analyze_into(data, out: Path, *, seed: int, source, input_sha256: dict, progress: bool,
+                 show_identifiers: bool) -> dict:
+    """Run every section and write its tables, the report and the manifest into the existing
+    folder ``out``, in place (:func:`analyze` calls it on a temporary folder it renames into place).
+
+    Returns
+    -------
+    dict
+        As :func:`analyze` (without ``"report"``).
+    """
+    out = Path(out)
+    run = Run(data, seed=seed)
+    mask = None if show_identifiers else mask_value
+    sections: list[Section] = []
+    with stages([fn.__name__.removesuffix("_section") for fn in SECTIONS] + ["report"], enabled=progress,
+                desc="jindu analyze") as step:
+        for fn in SECTIONS:
+            step(fn.__name__.removesuffix("_section"))
+            sections.append(fn(run, mask))
+        step("report")
+        res: dict = {}
+        written = []
+        for section in sections:
+            for name, table in section.tables.items():
+                if table is not None:
+                    pq.write_table(table, out / f"{name}.parquet")
+                    written.append(f"{name}.parquet")
+                res[name] = table
+        images = {key: png_base64(fig) for section in sections for key, fig in section.figures.items()}
+        html = render_report(sections, images, kpis=_kpis(run), masked=mask is not None)
+        (out / "report.html").write_text(html, encoding="utf-8")
+        written.append("report.html")
+    res["timings"] = dict(step.timings)
+    if run.checkpoints is not None:
+        res["plain_share_under_evasion"] = run.checkpoints["plain_share_under_evasion"]
+    prov = provenance(run.case_clusters)
+    manifest = {
+        "jinduanalytics": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pyarrow": pa.__version__,
+        "seed": seed,
+        "source": str(source) if source is not None else None,
+        "input_sha256": input_sha256,
+        "input_rows": {name: data[name].num_rows for name in data},
+        "parameters": {"cluster_cases": prov["params"]},
+        "input_digest": prov["input_digest"],
+        "timings_s": {k: round(v, 3) for k, v in res["timings"].items()},
+        "outputs": written + ["manifest.json"],
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    return res
+
+
+def _kpis(run: Run) -> list[tuple[str, str]]:
+    cl = run.case_clusters.to_pandas()
+    cov = run.trace_coverage.to_pandas()
+    n3 = int((cl["cluster_size"] >= 3).sum())
+    traced = cov["traced"].sum() / max(cov["cases"].sum(), 1)
+    stability = f"{cl['stability'].mean():.3f}" if len(cl) else "–"
+    return [("cases", f"{len(cl):,d}"), ("clusters (3+ cases)", f"{run.cluster_summary.num_rows:,d}"),
+            ("cases in them", f"{n3:,d}"), ("mean stability", stability), ("user cases traced", f"{traced:.0%}")]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

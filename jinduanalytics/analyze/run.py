@@ -1,0 +1,161 @@
+"""One analysis run over one dataset: each intermediate computed once, on first use.
+
+Every section of ``jindu analyze`` asks the :class:`Run` for what it needs; the run computes it
+the first time and hands the same table to every later section. The case evidence links and the
+consignments (trips) were built five times each before the run held them.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .. import routes
+from ..checkpoints import interception, place_checkpoints
+from ..clusters import (cluster_cases, cluster_evidence, cluster_persons, cluster_summary, trace_coverage,
+                        trace_upstream)
+from ..clusters._data import case_links
+from ..disruption import key_players, removal_curves
+from ..linkage import resolve_persons
+from ..region_pairs import region_pairs
+
+__all__ = ["Run", "cross_region_clusters"]
+
+#: Checkpoints the run places (on legs, greedy) and the detour traffickers accept.
+CHECKPOINTS_K = 5
+
+
+class Run:
+    """The intermediates of one analysis of one dataset, each computed on first use.
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+        Validated tables (:func:`jinduanalytics.read_dataset`).
+    seed : int, default 7
+        Seed of every randomised step (clustering consensus, linkage u sample).
+    """
+
+    def __init__(self, data, *, seed: int = 7):
+        self.data = data
+        self.seed = seed
+
+    def has(self, table: str) -> bool:
+        return table in self.data
+
+    # --- evidence shared by several analyses ----------------------------------------------------
+    @cached_property
+    def case_links(self) -> pa.Table:
+        """Every piece of evidence tying a case to what another case may share (every person kind)."""
+        return case_links(self.data)
+
+    @cached_property
+    def trips(self) -> pa.Table | None:
+        """Consignments reconstructed from the flow legs (None without a flows table)."""
+        return routes.trips(self.data) if self.has("flows") else None
+
+    # --- 集群打零 ----------------------------------------------------------------------------------
+    @cached_property
+    def case_clusters(self) -> pa.Table:
+        return cluster_cases(self.data, seed=self.seed, links=self.case_links)
+
+    @cached_property
+    def cluster_summary(self) -> pa.Table:
+        return cluster_summary(self.data, self.case_clusters)
+
+    @cached_property
+    def cluster_evidence(self) -> pa.Table:
+        return cluster_evidence(self.data, self.case_clusters, min_size=3, links=self.case_links)
+
+    @cached_property
+    def upstream_trace(self) -> pa.Table:
+        return trace_upstream(self.data, self.case_clusters, links=self.case_links)
+
+    @cached_property
+    def trace_coverage(self) -> pa.Table:
+        return trace_coverage(self.data, self.upstream_trace)
+
+    @cached_property
+    def top_cluster(self) -> tuple[int, pa.Table, pa.Table] | None:
+        """The top-ranked cluster: (its id, its persons, the links between them)."""
+        if not self.cluster_summary.num_rows:
+            return None
+        top = self.cluster_summary.column("cluster")[0].as_py()
+        nodes, edges = cluster_persons(self.data, self.case_clusters, top)
+        return top, nodes, edges
+
+    # --- 环北部湾 ----------------------------------------------------------------------------------
+    @cached_property
+    def person_linkage(self) -> tuple[pa.Table | None, pa.Table | None]:
+        """(record links, linked persons), or (None, None) without person records."""
+        if not self.has("person_records"):
+            return None, None
+        return resolve_persons(self.data["person_records"], seed=self.seed)
+
+    @cached_property
+    def region_pairs(self) -> pa.Table:
+        return region_pairs(self.data, persons=self.person_linkage[1], clusters=self.case_clusters,
+                            trips=self.trips)
+
+    @cached_property
+    def cross_region_clusters(self) -> pa.Table:
+        return cross_region_clusters(self.cluster_summary)
+
+    # --- routes, checkpoints, disruption ---------------------------------------------------------
+    @cached_property
+    def flow_legs(self) -> pa.Table | None:
+        return routes.flow_legs(self.data) if self.has("flows") else None
+
+    @cached_property
+    def checkpoints(self) -> dict | None:
+        """Leg checkpoints placed plainly and with rerouting in mind, and what rerouting does to
+        the plain placement; None without flows."""
+        if self.flow_legs is None or not self.flow_legs.num_rows:
+            return None
+        plain = place_checkpoints(self.data, CHECKPOINTS_K, kind="leg", trips=self.trips)
+        evasive = place_checkpoints(self.data, CHECKPOINTS_K, kind="leg", evasive=True, trips=self.trips)
+        moved = interception(self.data, plain, kind="leg", evasive=True, trips=self.trips)
+        q = moved.column("quantity_g").to_numpy()
+        kept = q[moved.column("intercepted").to_numpy(zero_copy_only=False)].sum() / max(q.sum(), 1e-12)
+        return {"plain": plain, "evasive": evasive, "rerouted": moved.filter(moved.column("rerouted")),
+                "plain_share_under_evasion": float(kept)}
+
+    @cached_property
+    def disruption(self) -> dict | None:
+        """Removal curves and the key-player set of the top cluster's persons (None when it is too small)."""
+        if self.top_cluster is None or self.top_cluster[2].num_rows < 3:
+            return None
+        edges = self.top_cluster[2]
+        return {"curves": removal_curves(edges, modes=("sequential",), weightings=(False,), stop_at=2),
+                "key_players": key_players(edges, min(3, edges.num_rows - 1))}
+
+
+def cross_region_clusters(summary: pa.Table) -> pa.Table:
+    """Region pairs tied by case clusters: ``region_a``, ``region_b``, ``n_clusters`` (clusters
+    with cases in both), ``n_cases`` (their cases). Observed counts only — the null model and
+    significance are :func:`jinduanalytics.region_pairs.region_pairs`'.
+
+    Parameters
+    ----------
+    summary : pyarrow.Table
+        :func:`jinduanalytics.clusters.cluster_summary`.
+
+    Returns
+    -------
+    pyarrow.Table
+    """
+    s = summary.select(["cluster", "regions", "n_cases"]).to_pandas()
+    rows = []
+    for regions, n in zip(s["regions"], s["n_cases"]):
+        regs = sorted(regions)
+        for i in range(len(regs)):
+            for j in range(i + 1, len(regs)):
+                rows.append((regs[i], regs[j], n))
+    df = pd.DataFrame(rows, columns=["region_a", "region_b", "n"])
+    out = df.groupby(["region_a", "region_b"], as_index=False).agg(n_clusters=("n", "size"), n_cases=("n", "sum"))
+    out = out.astype({"n_clusters": np.int64, "n_cases": np.int64})
+    return pa.Table.from_pandas(out.sort_values(["n_clusters", "region_a", "region_b"], ascending=[False, True, True])
+                                .reset_index(drop=True), preserve_index=False)

@@ -1,0 +1,151 @@
+"""The sections of ``jindu analyze``: each turns a :class:`~jinduanalytics.analyze.run.Run` into
+the tables it writes, the figures it draws and what its report template shows.
+
+Adding an analysis is one function here, one template under ``templates/sections/`` and one
+entry in :data:`SECTIONS`; nothing else changes. A section reads intermediates from the run (never
+recomputes them), draws with :mod:`jinduanalytics.plot` (which never computes) and leaves HTML to
+its template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .. import plot
+from ..clusters import cluster_timeline
+from ..linkage import explain_link
+from ..tables import get_table
+from .run import CHECKPOINTS_K, Run
+
+__all__ = ["Section", "SECTIONS"]
+
+
+@dataclass
+class Section:
+    """What one section hands the report: result tables (written as Parquet under their name),
+    matplotlib figures (embedded as PNG) and the values its template shows."""
+
+    name: str
+    template: str
+    tables: dict[str, pa.Table | None] = field(default_factory=dict)
+    figures: dict = field(default_factory=dict)
+    context: dict = field(default_factory=dict)
+
+
+def _table_html(df: pd.DataFrame, max_rows: int = 15) -> str:
+    """A result table as report HTML (cells escaped)."""
+    return df.head(max_rows).to_html(index=False, border=0, classes="t", escape=True, na_rep="")
+
+
+def data_section(run: Run, mask) -> Section:
+    rows = [(name, run.data[name].num_rows) for name in run.data]
+    return Section("data", "sections/data.html.j2", context={"rows": rows})
+
+
+def clusters_section(run: Run, mask) -> Section:
+    summary = run.cluster_summary
+    figures = {}
+    if summary.num_rows:  # an empty dataset gives empty tables and a report that says so, no figure
+        figures["ranking"] = plot.cluster_ranking(summary)
+        figures["timeline"] = plot.case_timeline(cluster_timeline(run.data, run.case_clusters, summary))
+    if run.top_cluster is not None:
+        top, nodes, edges = run.top_cluster
+        figures["network"] = plot.cluster_network(nodes, edges, title=f"排名第一的集群 top cluster #{top}: persons")
+    show = summary.to_pandas().head(15).copy()
+    show["regions"] = show["regions"].map(lambda r: ", ".join(r))
+    show["drugs"] = show["drugs"].map(lambda r: ", ".join(r))
+    show["top_entities"] = show["top_entities"].map(
+        lambda items: "; ".join(f"{mask(e['kind'], e['value']) if mask else e['kind'] + ' ' + e['value']} "
+                                f"({e['share']:.0%})" for e in items))
+    show["upstream_chain"] = show["upstream_chain"].map(lambda r: " → ".join(r))
+    show = show[["rank", "cluster", "n_cases", "n_small", "regions", "first_date", "last_date", "drugs", "quantity_g",
+                 "top_entities", "upstream_chain", "score"]]
+    show["quantity_g"] = show["quantity_g"].round(1)
+    show["score"] = show["score"].round(3)
+    return Section("clusters", "sections/clusters.html.j2",
+                   tables={"case_clusters": run.case_clusters, "cluster_summary": summary,
+                           "cluster_evidence": run.cluster_evidence},
+                   figures=figures, context={"table": _table_html(show)})
+
+
+def trace_section(run: Run, mask) -> Section:
+    cov = run.trace_coverage.to_pandas()
+    by_region = cov.groupby("region_id", as_index=False)[["cases", "traced", "traced_any"]].sum()
+    by_region["share"] = (by_region["traced"] / by_region["cases"]).round(3)
+    return Section("upstream trace", "sections/trace.html.j2",
+                   tables={"upstream_trace": run.upstream_trace, "trace_coverage": run.trace_coverage},
+                   context={"table": _table_html(by_region, 30)})
+
+
+def linkage_section(run: Run, mask) -> Section:
+    links, persons = run.person_linkage
+    figures = {}
+    if links is not None and links.num_rows:
+        lk = links.column("name_level").to_numpy()
+        row = int(np.flatnonzero(lk == 1)[0]) if (lk == 1).any() else 0
+        figures["waterfall"] = plot.linkage_waterfall(explain_link(links, row), threshold=0.0,
+                                                      title="一条跨地区记录关联 one cross-region record link, explained")
+    pairs = run.region_pairs
+    if pairs.num_rows:
+        figures["pairs"] = plot.region_heatmap(pairs, value="z", significant="significant", vmin=0.0,
+                                               regions=get_table(run.data, "regions", required=False),
+                                               title="地区关联 region pairs: combined z (* = z >= 3)")
+    rp = pairs.to_pandas()
+    show = rp[["rank", "region_a", "region_b"] + [c for c in ("persons", "entities", "clusters", "trips") if c in rp]
+              + ["z", "significant", "two_way"]].copy()
+    show["z"] = show["z"].round(2)
+    n_multi = int(persons.to_pandas().query("entity_size > 1")["person_id"].nunique()) if persons is not None else 0
+    return Section("linkage", "sections/linkage.html.j2",
+                   tables={"record_links": links, "linked_persons": persons, "region_pairs": pairs},
+                   figures=figures,
+                   context={"n_links": links.num_rows if links is not None else 0, "n_multi": n_multi,
+                            "table": _table_html(show, 15)})
+
+
+def routes_section(run: Run, mask) -> Section:
+    legs = run.flow_legs
+    figures = {}
+    if legs is not None and legs.num_rows:
+        figures["map"] = plot.beibu_map(get_table(run.data, "regions", required=False), legs)
+    return Section("routes", "sections/routes.html.j2",
+                   tables={"flow_legs": legs, "cross_region_clusters": run.cross_region_clusters},
+                   figures=figures, context={"table": _table_html(legs.to_pandas(), 10) if legs is not None else None})
+
+
+def checkpoints_section(run: Run, mask) -> Section:
+    cp = run.checkpoints
+    if cp is None:
+        return Section("checkpoints", "sections/checkpoints.html.j2", context={"k": CHECKPOINTS_K, "cp": None})
+    plain, evasive = cp["plain"].to_pandas(), cp["evasive"].to_pandas()
+    context = {"k": CHECKPOINTS_K, "cp": True,
+               "plain_share": plain["intercepted_share"].iloc[-1], "evasive_share": evasive["intercepted_share"].iloc[-1],
+               "n_moved": cp["rerouted"].num_rows, "kept_share": cp["plain_share_under_evasion"],
+               "plain": _table_html(plain.assign(intercepted_share=plain["intercepted_share"].round(3)), 10),
+               "evasive": _table_html(evasive.assign(intercepted_share=evasive["intercepted_share"].round(3)), 10)}
+    return Section("checkpoints", "sections/checkpoints.html.j2",
+                   tables={"checkpoints": cp["plain"], "checkpoints_evasive": cp["evasive"],
+                           "rerouted_flows": cp["rerouted"]}, context=context)
+
+
+def disruption_section(run: Run, mask) -> Section:
+    d = run.disruption
+    if d is None:
+        return Section("disruption", "sections/disruption.html.j2", context={"table": None})
+    fig = plot.disruption_curve(d["curves"].to_pandas(), x="removed", y="rho",
+                                title="打击效果 top cluster: largest component as persons are removed")
+    return Section("disruption", "sections/disruption.html.j2",
+                   tables={"disruption_curves": d["curves"], "key_players": d["key_players"]},
+                   figures={"disruption": fig}, context={"table": _table_html(d["key_players"].to_pandas().round(3), 10)})
+
+
+#: The report's sections, in order: (run, mask) -> Section. ``mask`` renders an entity value for
+#: the report (None: shown in full).
+SECTIONS: list[Callable[[Run, Callable | None], Section]] = [
+    data_section, clusters_section, trace_section, linkage_section, routes_section, checkpoints_section,
+    disruption_section,
+]
