@@ -36,8 +36,7 @@ def dataset_path(preset: str) -> Path:
 
 def pipeline(path: Path, *, trace: bool, score: bool) -> dict:
     from jinduanalytics._progress import stages
-    from jinduanalytics.clusters import (cluster_cases, cluster_summary, score_clusters, score_trace,
-                                         trace_upstream)
+    from jinduanalytics.clusters import cluster_cases, cluster_summary, score_clusters, score_trace, trace_upstream
     from jinduanalytics.io import read_dataset
 
     names = ["load", "clusters", "summary"] + (["trace"] if trace else [])

@@ -4,16 +4,45 @@ Everything shipped with the package is synthetic. See the README for the data mo
 the two commands that run the demo and the tests.
 """
 
-from ._version import __version__
 from . import clusters
+from ._version import __version__
 from ._warmup import warmup
-from .community import (connected_components, consensus, cpm_quality, label_propagation, leiden,
-                        leiden_levels, louvain, louvain_levels, modularity, provenance)
-from .errors import (GraphInputError, JinduError, JinduWarning, MissingDependencyError, OutputError,
-                     ParameterError, SchemaError)
-from .graph import (CSRGraph, as_graph, case_entity_graph, case_graph, entity_weights, from_edges,
-                    from_networkx, person_graph, region_flow_graph, to_igraph, to_networkx, write_gexf,
-                    write_graphml)
+from .community import (
+                        connected_components,
+                        consensus,
+                        cpm_quality,
+                        label_propagation,
+                        leiden,
+                        leiden_levels,
+                        louvain,
+                        louvain_levels,
+                        modularity,
+                        provenance,
+)
+from .errors import (
+                        GraphInputError,
+                        JinduError,
+                        JinduWarning,
+                        MissingDependencyError,
+                        OutputError,
+                        ParameterError,
+                        SchemaError,
+)
+from .graph import (
+                        CSRGraph,
+                        as_graph,
+                        case_entity_graph,
+                        case_graph,
+                        entity_weights,
+                        from_edges,
+                        from_networkx,
+                        person_graph,
+                        region_flow_graph,
+                        to_igraph,
+                        to_networkx,
+                        write_gexf,
+                        write_graphml,
+)
 from .io import Dataset, dataset_from_tables, read_dataset, read_table, write_dataset
 from .pseudonymise import pseudonymise, pseudonymise_values
 from .schema import TABLES, table_spec

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import time
 
+import pyarrow as pa
+
+from .community import connected_components, label_propagation, leiden, louvain
+from .graph import case_graph, person_graph
+
 __all__ = ["warmup"]
 
 
@@ -19,11 +24,6 @@ def warmup() -> float:
     >>> warmup() >= 0
     True
     """
-    import pyarrow as pa
-
-    from .community import connected_components, label_propagation, leiden, louvain
-    from .graph import case_graph, person_graph
-
     t = time.perf_counter()
     edges = pa.table({"source": ["a", "a", "b", "c", "x"], "target": ["b", "c", "c", "x", "y"]})
     leiden(edges, seed=0)

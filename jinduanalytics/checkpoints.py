@@ -26,10 +26,10 @@ import pyarrow as pa
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import lil_matrix
 
+from . import routes
 from ._checks import as_generator, check_choice, check_int, check_nonnegative
 from .errors import ParameterError
 from .regions import regions_table
-from . import routes
 from .routes import LegNetwork
 from .schema import FLOW_MODES
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 
 from ._output import output_folder
 from ._progress import stages
+from .analyze import _sha256, analyze_into, input_files
+from .clusters import score_clusters, score_trace
+from .graph import case_graph, person_graph, region_flow_graph
+from .io import read_dataset, write_dataset
+from .synthetic import generate
 
 __all__ = ["run_demo"]
 
@@ -20,12 +24,6 @@ def run_demo(out: Path, *, preset: str = "county", seed: int = 7, progress: bool
     ``out`` is written whole or not at all (see :func:`jinduanalytics.analyze.analyze`); an earlier
     demo's folder is replaced, any other non-empty folder only with ``force=True``.
     """
-    from .analyze import _sha256, analyze_into, input_files
-    from .clusters import score_clusters, score_trace
-    from .graph import case_graph, person_graph, region_flow_graph
-    from .io import read_dataset, write_dataset
-    from .synthetic import generate
-
     out = Path(out)
     summary: dict = {"preset": preset, "seed": seed}
     names = ["generate", "write + read back", "case graph", "analysis + report", "person graph", "flow graph"]

@@ -19,6 +19,7 @@ built from it).
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -26,6 +27,7 @@ import pyarrow as pa
 from ._checks import check_choice, check_int
 from ._kernels import centrality as _c
 from .errors import GraphInputError, ParameterError
+from .graph import as_graph
 
 __all__ = ["STRATEGIES", "DIRECTED_STRATEGIES", "removal_curve", "removal_curves", "degree_centralization",
            "key_players", "betweenness"]
@@ -170,8 +172,6 @@ def _directed_curve(edges, strategy, stop_at, tie_order, nodes, source, target, 
 
 def _betweenness_bfs(indptr, indices, sources, alive) -> np.ndarray:
     """Unweighted Brandes scores from ``sources`` over ``alive`` nodes (parallel kernel)."""
-    import numba
-
     chunks = max(1, min(len(sources), numba.get_num_threads() * 4))
     return _c.betweenness_from_sources(indptr, indices, sources, alive, chunks)
 
@@ -401,8 +401,6 @@ def betweenness(graph, *, samples: int | None = None, seed: int = 0, normalized:
     pyarrow.Table
         ``node_id``, ``betweenness``; metadata ``jindu.samples``.
     """
-    from .graph import as_graph
-
     g = as_graph(graph)
     n = g.n_nodes
     rng = np.random.default_rng(seed)

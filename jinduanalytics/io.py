@@ -43,7 +43,7 @@ class Dataset(Mapping):
     truth: dict[str, pa.Table] = field(default_factory=dict)
     rejected: dict[str, pa.Table] = field(default_factory=dict)
     source: str | None = None
-    files: "DatasetFiles | None" = None  # set by read_dataset: files read, ignored, missing
+    files: DatasetFiles | None = None  # set by read_dataset: files read, ignored, missing
 
     def __getitem__(self, name: str) -> pa.Table:
         try:

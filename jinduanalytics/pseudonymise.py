@@ -27,7 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import JinduWarning, ParameterError
-from .schema import PERSONAL_DOMAINS
+from .io import Dataset
+from .schema import PERSONAL_DOMAINS, TABLES
 
 __all__ = ["pseudonymise", "pseudonymise_values", "KEY_ENV", "BIRTH_DATES"]
 
@@ -116,8 +117,6 @@ def pseudonymise(tables, *, key: str | bytes | None = None, birth_dates: str = "
     >>> out["person_records"].column("birth_date")[0].as_py(), out["person_records"].column("name")[0].as_py()[:5]
     (datetime.date(1990, 1, 1), 'name:')
     """
-    from .io import Dataset
-
     if birth_dates not in BIRTH_DATES:
         raise ParameterError(f"birth_dates must be one of {', '.join(repr(b) for b in BIRTH_DATES)}; "
                              f"got {birth_dates!r}.")
@@ -141,8 +140,6 @@ def _domains_of(name: str) -> dict[str, str]:
 
 
 def _table(name: str, t: pa.Table, k: bytes, birth_dates: str, keep: set) -> pa.Table:
-    from .schema import TABLES
-
     spec = TABLES.get(name)
     canonical = set(spec.column_names) if spec is not None else set()
     extra = [c for c in t.column_names if c not in canonical and c not in keep]

@@ -30,8 +30,8 @@ import pandas as pd
 import pyarrow as pa
 from scipy.stats import norm
 
-from .clusters._data import link_weights
 from . import routes
+from .clusters._data import link_weights
 from .stats import poisson_z
 from .tables import get_table
 

@@ -6,10 +6,9 @@ from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
-
-import numpy as np
 
 from .tables import as_table, get_table
 from .validate import validate_table

@@ -122,7 +122,7 @@ def flow_imbalance(data, *, value: str = "n_trips", min_km: float = 10.0) -> pa.
     y = grid[value].to_numpy(float)
     out_tot = grid.groupby("origin")[value].sum()
     in_tot = grid.groupby("destination")[value].sum()
-    O = np.maximum(grid["origin"].map(out_tot).to_numpy(float), 1e-9)
+    O = np.maximum(grid["origin"].map(out_tot).to_numpy(float), 1e-9)  # noqa: E741 - the formula's O_i
     D = np.maximum(grid["destination"].map(in_tot).to_numpy(float), 1e-9)
     d = np.maximum(_distance_km(regions, grid["origin"], grid["destination"]), min_km)
     offset = np.log(O) + np.log(D)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from .errors import ParameterError
+
 __all__ = [
     "ColumnSpec",
     "TableSpec",
@@ -257,8 +259,6 @@ PERSONAL_DOMAINS: dict[str, list[tuple[str, str]]] = {
 
 def table_spec(name: str) -> TableSpec:
     """The :class:`TableSpec` of a canonical table, with a helpful error for typos."""
-    from .errors import ParameterError
-
     try:
         return TABLES[name]
     except KeyError:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from .errors import ParameterError, SchemaError
@@ -73,7 +74,6 @@ def as_table(table, name: str) -> pa.Table:
         return check_column_names(table, name)
     if isinstance(table, pa.RecordBatch):
         return check_column_names(pa.Table.from_batches([table]), name)
-    import pandas as pd
 
     if isinstance(table, pd.DataFrame):
         dup = sorted({str(c) for c in table.columns[table.columns.duplicated()]})

@@ -26,8 +26,8 @@ import pyarrow.compute as pc
 
 from .errors import JinduWarning, SchemaError
 from .identifiers import canonical_id_number, canonical_phone, normalise_text
-from .tables import as_table, check_column_names, rows_text
 from .schema import MAP_BOUNDS, TABLE_ORDER, TableSpec, table_spec
+from .tables import as_table, check_column_names, rows_text
 
 __all__ = ["Problem", "ValidationResult", "validate_table", "validate_dataset"]
 

@@ -12,9 +12,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jinduanalytics.clusters import (case_links, cluster_bridges, cluster_case_graph, cluster_cases,
-                                     cluster_evidence, cluster_summary, evidence_chain, score_clusters,
-                                     score_trace, trace_coverage, trace_upstream)
+from jinduanalytics.clusters import (
+    case_links,
+    cluster_bridges,
+    cluster_case_graph,
+    cluster_cases,
+    cluster_evidence,
+    cluster_summary,
+    evidence_chain,
+    score_clusters,
+    score_trace,
+    trace_coverage,
+    trace_upstream,
+)
 from jinduanalytics.errors import ParameterError, SchemaError
 from jinduanalytics.graph import auto_max_cases
 from jinduanalytics.synthetic import generate

@@ -456,7 +456,7 @@ def test_pipelined_local_moving_on_a_big_graph_equals_python_reference():
     gw = g.weights.copy()
     gw[g.sources() == g.indices] *= 2
     node_w = np.bincount(g.sources(), weights=gw, minlength=n)
-    order = sys.modules["jinduanalytics.community.leiden"]._sweep_order(n, rng)
+    order = sys.modules["jinduanalytics.community.multilevel"]._sweep_order(n, rng)
     gamma = 2.0 ** -18
     init = np.arange(n, dtype=np.int64)
     want_moves, want = reference_local_moving(g.indptr.tolist(), g.indices.tolist(), gw.tolist(), node_w.tolist(),
@@ -512,7 +512,7 @@ def test_narrow_coarse_weights_do_not_change_results(edges, seed):
     is forced."""
     from unittest import mock
 
-    L = sys.modules["jinduanalytics.community.leiden"]
+    L = sys.modules["jinduanalytics.community.multilevel"]
     w = np.rint(edges.column("weight").to_numpy(zero_copy_only=False) * 3) + 1
     ints = edges.set_column(edges.schema.get_field_index("weight"), "weight", pa.array(w))
     halves = edges.set_column(edges.schema.get_field_index("weight"), "weight", pa.array(w / 2))
@@ -527,7 +527,7 @@ def test_coarse_weight_storage_rule():
     """uint16 / float32 only where every aggregated weight is exactly one."""
     from jinduanalytics._kernels.leiden import all_integral
 
-    L = sys.modules["jinduanalytics.community.leiden"]
+    L = sys.modules["jinduanalytics.community.multilevel"]
     assert all_integral(np.array([0.0, 3.0, 7.0])) and not all_integral(np.array([1.0, 0.1]))
     assert L._weight_dtype(True, np.array([2.0 ** 16 - 1])) is np.uint16
     assert L._weight_dtype(True, np.array([2.0 ** 16])) is np.float32

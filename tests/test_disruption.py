@@ -114,8 +114,8 @@ needs_caviar = pytest.mark.skipif(ROOT is None or not (ROOT / "caviar").is_dir()
 
 @needs_caviar
 def test_caviar_full_network_figures():
-    from jinduanalytics.disruption import _DiGraph
     from jinduanalytics.community import connected_components
+    from jinduanalytics.disruption import _DiGraph
 
     arcs, nodes = _caviar_matrix(ROOT / "caviar" / "CAVIAR_FULL.csv")
     g = _DiGraph(arcs, "source", "target", "weight", nodes=nodes)

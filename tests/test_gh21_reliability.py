@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from conftest import tiny_tables
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,10 +24,8 @@ from jinduanalytics import analyze as analyze_mod
 from jinduanalytics.checkpoints import interception, place_checkpoints
 from jinduanalytics.cli import main
 from jinduanalytics.disruption import betweenness
-from jinduanalytics.errors import GraphInputError, OutputError, ParameterError, SchemaError
+from jinduanalytics.errors import GraphInputError, ParameterError, SchemaError
 from jinduanalytics.linkage import resolve_persons
-
-from conftest import tiny_tables
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "synthetic" / "county"
 
@@ -663,9 +662,7 @@ def test_gh21_any_corruption_gives_a_clear_error_or_a_complete_accounting(small_
 
 
 def test_gh21_a_kernel_failure_is_a_jindu_error_not_a_system_error(monkeypatch):
-    import importlib
-
-    leiden_mod = importlib.import_module("jinduanalytics.community.leiden")  # (the package re-exports the function)
+    from jinduanalytics.community import multilevel as leiden_mod
 
     def broken(*args, **kwargs):
         raise SystemError("CPUDispatcher(<function _aggregate_into>) returned a result with an exception set")

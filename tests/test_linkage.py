@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import jellyfish
 import numpy as np
 import pandas as pd
@@ -12,13 +10,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jinduanalytics._kernels import strings as K
 from jinduanalytics.errors import ParameterError, SchemaError
-from jinduanalytics.linkage import (ChineseName, DateComparison, ExactMatch, IdNumber, StringSimilarity, explain_link,
-                                    link_records, linkage_model, resolve_persons, score_links)
+from jinduanalytics.linkage import (
+    ChineseName,
+    DateComparison,
+    ExactMatch,
+    IdNumber,
+    StringSimilarity,
+    explain_link,
+    link_records,
+    linkage_model,
+    resolve_persons,
+    score_links,
+)
 from jinduanalytics.linkage.comparisons import encode_strings
 from jinduanalytics.linkage.link import _em, _patterns
 from jinduanalytics.linkage.names import name_pinyin
-from jinduanalytics._kernels import strings as K
 from jinduanalytics.synthetic import generate
 from jinduanalytics.synthetic import identity as idt
 

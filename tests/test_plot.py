@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import warnings
 from importlib import resources
 from pathlib import Path

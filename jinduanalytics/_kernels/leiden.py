@@ -607,7 +607,6 @@ def _aggregate_into(indptr, indices, weights, labels, k, n_chunks, buf_idx, buf_
     members in node order, whatever the number of threads (members' rows and their neighbours'
     labels are prefetched a few members ahead). Returns the output indptr and, per
     run, where its block starts, its size and where it belongs in the output."""
-    n = indptr.shape[0] - 1
     ptr, members = _members(labels, k, np.empty(0, dtype=np.int64))
     bounds, cost = _group_chunks(ptr, labels, indptr, n_chunks)
     room = np.zeros(n_chunks + 1, dtype=np.int64)  # each run's region of the buffers

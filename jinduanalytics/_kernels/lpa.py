@@ -21,7 +21,7 @@ def label_propagation(indptr, indices, weights, state, max_sweeps):
     tw = np.empty(n, dtype=np.float64)  # weight to each touched label
     ties = np.empty(n, dtype=np.int64)
     sweeps = 0
-    for sweep in range(max_sweeps):
+    for _ in range(max_sweeps):
         sweeps += 1
         shuffle(state, order)
         changed = 0

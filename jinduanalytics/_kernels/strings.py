@@ -11,7 +11,6 @@ import numba as nb
 import numpy as np
 
 
-
 @nb.njit(cache=True, nogil=True)
 def _jaro_winkler(a, la, b, lb, flags_a, flags_b, prefix_scale):
     if la == 0 and lb == 0:

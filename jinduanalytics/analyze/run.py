@@ -15,8 +15,7 @@ import pyarrow as pa
 
 from .. import routes
 from ..checkpoints import interception, place_checkpoints
-from ..clusters import (cluster_cases, cluster_evidence, cluster_persons, cluster_summary, trace_coverage,
-                        trace_upstream)
+from ..clusters import cluster_cases, cluster_evidence, cluster_persons, cluster_summary, trace_coverage, trace_upstream
 from ..clusters._data import case_links
 from ..disruption import key_players, removal_curves
 from ..linkage import resolve_persons

@@ -7,11 +7,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..community import provenance
 from ..errors import ParameterError, SchemaError
-from ..tables import get_table
+from ..graph import entity_weights
 
 #: Link kinds derived from the persons of a case (see :func:`case_links`).
 from ..schema import PERSON_KINDS  # noqa: E402 - re-exported here for the clusters modules
+from ..tables import get_table
 
 
 def _str(t: pa.Table, col: str) -> pa.Array:
@@ -87,8 +89,6 @@ def evidence_links(data, person_kinds: tuple[str, ...], links: pa.Table | None =
 
 def cluster_params(clusters: pa.Table) -> dict:
     """The projection parameters a ``cluster_cases`` table was made with."""
-    from ..community import provenance
-
     try:
         prov = provenance(clusters)
     except ParameterError:
@@ -108,8 +108,6 @@ def clusters_frame(clusters: pa.Table) -> pd.DataFrame:
 
 def link_weights(links: pa.Table, params: dict) -> pd.DataFrame:
     """Links joined to their entity weight (see graph.case_graph): case_id, kind, value, n_cases, weight."""
-    from ..graph import entity_weights
-
     ew = entity_weights(links, rarity=params["rarity"], max_cases=params["max_cases_used"],
                         kind_weights=params.get("kind_weights"))
     df = links.to_pandas()

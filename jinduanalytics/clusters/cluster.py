@@ -8,7 +8,10 @@ import pyarrow.compute as pc
 
 from .._checks import check_int, check_positive
 from .._progress import stages
+from ..community import consensus
 from ..community._common import with_provenance
+from ..graph import case_graph
+from ..graph.build import _bipartite, auto_max_cases
 from ..tables import get_table
 from ._data import PERSON_KINDS, evidence_links
 
@@ -79,10 +82,6 @@ def cluster_cases(
     >>> cl.num_rows == ds.cases.num_rows
     True
     """
-    from ..community import consensus
-    from ..graph import case_graph
-    from ..graph.build import _bipartite, auto_max_cases
-
     check_positive(density=density)
     check_int("n_runs", n_runs, minimum=2)
     check_int("seed", seed, minimum=0)

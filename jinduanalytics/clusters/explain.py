@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import ParameterError
+from ..graph import case_graph
 from ..tables import get_table
 from ._data import cluster_params, clusters_frame, evidence_links, link_weights
 
@@ -26,8 +27,6 @@ def _weighted_links(data, clusters: pa.Table, links: pa.Table | None = None) -> 
 
 
 def _case_graph(data, params: dict, links: pa.Table):
-    from ..graph import case_graph
-
     cases = get_table(data, "cases", columns=("case_id",))
     return case_graph(links, cases=cases.select(["case_id"]), rarity=params["rarity"],
                       max_cases=params["max_cases_used"], kind_weights=params.get("kind_weights"))

@@ -8,8 +8,10 @@ import pyarrow as pa
 
 from .._checks import check_int, check_nonnegative, check_positive
 from ..errors import ParameterError
+from ..graph import person_graph
 from ..tables import get_table
 from ._data import as_date_array, cluster_params, clusters_frame
+from .explain import cluster_evidence
 
 __all__ = ["SCORE_WEIGHTS", "cluster_summary"]
 
@@ -84,8 +86,6 @@ def cluster_summary(
         supplier, wholesaler and seller records of the cluster, top down),
         ``score_size`` … ``score_stability``, ``score``; best first.
     """
-    from .explain import cluster_evidence
-
     check_int("min_size", min_size, minimum=1)
     check_nonnegative(small_quantity_g=small_quantity_g)
     check_int("recent_days", recent_days, minimum=1)
@@ -154,8 +154,6 @@ def cluster_summary(
 
 def _persons(data, cl: pd.DataFrame, key_persons: int) -> pd.DataFrame:
     """Per cluster: key persons (centrality inside the cluster) and the upstream chain."""
-    from ..graph import person_graph
-
     cp = get_table(data, "case_persons", columns=("case_id", "record_id", "role")).to_pandas()
     cp = cp.merge(cl[["case_id", "cluster"]], on="case_id")
     if cp.empty:
@@ -194,8 +192,6 @@ def cluster_persons(data, clusters: pa.Table, cluster: int) -> tuple[pa.Table, p
         cluster's cases), ``n_cases``; edges: ``source``, ``target``, ``weight``
         (co-offending and phone contacts, as in :func:`jinduanalytics.graph.person_graph`).
     """
-    from ..graph import person_graph
-
     cl = clusters_frame(clusters)
     members = cl.loc[cl["cluster"] == cluster, "case_id"]
     if members.empty:

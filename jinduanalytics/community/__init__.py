@@ -2,8 +2,8 @@
 
 from ._common import provenance
 from .consensus import consensus
-from .leiden import leiden, leiden_levels, louvain, louvain_levels
-from .other import connected_components, label_propagation
+from .multilevel import leiden, leiden_levels, louvain, louvain_levels
+from .propagation import connected_components, label_propagation
 from .quality import cpm_quality, modularity
 
 __all__ = ["leiden", "louvain", "leiden_levels", "louvain_levels", "label_propagation", "connected_components",

@@ -8,6 +8,8 @@ import numpy as np
 import pyarrow as pa
 
 from .._checks import as_generator
+from .._kernels.csr import double_self_loops, has_self_loop
+from .._kernels.leiden import renumber
 from .._version import __version__
 from ..errors import GraphInputError, ParameterError
 from ..graph.csr import CSRGraph
@@ -26,8 +28,6 @@ def kernel_weights(g: CSRGraph) -> np.ndarray:
     """Weights with the self-loop diagonal doubled (row sums = strength, networkx convention).
 
     The graph's own array (read only in the kernels) when there is no self-loop: no copy."""
-    from .._kernels.csr import double_self_loops, has_self_loop
-
     w = g.weights if not has_self_loop(g.indptr, g.indices) else double_self_loops(g.indptr, g.indices, g.weights)
     with np.errstate(over="ignore"):
         total = float(np.sum(w))
@@ -59,8 +59,6 @@ def sort_by_size(labels: np.ndarray) -> np.ndarray:
     O(n): renumbering by first appearance makes "smallest node index" the same as "smallest
     label", so a stable sort of the k community sizes settles the order.
     """
-    from .._kernels.leiden import renumber
-
     if labels.size == 0:
         return labels.astype(np.int64)
     shifted = np.ascontiguousarray(labels, dtype=np.int64) - int(labels.min())

@@ -8,6 +8,8 @@ import pyarrow as pa
 from .._checks import check_choice, check_int
 from ..graph.build import as_graph
 from ._common import community_table, labels_from, resolve_seed
+from .multilevel import leiden, louvain
+from .propagation import label_propagation
 from .quality import cpm_quality, modularity
 
 __all__ = ["consensus"]
@@ -43,8 +45,6 @@ def consensus(graph, *, n_runs: int = 10, algorithm: str = "leiden", seed=None, 
     pyarrow.Table
         ``node_id``, ``community`` (0 = largest), ``agreement``, ``community_agreement``.
     """
-    from . import label_propagation, leiden, louvain
-
     check_int("n_runs", n_runs, minimum=2)
     check_choice("algorithm", algorithm, ("leiden", "louvain", "label_propagation"))
     g = as_graph(graph)

@@ -1,7 +1,17 @@
 """Graph type, builders and adapters."""
 
-from .build import (RARITY, as_graph, auto_max_cases, case_entity_graph, case_graph, entity_weights, from_edges,
-                    from_networkx, person_graph, region_flow_graph)
+from .build import (
+                    RARITY,
+                    as_graph,
+                    auto_max_cases,
+                    case_entity_graph,
+                    case_graph,
+                    entity_weights,
+                    from_edges,
+                    from_networkx,
+                    person_graph,
+                    region_flow_graph,
+)
 from .convert import to_igraph, to_networkx, write_gexf, write_graphml
 from .csr import CSRGraph
 

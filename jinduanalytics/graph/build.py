@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,6 +18,7 @@ from .._checks import check_choice, check_int, check_nonnegative
 from .._kernels import csr as _csr
 from .._kernels import hashing as _hash
 from .._kernels import projection as _proj
+from .._kernels.pairs import expand_pairs
 from ..errors import GraphInputError, ParameterError
 from ..schema import ENTITY_KINDS, PERSON_KINDS
 from ..tables import as_table, rows_text
@@ -424,8 +426,6 @@ def case_entity_graph(case_entities, *, cases=None) -> CSRGraph:
 
 
 def _n_chunks() -> int:
-    import numba
-
     return max(1, numba.get_num_threads() * 2)
 
 
@@ -612,8 +612,6 @@ def person_graph(
 
 
 def _contact_pairs(pa_i, pb_i, p_ptr, p_rec, total):
-    from .._kernels.pairs import expand_pairs
-
     return expand_pairs(pa_i.astype(np.int64), pb_i.astype(np.int64), p_ptr, p_rec.astype(np.int64), total)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 
 from ..errors import MissingDependencyError
 from .csr import CSRGraph

@@ -9,6 +9,7 @@ from functools import cached_property
 import numpy as np
 import pyarrow as pa
 
+from .._kernels.csr import coo_to_csr
 from ..errors import GraphInputError
 
 __all__ = ["CSRGraph"]
@@ -119,7 +120,6 @@ class CSRGraph:
         remap[nodes] = np.arange(nodes.size, dtype=np.int64)
         src = self.sources()
         keep = (remap[src] >= 0) & (remap[self.indices] >= 0)
-        from .._kernels.csr import coo_to_csr
 
         indptr, indices, weights = coo_to_csr(nodes.size, remap[src[keep]], remap[self.indices[keep]],
                                               self.weights[keep])

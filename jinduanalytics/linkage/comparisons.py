@@ -10,10 +10,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .._kernels import strings as _k
 from ..errors import ParameterError, SchemaError
 from ..identifiers import MAX_COMPARE_CHARS
+from .names import name_pinyin
 
 #: pandas string dtype backed by Arrow: its .str methods run in Arrow compute kernels
 STR = "string[pyarrow]"
@@ -29,9 +32,6 @@ def encode_strings(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     ASCII columns (ID numbers, phones) are read straight from the Arrow buffers; others are
     encoded once per distinct value and gathered.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     arr = pa.array(values.astype(STR), pa.string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
@@ -184,8 +184,6 @@ class ChineseName(Comparison):
         self.pinyin_column = pinyin_column  # a precomputed pinyin key (else computed here)
 
     def prepare(self, df):
-        from .names import name_pinyin
-
         s = df[self.columns[0]].astype(STR).str.strip()
         codes, lengths = encode_strings(s)
         py = df[self.pinyin_column] if self.pinyin_column else name_pinyin(s)

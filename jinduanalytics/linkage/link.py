@@ -27,7 +27,9 @@ import pyarrow as pa
 from .._checks import check_int
 from .._kernels import pairs_block as _pb
 from .._progress import stages
+from ..community import connected_components
 from ..errors import ParameterError, SchemaError
+from ..graph import from_edges
 from .comparisons import Comparison, factorize
 
 __all__ = ["link_records", "linkage_model", "explain_link", "cluster_links"]
@@ -130,7 +132,7 @@ def _em(patterns: np.ndarray, counts: np.ndarray, u: list[np.ndarray], n_levels:
     lam = 0.1
     w = counts.astype(np.float64)
     it = 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count is returned
         log_m = np.zeros(len(patterns))
         log_u = np.zeros(len(patterns))
         for c in range(C):
@@ -447,9 +449,6 @@ def cluster_links(links: pa.Table, ids, *, min_probability: float | None = None)
     pyarrow.Table
         ``record_id``, ``entity`` (0 = the largest), ``entity_size``.
     """
-    from ..community import connected_components
-    from ..graph import from_edges
-
     ids = pa.array(pd.Series(ids).astype("string").to_numpy(dtype=object), pa.string())
     keep = (links.column("is_link").to_numpy(zero_copy_only=False) if min_probability is None
             else links.column("match_probability").to_numpy() >= min_probability)

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from ..errors import SchemaError
 from ..identifiers import MAX_COMPARE_CHARS, canonical_id_number, canonical_phone, comparable_name
 from .comparisons import ChineseName, DateComparison, ExactMatch, IdNumber
-from .link import cluster_links, link_records
+from .link import arrow_to_pandas, cluster_links, link_records
 from .names import pinyin_keys
 
 #: pandas string dtype backed by Arrow: its .str methods run in Arrow compute kernels
@@ -47,8 +47,6 @@ def person_comparisons() -> list:
 
 def _id_birth(idn: pd.Series, full: np.ndarray) -> np.ndarray:
     """Birth dates (datetime64[D], NaT when unknown) from ID characters 7-14 (GB 11643)."""
-    import pyarrow.compute as pc
-
     part = pa.array(idn.str.slice(6, 14).where(full), pa.string())
     ok = pc.fill_null(pc.match_substring_regex(part, r"^[0-9]{8}$"), False)
     ymd = pc.cast(pc.if_else(ok, part, pa.scalar("0")), pa.int64()).to_numpy(zero_copy_only=False)
@@ -122,8 +120,6 @@ def resolve_persons(person_records, *, threshold: float = 0.5, across: str | Non
         ``links`` from :func:`link_records` (explained per comparison); ``persons``:
         ``record_id``, ``person_id`` (``E<n>``), ``entity_size``.
     """
-    from .link import arrow_to_pandas
-
     df = arrow_to_pandas(person_records) if isinstance(person_records, pa.Table) else person_records.copy()
     need = ("record_id", "name", "id_number", "birth_date", "phone", "sex", "home_region")
     missing = [c for c in need if c not in df.columns]
@@ -134,7 +130,6 @@ def resolve_persons(person_records, *, threshold: float = 0.5, across: str | Non
     links = link_records(df, comparisons=person_comparisons(), blocking=PERSON_BLOCKING, id_column="record_id",
                          group_column=across, threshold=threshold, seed=seed, progress=progress, **link_options)
     ent = cluster_links(links, df["record_id"])
-    import pyarrow.compute as pc
 
     pid = pc.binary_join_element_wise(pa.scalar("E"), ent.column("entity").cast(pa.string()), "")
     persons = pa.table({"record_id": ent.column("record_id"), "person_id": pid,

@@ -6,8 +6,15 @@ pyplot, so they are safe in scripts; in Jupyter they display as the cell's value
 """
 
 from ._style import cjk_font
-from .figures import (beibu_map, case_timeline, cluster_network, cluster_ranking, disruption_curve,
-                      linkage_waterfall, region_heatmap)
+from .figures import (
+                      beibu_map,
+                      case_timeline,
+                      cluster_network,
+                      cluster_ranking,
+                      disruption_curve,
+                      linkage_waterfall,
+                      region_heatmap,
+)
 
 __all__ = ["cluster_network", "region_heatmap", "beibu_map", "cluster_ranking", "case_timeline",
            "linkage_waterfall", "disruption_curve", "cjk_font"]

@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError, SchemaError
-from ._style import (MODE_COLORS, MODE_ZH, PART_COLORS, PROVINCE_COLORS, ROLE_COLORS, ROLE_ZH, new_figure,
-                     style)
+from ._style import MODE_COLORS, MODE_ZH, PART_COLORS, PROVINCE_COLORS, ROLE_COLORS, ROLE_ZH, new_figure, style
 
 __all__ = ["cluster_network", "region_heatmap", "beibu_map", "cluster_ranking", "case_timeline",
            "linkage_waterfall", "disruption_curve"]
@@ -136,7 +135,7 @@ def region_heatmap(pairs, *, value: str = "z", significant: str | None = "signif
     sig = np.zeros_like(mat, dtype=bool)
     has_sig = significant is not None and significant in df
     for row in df.itertuples(index=False):
-        a, b, v = idx[getattr(row, "region_a")], idx[getattr(row, "region_b")], getattr(row, value)
+        a, b, v = idx[row.region_a], idx[row.region_b], getattr(row, value)
         mat[a, b] = mat[b, a] = v
         if has_sig and bool(getattr(row, significant)):
             sig[a, b] = sig[b, a] = True
@@ -205,7 +204,7 @@ def beibu_map(regions=None, legs=None, *, value: str = "quantity_g", min_share: 
         main = coast[coast["part"] == "mainland"][["lon", "lat"]].to_numpy()
         land = np.vstack([main, [[116.5, 22.85], [116.5, 26.5], [96.5, 26.5], [96.5, 18.9]]])
         ax.add_patch(Polygon(land, closed=True, facecolor="#f7f4ea", edgecolor="#7f8c8d", lw=1.0, zorder=0))
-        for part, pts in coast[coast["part"] != "mainland"].groupby("part"):
+        for _, pts in coast[coast["part"] != "mainland"].groupby("part"):
             ax.add_patch(Polygon(pts[["lon", "lat"]].to_numpy(), closed=True, facecolor="#f7f4ea",
                                  edgecolor="#7f8c8d", lw=1.0, zorder=0))
         handles = []

@@ -44,8 +44,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._checks import check_choice
+from .._progress import stages
 from ..errors import ParameterError
-from ..io import Dataset
+from ..io import Dataset, dataset_from_tables
 from ..regions import BEIBU_CITIES, STRAIT_CROSSING, beibu_regions
 from . import identity as idt
 
@@ -220,7 +221,6 @@ def generate(preset: str | SyntheticConfig = "county", *, seed: int | None = Non
     if seed is not None:
         cfg = cfg.replace(seed=seed)
     _validate_config(cfg)
-    from .._progress import stages
 
     with stages(["networks", "cases", "entities", "records", "contacts", "flows", "validate"],
                 enabled=progress, desc="generate") as step:
@@ -606,7 +606,6 @@ def _generate(cfg: SyntheticConfig, step) -> Dataset:
     tables = {"regions": regions, "person_records": person_records, "cases": cases,
               "case_persons": case_persons, "case_entities": case_entities, "contacts": contacts,
               "transactions": transactions, "flows": flows, "checkpoints": checkpoints}
-    from ..io import dataset_from_tables
 
     ds = dataset_from_tables(tables)
     ds.truth = _truth(cfg, N, cities, home, second, cross, two_way, origin, drug, net_lo, net_hi, t0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pyarrow as pa
 
@@ -10,8 +11,15 @@ from .._kernels import leiden as K
 from .._kernels.components import components_within
 from .._kernels.csr import row_sums
 from ..graph.build import as_graph
-from ._common import community_table, kernel_weights, labels_from, resolve_seed, sort_by_size, undirected, \
-    with_provenance
+from ._common import (
+    community_table,
+    kernel_weights,
+    labels_from,
+    resolve_seed,
+    sort_by_size,
+    undirected,
+    with_provenance,
+)
 
 __all__ = ["leiden", "louvain", "leiden_levels", "louvain_levels"]
 
@@ -160,8 +168,6 @@ _BATCH = 4096  # nodes per batch of local moving (the result does not depend on 
 
 
 def _n_chunks() -> int:
-    import numba
-
     return max(1, 4 * numba.get_num_threads())
 
 
