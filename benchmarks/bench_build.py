@@ -32,8 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import jinduanalytics as ja  # noqa: E402
 from benchmarks import _harness as H  # noqa: E402
+from jinduanalytics._checks import n_chunks  # noqa: E402
 from jinduanalytics._kernels import projection as proj  # noqa: E402
-from jinduanalytics.graph.build import _bipartite, _entity_weight_array, _n_chunks  # noqa: E402
+from jinduanalytics.graph.build import _bipartite, _entity_weight_array  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 MAX_CASES = 50
@@ -87,7 +88,7 @@ def main(argv=None) -> None:
                   lambda t: {"nnz": int(ja.case_graph(t, max_cases=MAX_CASES).indices.size)}, repeats=repeats),
         H.measure("jindu.project kernel", name, lambda: None,
                   lambda _: {"nnz": int(proj.project(bp.n_cases, bp.row_ptr, bp.row_col, bp.col_ptr, bp.col_row,
-                                                     w, _n_chunks())[1].size)}, repeats=repeats),
+                                                     w, n_chunks())[1].size)}, repeats=repeats),
         H.measure("scipy B·W·Bᵀ", name, lambda: None, scipy_product, repeats=repeats),
     ]
     # networkx on subsamples it finishes, side by side with us on the same subsample

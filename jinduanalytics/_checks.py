@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Iterable
 
+import numba
 import numpy as np
 
 from .errors import ParameterError
@@ -38,7 +39,13 @@ def check_choice(name: str, value, choices: Iterable) -> None:
 
 
 def as_generator(seed) -> np.random.Generator:
-    """One numpy Generator per call, from an int, a Generator or None (fresh entropy)."""
+    """One numpy Generator per call, from an int, a Generator or None (fresh entropy).
+
+    The seed convention, for every public function that draws: ``seed`` is an int >= 0, a
+    numpy Generator or None, and defaults to 0, so the same call gives the same table; None
+    draws fresh entropy (community results record the seed drawn in their provenance). The
+    synthetic presets and the ``jindu`` commands default to seed 7 (the committed datasets).
+    """
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is None:
@@ -46,3 +53,14 @@ def as_generator(seed) -> np.random.Generator:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ParameterError(f"seed must be a non-negative int, a numpy Generator or None; got {seed!r}.")
     return np.random.default_rng(int(seed))
+
+
+def n_chunks(n_items: int | None = None, *, per_thread: int = 4) -> int:
+    """How many pieces parallel kernels split their work into: ``per_thread`` (4: enough to even
+    out uneven pieces; 1 for a kernel that wants one piece per worker) per numba thread, never
+    more than there are items, at least 1. The one rule every wrapper of a ``parallel=True``
+    kernel uses; results never depend on it."""
+    chunks = per_thread * numba.get_num_threads()
+    if n_items is not None:
+        chunks = min(chunks, n_items)
+    return max(1, chunks)

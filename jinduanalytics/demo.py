@@ -18,7 +18,8 @@ from .synthetic import generate
 __all__ = ["run_demo"]
 
 
-def run_demo(out: Path, *, preset: str = "county", seed: int = 7, progress: bool = True, force: bool = False) -> dict:
+def run_demo(out: Path, *, preset: str = "county", seed: int = 0, progress: bool = True,
+             force: bool = False) -> dict:
     """Generate, validate, build graphs, analyse; write results to ``out``; return a summary dict.
 
     ``out`` is written whole or not at all (see :func:`jinduanalytics.analyze.analyze`); an earlier

@@ -19,12 +19,11 @@ built from it).
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ._checks import check_choice, check_int
+from ._checks import check_choice, check_int, n_chunks
 from ._kernels import centrality as _c
 from .errors import GraphInputError, ParameterError
 from .graph import as_graph
@@ -39,7 +38,16 @@ DIRECTED_STRATEGIES = ("in_degree", "out_degree", "in_strength", "out_strength")
 
 
 class _Graph:
-    """Undirected graph from an edge table: later rows overwrite the weight of a repeated pair."""
+    """Undirected graph from an edge table: later rows overwrite the weight of a repeated pair.
+
+    Why not :class:`~jinduanalytics.graph.CSRGraph`: the published removal curves this module
+    reproduces (Cavallaro et al. 2020 on the Montagna networks; the CAVIAR curves of Anastasiadis
+    & Antoniou 2024) were computed with networkx, whose node order is the order nodes first appear
+    in the edge list and whose repeated edges keep the last weight. Ties between equal scores are
+    broken by that order, so the curves depend on it. ``CSRGraph`` orders nodes by sorted key and
+    sums repeated edges (what every other analysis wants); this class keeps networkx's order and
+    overwrite rule, and hands the same plain CSR arrays to the same kernels.
+    """
 
     def __init__(self, edges, source: str, target: str, weight: str | None):
         df = edges.to_pandas() if isinstance(edges, pa.Table) else pd.DataFrame(edges)
@@ -172,7 +180,7 @@ def _directed_curve(edges, strategy, stop_at, tie_order, nodes, source, target, 
 
 def _betweenness_bfs(indptr, indices, sources, alive) -> np.ndarray:
     """Unweighted Brandes scores from ``sources`` over ``alive`` nodes (parallel kernel)."""
-    chunks = max(1, min(len(sources), numba.get_num_threads() * 4))
+    chunks = n_chunks(len(sources))
     return _c.betweenness_from_sources(indptr, indices, sources, alive, chunks)
 
 

@@ -64,3 +64,12 @@ def tiny_tables() -> dict[str, pa.Table]:
 @pytest.fixture
 def tables():
     return tiny_tables()
+
+
+@pytest.fixture(scope="session")
+def city():
+    """The city preset (seed 7), generated once per test run and shared by every module that
+    reads it (Arrow tables are immutable; tests that change a table build a new one)."""
+    from jinduanalytics.synthetic import generate
+
+    return generate("city", seed=7)

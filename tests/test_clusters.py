@@ -27,12 +27,6 @@ from jinduanalytics.clusters import (
 )
 from jinduanalytics.errors import ParameterError, SchemaError
 from jinduanalytics.graph import auto_max_cases
-from jinduanalytics.synthetic import generate
-
-
-@pytest.fixture(scope="module")
-def city():
-    return generate("city", seed=7)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import jinduanalytics as ja
 from jinduanalytics.errors import GraphInputError, ParameterError
 from jinduanalytics.metrics import ari, nmi
 from tests import strategies
+from tests.reference import reference_local_moving
 
 ig = pytest.importorskip("igraph")
 
@@ -301,6 +302,7 @@ def test_sort_by_size_contract(labels):
             assert np.flatnonzero(out == c)[0] < np.flatnonzero(out == c + 1)[0]
 
 
+@pytest.mark.slow  # compiles every kernel cold in a fresh interpreter (~50 s)
 def test_numba_cache_is_written_and_reused(tmp_path):
     """A second process loads kernels from the on-disk cache instead of compiling them."""
     import os
@@ -357,56 +359,6 @@ def test_parallel_kernels_do_not_depend_on_batches_or_chunks(edges, seed):
     B = np.zeros((kr, kr))
     B[np.repeat(np.arange(kr), np.diff(ip)), ix] = iw
     assert np.allclose(B, S.T @ A @ S)
-
-
-def reference_local_moving(indptr, indices, weights, node_w, order, labels, gamma):
-    """The serial sweep of local moving written plainly in Python (the oracle for the kernel):
-    sweeps over ``order`` visiting pending nodes; a node moves to the best neighbouring community
-    if it beats staying (ties: stay, then the first community among its edges), or to the
-    smallest empty community when every gain is negative; neighbours outside the node's new
-    community become pending."""
-    n = len(node_w)
-    lab = [int(x) for x in labels]
-    comm_w = [0.0] * n
-    comm_n = [0] * n
-    for v in range(n):
-        comm_w[lab[v]] += node_w[v]
-        comm_n[lab[v]] += 1
-    free = [c for c in range(n - 1, -1, -1) if comm_n[c] == 0]  # stack: smallest id on top
-    pending = [True] * n
-    moves = 0
-    while any(pending):
-        for v in order:
-            if not pending[v]:
-                continue
-            pending[v] = False
-            ws = {}
-            for e in range(indptr[v], indptr[v + 1]):
-                if indices[e] != v:
-                    c = lab[indices[e]]
-                    ws[c] = ws.get(c, 0.0) + weights[e]
-            cv, wv = lab[v], node_w[v]
-            best, best_gain = cv, ws.get(cv, 0.0) - gamma * wv * (comm_w[cv] - wv)
-            for c, w in ws.items():  # dicts keep first-appearance order
-                if c != cv and w - gamma * wv * comm_w[c] > best_gain:
-                    best, best_gain = c, w - gamma * wv * comm_w[c]
-            if best_gain < 0 and comm_n[cv] > 1:
-                best = free.pop()
-            if best == cv:
-                continue
-            comm_w[cv] -= wv
-            comm_n[cv] -= 1
-            if comm_n[cv] == 0:
-                free.append(cv)
-            comm_w[best] += wv
-            comm_n[best] += 1
-            lab[v] = best
-            moves += 1
-            for e in range(indptr[v], indptr[v + 1]):
-                u = indices[e]
-                if lab[u] != best:
-                    pending[u] = True
-    return moves, np.array(lab)
 
 
 @settings(max_examples=60, deadline=None)

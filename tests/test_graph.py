@@ -1,6 +1,4 @@
-import itertools
 import math
-from collections import defaultdict
 
 import networkx as nx
 import numpy as np
@@ -12,25 +10,7 @@ from hypothesis import strategies as st
 import jinduanalytics as ja
 from jinduanalytics.errors import GraphInputError, ParameterError, SchemaError
 from tests import strategies
-
-
-def brute_force_projection(ce: pa.Table, rarity: str, max_cases, kind_weights=None):
-    """Oracle: enumerate every pair of cases of every entity in pure Python."""
-    holders = defaultdict(set)
-    for c, k, v in zip(*(ce.column(x).to_pylist() for x in ("case_id", "kind", "value"))):
-        holders[(k, v)].add(c)
-    n_cases = len({c for s in holders.values() for c in s})
-    w = defaultdict(float)
-    for (kind, _), cs in sorted(holders.items()):
-        k = len(cs)
-        if k < 2 or (max_cases is not None and k > max_cases):
-            continue
-        r = {"newman": 1 / (k - 1), "adamic_adar": 1 / math.log(k), "none": 1.0,
-             "idf": max(0.0, math.log(n_cases / k))}[rarity]
-        r *= (kind_weights or {}).get(kind, 1.0)
-        for a, b in itertools.combinations(sorted(cs), 2):
-            w[(a, b)] += r
-    return {k: v for k, v in w.items() if v != 0.0 or True}
+from tests.reference import brute_force_projection
 
 
 @given(ce=strategies.case_entity_tables(), rarity=st.sampled_from(["newman", "adamic_adar", "idf", "none"]),

@@ -27,7 +27,6 @@ from jinduanalytics.linkage import (
 from jinduanalytics.linkage.comparisons import encode_strings
 from jinduanalytics.linkage.link import _em, _patterns
 from jinduanalytics.linkage.names import name_pinyin
-from jinduanalytics.synthetic import generate
 from jinduanalytics.synthetic import identity as idt
 
 
@@ -59,8 +58,8 @@ def test_febrl4_f1():
     assert abs(ex["weight"].sum() - links.column("match_weight")[0].as_py()) < 1e-9
 
 
-def test_person_records_across_regions_city():
-    ds = generate("city", seed=7)
+def test_person_records_across_regions_city(city):
+    ds = city
     links, persons = resolve_persons(ds.person_records)
     g = dict(zip(ds.person_records.column("record_id").to_pylist(), ds.person_records.column("source_region").to_pylist()))
     s = score_links(links, persons, ds.truth["record_person"], across=g)

@@ -12,12 +12,11 @@ from jinduanalytics.clusters import cluster_cases
 from jinduanalytics.linkage import resolve_persons
 from jinduanalytics.region_pairs import region_pairs
 from jinduanalytics.routes import trips
-from jinduanalytics.synthetic import generate
 
 
 @pytest.fixture(scope="module")
-def city_pairs():
-    ds = generate("city", seed=7)
+def city_pairs(city):
+    ds = city
     _, persons = resolve_persons(ds.person_records)
     cl = cluster_cases(ds, seed=1, n_runs=2)
     rp = region_pairs(ds, persons=persons, clusters=cl).to_pandas()

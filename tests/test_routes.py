@@ -11,7 +11,6 @@ import pytest
 
 from jinduanalytics.regions import beibu_regions
 from jinduanalytics.routes import flow_imbalance, od_matrix, outflow_trafficking, route_usage, trips
-from jinduanalytics.synthetic import generate
 
 
 def test_gravity_fit_recovers_planted_distance_decay():
@@ -41,8 +40,8 @@ def test_gravity_fit_recovers_planted_distance_decay():
     assert df["observed"].sum() == len(rows) == od_matrix({"flows": flows})["n_trips"].to_numpy().sum()
 
 
-def test_planted_two_way_pairs_stand_out():
-    ds = generate("city", seed=7)
+def test_planted_two_way_pairs_stand_out(city):
+    ds = city
     fi = flow_imbalance(ds).to_pandas()
     truth = ds.truth["region_links"].to_pandas()
     tw = set(zip(truth.loc[truth["n_two_way"] > 0, "region_a"], truth.loc[truth["n_two_way"] > 0, "region_b"]))
@@ -53,13 +52,13 @@ def test_planted_two_way_pairs_stand_out():
     assert out["share_elsewhere"].between(0, 1).all() and out["persons"].sum() > 0
 
 
-def test_shortest_route_crosses_the_strait_and_matches_networkx():
+def test_shortest_route_crosses_the_strait_and_matches_networkx(city):
     import networkx as nx
 
     from jinduanalytics.regions import haversine_km
     from jinduanalytics.routes import flow_legs, shortest_route
 
-    ds = generate("city", seed=7)
+    ds = city
     sr = shortest_route(ds, "GX-NN", "HI-SY").to_pandas()
     assert sr["origin"].iloc[0] == "GX-NN" and sr["destination"].iloc[-1] == "HI-SY"
     assert "sea" in set(sr["mode"])  # Hainan is reached across the 琼州海峡

@@ -8,6 +8,22 @@ import numba as nb
 import numpy as np
 
 
+@nb.njit(cache=True, inline="always")
+def _accumulate(stack, top, s, indptr, pred, npred, sigma, delta, bc):
+    """Brandes' dependency accumulation for source ``s``: pop the ``top`` nodes of ``stack`` (in
+    non-increasing distance from s), pass each node's dependency to its predecessors
+    (``pred[indptr[w]:indptr[w] + npred[w]]``) and add it to ``bc`` (s itself excluded). The one
+    copy shared by the weighted (Dijkstra) and the unweighted (BFS) betweenness."""
+    while top > 0:
+        top -= 1
+        w = stack[top]
+        for k in range(npred[w]):
+            v = pred[indptr[w] + k]
+            delta[v] += sigma[v] / sigma[w] * (1.0 + delta[w])
+        if w != s:
+            bc[w] += delta[w]
+
+
 @nb.njit(cache=True)
 def weighted_betweenness(indptr, indices, weights, alive):
     """Brandes (2001) betweenness with Dijkstra, the weight as the edge *length*; un-normalised,
@@ -58,14 +74,7 @@ def weighted_betweenness(indptr, indices, weights, alive):
                     sigma[w] += sigma[v]
                     pred[indptr[w] + npred[w]] = v
                     npred[w] += 1
-        while top > 0:
-            top -= 1
-            w = stack[top]
-            for k in range(npred[w]):
-                v = pred[indptr[w] + k]
-                delta[v] += sigma[v] / sigma[w] * (1.0 + delta[w])
-            if w != s:
-                bc[w] += delta[w]
+        _accumulate(stack, top, s, indptr, pred, npred, sigma, delta, bc)
     return bc
 
 
@@ -138,14 +147,7 @@ def betweenness_from_sources(indptr, indices, sources, alive, n_chunks):
                         npred[w] += 1
             for t in range(top):
                 touched[t] = stack[t]
-            while top > 0:
-                top -= 1
-                w = stack[top]
-                for k in range(npred[w]):
-                    v = pred[indptr[w] + k]
-                    delta[v] += sigma[v] / sigma[w] * (1.0 + delta[w])
-                if w != s:
-                    part[c, w] += delta[w]
+            _accumulate(stack, top, s, indptr, pred, npred, sigma, delta, part[c])
             for t in range(tail):  # reset only what this source touched
                 v = touched[t]
                 sigma[v] = 0.0

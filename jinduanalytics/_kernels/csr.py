@@ -13,20 +13,9 @@ def coo_to_csr(n_nodes, rows, cols, weights):
     every row's indices strictly increasing. Duplicates are summed in input order.
     """
     m = rows.shape[0]
-    counts = np.zeros(n_nodes + 1, dtype=np.int64)
-    for e in range(m):
-        counts[rows[e] + 1] += 1
-    for i in range(n_nodes):
-        counts[i + 1] += counts[i]
-    pos = counts[:-1].copy()
-    tmp_cols = np.empty(m, dtype=np.int64)
-    tmp_w = np.empty(m, dtype=np.float64)
-    for e in range(m):
-        r = rows[e]
-        p = pos[r]
-        tmp_cols[p] = cols[e]
-        tmp_w[p] = weights[e]
-        pos[r] = p + 1
+    # the same stable counting sort for both: a row's columns and weights stay paired
+    counts, tmp_cols = group_rows(n_nodes, rows, cols)
+    _, tmp_w = group_rows(n_nodes, rows, weights)
     out_ptr = np.zeros(n_nodes + 1, dtype=np.int64)
     out_idx = np.empty(m, dtype=np.int64)
     out_w = np.empty(m, dtype=np.float64)

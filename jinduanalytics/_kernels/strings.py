@@ -58,10 +58,10 @@ def _jaro_winkler(a, la, b, lb, flags_a, flags_b, prefix_scale):
     return jaro + p * prefix_scale * (1.0 - jaro)
 
 
-def jaro_winkler_pairs(codes_a, len_a, codes_b, len_b, ia, ib):
-    """Jaro-Winkler similarity per pair; NaN when either side is missing (length -1)."""
-    n_chunks = max(1, min(ia.shape[0], nb.get_num_threads() * 4))
-    return _jaro_winkler_chunks(codes_a, len_a, codes_b, len_b, ia, ib, n_chunks)
+def jaro_winkler_pairs(codes_a, len_a, codes_b, len_b, ia, ib, n_chunks=1):
+    """Jaro-Winkler similarity per pair; NaN when either side is missing (length -1). The pairs
+    are split into ``n_chunks`` parallel pieces (the caller's thread-chunk rule)."""
+    return _jaro_winkler_chunks(codes_a, len_a, codes_b, len_b, ia, ib, max(1, n_chunks))
 
 
 @nb.njit(cache=True, parallel=True)

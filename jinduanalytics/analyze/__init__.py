@@ -35,7 +35,7 @@ from .sections import SECTIONS, Section
 __all__ = ["analyze", "analyze_into", "input_files", "Run", "SECTIONS", "Section", "cross_region_clusters"]
 
 
-def analyze(data, out, *, seed: int = 7, source: str | None = None, progress: bool = True,
+def analyze(data, out, *, seed: int = 0, source: str | None = None, progress: bool = True,
             show_identifiers: bool = False, force: bool = False) -> dict:
     """Run every section (集群打零, upstream trace, person linkage and region pairs, routes,
     checkpoints, disruption) and write tables, report and manifest into ``out``.
@@ -59,7 +59,7 @@ def analyze(data, out, *, seed: int = 7, source: str | None = None, progress: bo
         Validated tables (e.g. :func:`jinduanalytics.read_dataset`).
     out : path
         Output folder.
-    seed : int, default 7
+    seed : int, default 0
     source : str, optional
         Folder the dataset was read from (default: ``data.source``): the files read from it are
         hashed into the manifest.

@@ -34,11 +34,11 @@ class Run:
     ----------
     data : Dataset or mapping of tables
         Validated tables (:func:`jinduanalytics.read_dataset`).
-    seed : int, default 7
+    seed : int, default 0
         Seed of every randomised step (clustering consensus, linkage u sample).
     """
 
-    def __init__(self, data, *, seed: int = 7):
+    def __init__(self, data, *, seed: int = 0):
         self.data = data
         self.seed = seed
 

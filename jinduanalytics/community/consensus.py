@@ -25,7 +25,7 @@ def _jaccard_to(ref: np.ndarray, other: np.ndarray) -> np.ndarray:
     return inter / (size_a[ref] + size_b[other] - inter)
 
 
-def consensus(graph, *, n_runs: int = 10, algorithm: str = "leiden", seed=None, **params) -> pa.Table:
+def consensus(graph, *, n_runs: int = 10, algorithm: str = "leiden", seed=0, **params) -> pa.Table:
     """Run a community algorithm with ``n_runs`` seeds and score how stable each node is.
 
     The reported partition is the run of highest quality (modularity, or CPM for

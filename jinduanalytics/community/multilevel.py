@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import pyarrow as pa
 
-from .._checks import check_choice, check_int, check_positive
+from .._checks import check_choice, check_int, check_positive, n_chunks
 from .._kernels import leiden as K
 from .._kernels.components import components_within
 from .._kernels.csr import row_sums
@@ -106,7 +105,7 @@ def _one_pass(indptr, indices, w, node_w0, strength0, integral, init, gamma_eff,
     level = 0
     while True:
         n_g = nw.shape[0]
-        moves = K.local_moving(ip, ix, iw, nw, _sweep_order(n_g, rng), P, gamma_eff, _BATCH, _n_chunks() // 4)
+        moves = K.local_moving(ip, ix, iw, nw, _sweep_order(n_g, rng), P, gamma_eff, _BATCH, n_chunks(per_thread=1))
         changed = changed or moves > 0
         P, k = K.renumber(P)
         if keep_levels:
@@ -115,7 +114,7 @@ def _one_pass(indptr, indices, w, node_w0, strength0, integral, init, gamma_eff,
             break
         if refine:
             R, kr = K.renumber_within(K.refine(ip, ix, iw, nw, _sweep_order(n_g, rng), P, k,
-                                               gamma_eff, _n_chunks()), P, k)
+                                               gamma_eff, n_chunks()), P, k)
         else:
             R, kr = P, k
         if kr == n_g:
@@ -124,7 +123,7 @@ def _one_pass(indptr, indices, w, node_w0, strength0, integral, init, gamma_eff,
         if max_levels is not None and level >= max_levels:
             break
         strength_next = np.bincount(R, weights=strength, minlength=kr)
-        ip, ix, iw = K.aggregate(ip, ix, iw, R, kr, _n_chunks(), _weight_dtype(integral, strength_next))
+        ip, ix, iw = K.aggregate(ip, ix, iw, R, kr, n_chunks(), _weight_dtype(integral, strength_next))
         nw = strength_next if nw is strength else np.bincount(R, weights=nw, minlength=kr)
         strength = strength_next
         P_next = np.empty(kr, dtype=np.int64)
@@ -167,10 +166,6 @@ _RUN = 64
 _BATCH = 4096  # nodes per batch of local moving (the result does not depend on it)
 
 
-def _n_chunks() -> int:
-    return max(1, 4 * numba.get_num_threads())
-
-
 def _check(resolution, objective, n_iterations, max_levels):
     check_positive(resolution=resolution)
     check_choice("objective", objective, ("modularity", "cpm"))
@@ -188,7 +183,7 @@ def _initial(g, initial):
 
 
 def leiden(graph, *, resolution: float = 1.0, objective: str = "modularity", n_iterations: int = 2,
-           max_levels: int | None = None, initial=None, seed=None) -> pa.Table:
+           max_levels: int | None = None, initial=None, seed=0) -> pa.Table:
     """Partition a graph into communities with the Leiden algorithm.
 
     Leiden adds a refinement step to Louvain-style local moving so that every community is
@@ -212,8 +207,9 @@ def leiden(graph, *, resolution: float = 1.0, objective: str = "modularity", n_i
         Stop aggregating after this many levels.
     initial : result table or int array, optional
         Start from this partition.
-    seed : int, numpy.random.Generator or None
-        The same seed gives the same table (at any thread count, for any input row order).
+    seed : int, numpy.random.Generator or None, default 0
+        The same seed gives the same table (at any thread count, for any input row order);
+        None draws fresh entropy (the seed drawn is recorded in the provenance).
 
     Returns
     -------
@@ -246,7 +242,7 @@ def leiden(graph, *, resolution: float = 1.0, objective: str = "modularity", n_i
 
 
 def louvain(graph, *, resolution: float = 1.0, objective: str = "modularity", max_levels: int | None = None,
-            seed=None) -> pa.Table:
+            seed=0) -> pa.Table:
     """Partition a graph with the Louvain method (Blondel et al. 2008): local moving and
     aggregation until no node moves. Communities may be internally disconnected; prefer
     :func:`leiden`. Same parameters and result as :func:`leiden`.
@@ -286,11 +282,11 @@ def _levels(graph, refine: bool, name: str, resolution, objective, seed) -> pa.T
     return _levels_table(g, levels, name, seed_used, dict(resolution=resolution, objective=objective))
 
 
-def leiden_levels(graph, *, resolution: float = 1.0, objective: str = "modularity", seed=None) -> pa.Table:
+def leiden_levels(graph, *, resolution: float = 1.0, objective: str = "modularity", seed=0) -> pa.Table:
     """Every level of one Leiden pass: rows ``node_id``, ``level`` (0 = finest), ``community``."""
     return _levels(graph, True, "leiden_levels", resolution, objective, seed)
 
 
-def louvain_levels(graph, *, resolution: float = 1.0, objective: str = "modularity", seed=None) -> pa.Table:
+def louvain_levels(graph, *, resolution: float = 1.0, objective: str = "modularity", seed=0) -> pa.Table:
     """Every level of Louvain (the dendrogram): rows ``node_id``, ``level``, ``community``."""
     return _levels(graph, False, "louvain_levels", resolution, objective, seed)

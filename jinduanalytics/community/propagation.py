@@ -15,7 +15,7 @@ from ._common import community_table, kernel_weights, resolve_seed, undirected
 __all__ = ["label_propagation", "connected_components"]
 
 
-def label_propagation(graph, *, max_sweeps: int = 100, seed=None) -> pa.Table:
+def label_propagation(graph, *, max_sweeps: int = 100, seed=0) -> pa.Table:
     """Asynchronous weighted label propagation (Raghavan et al. 2007).
 
     Each node, in a fresh random order every sweep, adopts the label carrying the most edge

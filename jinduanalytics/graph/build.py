@@ -9,12 +9,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._checks import check_choice, check_int, check_nonnegative
+from .._checks import check_choice, check_int, check_nonnegative, n_chunks
 from .._kernels import csr as _csr
 from .._kernels import hashing as _hash
 from .._kernels import projection as _proj
@@ -425,10 +424,6 @@ def case_entity_graph(case_entities, *, cases=None) -> CSRGraph:
     return CSRGraph(indptr, indices, weights, nodes, directed=False)
 
 
-def _n_chunks() -> int:
-    return max(1, numba.get_num_threads() * 2)
-
-
 def case_graph(
     case_entities,
     *,
@@ -482,7 +477,7 @@ def case_graph(
     # entity names are not needed from here on: let them go before the projection's peak
     bp = dataclasses.replace(bp, entity_kind=None, entity_value=None)
     indptr, indices, weights = _proj.project(bp.n_cases, bp.row_ptr, bp.row_col, bp.col_ptr, bp.col_row,
-                                             w, _n_chunks())
+                                             w, n_chunks())
     nodes = pa.table({"node_id": bp.case_ids})
     if cases is not None:
         ct = as_table(cases, "cases")
@@ -565,7 +560,7 @@ def person_graph(
         cw = np.full(len(case_ids), float(co_offence_weight))
         if max_case_persons is not None:
             cw[size > max_case_persons] = 0.0
-        ip, ix, iw = _proj.project(n, row_ptr, row_col, col_ptr, col_row, cw, _n_chunks())
+        ip, ix, iw = _proj.project(n, row_ptr, row_col, col_ptr, col_row, cw, n_chunks())
         rows_list.append(np.repeat(np.arange(n, dtype=np.int64), np.diff(ip)))
         cols_list.append(ix)
         w_list.append(iw)

@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._checks import n_chunks
 from .._kernels import strings as _k
 from ..errors import ParameterError, SchemaError
 from ..identifiers import MAX_COMPARE_CHARS
@@ -139,7 +140,7 @@ class StringSimilarity(Comparison):
 
     def levels(self, prep, ia, ib):
         codes, lengths = prep
-        sim = _k.jaro_winkler_pairs(codes, lengths, codes, lengths, ia, ib)
+        sim = _k.jaro_winkler_pairs(codes, lengths, codes, lengths, ia, ib, n_chunks(ia.shape[0]))
         out = np.full(ia.shape[0], len(self.thresholds) + 1, dtype=np.int8)
         for lvl, t in reversed(list(enumerate(self.thresholds, start=1))):
             out[sim >= t] = lvl
