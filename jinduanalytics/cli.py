@@ -158,7 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one ``jindu`` command. Exit codes: 0 done, 2 bad input or unwritable output (one line
-    naming the table, file or folder; nothing half-written), 130 interrupted (Ctrl-C)."""
+    naming the table, file or folder; nothing half-written), 130 interrupted (Ctrl-C).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Default: the process's arguments.
+    """
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

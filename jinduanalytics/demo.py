@@ -24,6 +24,15 @@ def run_demo(out: Path, *, preset: str = "county", seed: int = 0, progress: bool
 
     ``out`` is written whole or not at all (see :func:`jinduanalytics.analyze.analyze`); an earlier
     demo's folder is replaced, any other non-empty folder only with ``force=True``.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+    preset : str, default "county"
+    seed : int, default 0
+        The command line passes 7 (the committed datasets' seed).
+    progress : bool, default True
+    force : bool, default False
     """
     out = Path(out)
     summary: dict = {"preset": preset, "seed": seed}

@@ -144,7 +144,18 @@ class _DiGraph:
 def degree_centralization(edges, *, direction: str = "in", nodes=None, source: str = "source",
                           target: str = "target") -> float:
     """Freeman degree centralization ``sum_i (c_max - c_i) / (n - 2)`` with ``c_i = degree_i / (n - 1)``
-    (in- or out-degree of a directed graph; ``nodes`` keeps isolated nodes in ``n``)."""
+    (in- or out-degree of a directed graph; ``nodes`` keeps isolated nodes in ``n``).
+
+    Parameters
+    ----------
+    edges : pyarrow.Table or pandas.DataFrame
+        A directed edge table.
+    direction : {"in", "out"}, default "in"
+    nodes : sequence, optional
+        Every node (isolated ones included); default the nodes of the edges.
+    source, target : str
+        Column names.
+    """
     check_choice("direction", direction, ("in", "out"))
     g = _DiGraph(edges, source, target, None, nodes=nodes)
     if g.n <= 2:
@@ -300,7 +311,16 @@ def removal_curve(edges, *, strategy: str, mode: str = "sequential", block: int 
 def removal_curves(edges, *, strategies=STRATEGIES, modes=("sequential", "block"), weightings=(False, True),
                    **options) -> pa.Table:
     """:func:`removal_curve` for every strategy, mode and weighting: long table with
-    ``strategy``, ``mode``, ``weighted`` columns added (ready for ``plot.disruption_curve``)."""
+    ``strategy``, ``mode``, ``weighted`` columns added (ready for ``plot.disruption_curve``).
+
+    Parameters
+    ----------
+    edges : pyarrow.Table or pandas.DataFrame
+    strategies, modes, weightings : tuples
+        Every combination is run.
+    **options
+        Passed to :func:`removal_curve`.
+    """
     parts = []
     for mode in modes:
         for weighted in weightings:
@@ -332,6 +352,19 @@ def key_players(edges, k: int, *, n_starts: int = 5, seed: int = 0, compare=("de
     then swaps (a member for a non-member) while F improves; the best over ``n_starts`` starts
     (the first greedy, the others random) and the compared top-k sets as starts too, so the
     result is never worse than any of them.
+
+    Parameters
+    ----------
+    edges : pyarrow.Table or pandas.DataFrame
+    k : int
+        Size of the key-player set (smaller than the number of nodes).
+    n_starts : int, default 5
+        Random starts of the swap search; the best is kept.
+    seed : int, default 0
+    compare : tuple of str
+        Centralities whose top-k sets are reported beside it.
+    source, target, weight : str
+        Column names of the edge table.
 
     Returns
     -------
@@ -403,6 +436,15 @@ def betweenness(graph, *, samples: int | None = None, seed: int = 0, normalized:
     unbiased estimate whose error shrinks as 1/sqrt(samples); the top of the ranking settles
     first. Exact (``samples=None``) costs one BFS per node. Normalised as networkx does for
     undirected graphs (``2 / ((n-1)(n-2))`` times the pair count).
+
+    Parameters
+    ----------
+    graph : CSRGraph, pyarrow.Table or pandas.DataFrame
+        Undirected; weights are ignored.
+    samples : int, optional
+        Sources to sample (default: every node, exact).
+    seed : int, default 0
+    normalized : bool, default True
 
     Returns
     -------

@@ -51,6 +51,10 @@ def _array(values) -> pa.Array:
 def normalise_text(values) -> pa.Array:
     """NFKC, zero-width characters removed, surrounding whitespace stripped; empty -> null.
 
+    Parameters
+    ----------
+    values : sequence of str, pyarrow.Array or ChunkedArray
+
     Examples
     --------
     >>> normalise_text(["１３８\u200b", "  ", "张伟 "]).to_pylist()
@@ -66,6 +70,10 @@ def normalise_text(values) -> pa.Array:
 def canonical_phone(values) -> pa.Array:
     """Phones as digits: separators removed, the +86/0086 country code dropped.
 
+    Parameters
+    ----------
+    values : sequence of str, pyarrow.Array or ChunkedArray
+
     Examples
     --------
     >>> canonical_phone(["+86 138-0000-0000", "0086 13800000000", "8613800000000", "(0759) 222 3333"]).to_pylist()
@@ -80,6 +88,10 @@ def canonical_phone(values) -> pa.Array:
 
 def canonical_id_number(values) -> pa.Array:
     """ID numbers upper-cased without inner spaces; 15-digit numbers in their 18-digit form.
+
+    Parameters
+    ----------
+    values : sequence of str, pyarrow.Array or ChunkedArray
 
     Examples
     --------
@@ -114,6 +126,10 @@ def id15_to_id18(number: str) -> str:
 def comparable_name(values) -> pa.Array:
     """Names as record linkage compares them: inner whitespace and name separators removed,
     traditional characters mapped to simplified (OpenCC t2s, character by character).
+
+    Parameters
+    ----------
+    values : sequence of str, pyarrow.Array or ChunkedArray
 
     Examples
     --------

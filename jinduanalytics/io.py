@@ -37,6 +37,16 @@ class Dataset(Mapping):
     attributes (``ds.cases``). ``truth`` holds planted answers of synthetic data;
     ``rejected`` holds, after lenient loading, each table's rejected rows with ``_row``
     and ``_reason``.
+
+    Parameters
+    ----------
+    tables : dict of name -> pyarrow.Table
+    truth : dict of name -> pyarrow.Table
+    rejected : dict of name -> pyarrow.Table
+    source : str, optional
+        The folder it was read from.
+    files : DatasetFiles, optional
+        Set by :func:`read_dataset`.
     """
 
     tables: dict[str, pa.Table]
@@ -92,6 +102,16 @@ def load_table_source(source, name: str, column_map: dict[str, str] | None = Non
     CSV files are read as UTF-8, or as GB18030 (which covers GBK) when they are not valid
     UTF-8; ``encoding`` forces one. Unreadable files (truncated, empty, another format) and
     duplicate column names raise :class:`SchemaError` naming the table and the file.
+
+    Parameters
+    ----------
+    source : path, pyarrow.Table, RecordBatch, pandas.DataFrame or dict
+    name : str
+        The table's name, for messages.
+    column_map : dict, optional
+        Only to read the canonical string columns of a CSV as strings.
+    encoding : str, optional
+        Of a CSV file.
     """
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -161,6 +181,15 @@ def read_table(source, name: str, *, column_map: dict[str, str] | None = None) -
     For lenient loading of a single table use :func:`jinduanalytics.validate_table` with
     ``lenient=True``. References to other tables are checked by :func:`read_dataset`.
 
+    Parameters
+    ----------
+    source : path, pyarrow.Table or pandas.DataFrame
+        Parquet, Feather/Arrow or CSV file, or a table.
+    name : str
+        The canonical table name.
+    column_map : dict, optional
+        Input column -> canonical name.
+
     Raises
     ------
     SchemaError
@@ -180,6 +209,15 @@ def read_dataset(
 
     The folder holds ``<table>.parquet`` (or ``.feather``/``.csv``) files named after the
     canonical tables; ``truth/*.parquet`` is read as truth tables when present.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The dataset folder.
+    lenient : bool, default False
+        Reject bad rows into ``dataset.rejected`` instead of raising.
+    column_maps : dict, optional
+        Per table, input column -> canonical name, ``{"cases": {"caseid": "case_id"}}``.
 
     Raises
     ------
@@ -209,7 +247,16 @@ _TABLE_SUFFIXES = (".parquet", ".feather", ".arrow", ".csv")
 @dataclass(frozen=True)
 class DatasetFiles:
     """Which files of a dataset folder are read as which table, which are ignored, and which
-    canonical tables have no file (``jindu validate`` prints all three)."""
+    canonical tables have no file (``jindu validate`` prints all three).
+
+    Parameters
+    ----------
+    read : dict of table name -> pathlib.Path
+    ignored : list of str
+        File names that are not canonical tables.
+    missing : list of str
+        Canonical tables with no file.
+    """
 
     read: dict[str, Path]
     ignored: list[str]
@@ -218,6 +265,10 @@ class DatasetFiles:
 
 def dataset_files(folder) -> DatasetFiles:
     """Map a dataset folder's files to canonical tables.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
 
     Raises
     ------
@@ -256,7 +307,17 @@ def dataset_files(folder) -> DatasetFiles:
 def dataset_from_tables(tables: Mapping, *, lenient: bool = False,
                         column_maps: dict[str, dict[str, str]] | None = None,
                         truth: Mapping | None = None) -> Dataset:
-    """Validate a mapping of table name -> table (pandas or Arrow) into a :class:`Dataset`."""
+    """Validate a mapping of table name -> table (pandas or Arrow) into a :class:`Dataset`.
+
+    Parameters
+    ----------
+    tables : mapping of name -> table
+        Canonical table names; pyarrow, pandas or dicts of columns.
+    lenient : bool, default False
+    column_maps : dict, optional
+    truth : mapping, optional
+        Truth tables of synthetic data, kept as they are.
+    """
     unknown = [n for n in tables if n not in TABLES]
     if unknown:
         raise SchemaError(f"unknown table names {unknown}; canonical tables are {', '.join(TABLE_ORDER)}")
@@ -274,6 +335,13 @@ def write_dataset(dataset: Dataset | Mapping, path, *, compression: str = "zstd"
 
     Files are written deterministically (no timestamps in metadata), so the same tables
     give byte-identical files.
+
+    Parameters
+    ----------
+    dataset : Dataset or mapping of name -> pyarrow.Table
+    path : str or pathlib.Path
+        The folder to write (created when missing).
+    compression : str, default "zstd"
     """
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,13 @@ def _labels(a) -> np.ndarray:
 
 
 def contingency(a, b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Counts n_ij of the non-empty cells, and the row and column sums."""
+    """Counts n_ij of the non-empty cells, and the row and column sums.
+
+    Parameters
+    ----------
+    a, b : array-like
+        Two labelings of the same items.
+    """
     x, y = _labels(a), _labels(b)
     if x.shape != y.shape:
         raise ParameterError(f"label arrays differ in length: {x.size} and {y.size}")
@@ -30,6 +36,11 @@ def nmi(a, b) -> float:
     """Normalised mutual information, arithmetic-mean normalisation (sklearn's default).
 
     1 for identical partitions (up to relabelling); 1 when both have a single cluster.
+
+    Parameters
+    ----------
+    a, b : array-like
+        Two labelings of the same items.
     """
     nij, ai, bj = contingency(a, b)
     n = ai.sum()
@@ -52,7 +63,13 @@ def nmi(a, b) -> float:
 
 
 def ari(a, b) -> float:
-    """Adjusted Rand index (Hubert & Arabie 1985)."""
+    """Adjusted Rand index (Hubert & Arabie 1985).
+
+    Parameters
+    ----------
+    a, b : array-like
+        Two labelings of the same items.
+    """
     nij, ai, bj = contingency(a, b)
     n = ai.sum()
 

@@ -54,6 +54,15 @@ def pseudonymise_values(values, domain: str, *, key: str | bytes | None = None) 
 
     Each distinct value is hashed once, so the cost follows the number of distinct values.
 
+    Parameters
+    ----------
+    values : sequence of str, pyarrow.Array or ChunkedArray
+    domain : str
+        ``name``, ``id_number``, ``phone``, ``account`` or an entity kind: the same value gets the
+        same pseudonym within one domain only.
+    key : str or bytes, optional
+        Secret key, at least 16 bytes; default the ``JINDU_PSEUDONYM_KEY`` environment variable.
+
     Examples
     --------
     >>> a = pseudonymise_values(["13800000000", None, "13800000000"], "phone", key="k" * 16)

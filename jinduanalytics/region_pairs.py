@@ -52,7 +52,14 @@ def _pair_ties(groups: pd.DataFrame, key: str, region: str, kind: str) -> pd.Dat
 
 def region_ties(data, *, persons=None, clusters=None, max_cases="auto", trips: pa.Table | None = None) -> pd.DataFrame:
     """Observed ties per unordered region pair and evidence type (wide: one column per type);
-    the parameters are :func:`region_pairs`'."""
+    the parameters are :func:`region_pairs`'.
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+    persons, clusters, max_cases, trips
+        As in :func:`region_pairs`.
+    """
     parts = []
     cases = get_table(data, "cases", columns=("case_id", "region_id")).to_pandas()[["case_id", "region_id"]]
     if persons is not None:

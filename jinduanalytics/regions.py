@@ -64,7 +64,13 @@ def regions_table(data=None) -> pa.Table:
 
 
 def haversine_km(lon1, lat1, lon2, lat2):
-    """Great-circle distance in km (scalars or arrays, degrees; Earth radius 6371 km)."""
+    """Great-circle distance in km (scalars or arrays, degrees; Earth radius 6371 km).
+
+    Parameters
+    ----------
+    lon1, lat1, lon2, lat2 : float or numpy array
+        Degrees (WGS84).
+    """
     p1, p2 = np.radians(lat1), np.radians(lat2)
     h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(np.subtract(lon2, lon1)) / 2) ** 2
     return 2 * 6371.0 * np.arcsin(np.sqrt(h))

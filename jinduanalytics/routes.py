@@ -26,6 +26,10 @@ def flow_legs(data) -> pa.Table:
 
     ``data`` is a Dataset / mapping with a ``flows`` table, or the ``flows`` table itself.
     Sorted by quantity, largest first.
+
+    Parameters
+    ----------
+    data : Dataset, mapping of tables, or the ``flows`` table
     """
     flows = data if isinstance(data, pa.Table) else get_table(
         data, "flows", columns=("origin", "destination", "mode", "quantity_g"))
@@ -45,6 +49,10 @@ def trips(data) -> pa.Table:
     sea to 海口, road on). Without a consignment id, a trip is the chain of legs sharing date
     and ``quantity_g``; a group that does not form one simple chain is left as separate
     one-leg trips (never guessed).
+
+    Parameters
+    ----------
+    data : Dataset, mapping of tables, or the ``flows`` table
 
     Returns
     -------
@@ -82,7 +90,12 @@ def trips(data) -> pa.Table:
 
 def od_matrix(data) -> pa.Table:
     """Origin-destination flows of consignments (trips): ``origin``, ``destination``, ``n_trips``,
-    ``quantity_g``, sorted by grams."""
+    ``quantity_g``, sorted by grams.
+
+    Parameters
+    ----------
+    data : Dataset, mapping of tables, or the ``flows`` table
+    """
     t = trips(data).to_pandas()
     od = t.groupby(["origin", "destination"], as_index=False).agg(n_trips=("quantity_g", "size"),
                                                                    quantity_g=("quantity_g", "sum"))
@@ -103,6 +116,14 @@ def flow_imbalance(data, *, value: str = "n_trips", min_km: float = 10.0) -> pa.
     total inflow, d the great-circle distance, at least ``min_km``), ``a`` and ``beta`` fitted by
     Poisson maximum likelihood over every ordered pair of regions that send or receive (zeros
     included). ``ratio = observed / expected``; ``z`` the Poisson mid-p z of the observed count.
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+        ``flows``; ``regions`` for distances (default the shipped Beibu regions).
+    value : {"n_trips", "quantity_g"}, default "n_trips"
+    min_km : float, default 10.0
+        Distances are at least this (neighbouring regions).
 
     Returns
     -------
@@ -153,7 +174,12 @@ def flow_imbalance(data, *, value: str = "n_trips", min_km: float = 10.0) -> pa.
 
 
 def route_usage(data) -> pa.Table:
-    """Most-used routes: ``route`` (regions joined by ``>``), ``modes``, ``n_trips``, ``quantity_g``."""
+    """Most-used routes: ``route`` (regions joined by ``>``), ``modes``, ``n_trips``, ``quantity_g``.
+
+    Parameters
+    ----------
+    data : Dataset, mapping of tables, or the ``flows`` table
+    """
     t = trips(data).to_pandas()
     u = t.groupby(["route", "modes"], as_index=False).agg(n_trips=("quantity_g", "size"),
                                                            quantity_g=("quantity_g", "sum"))
@@ -167,6 +193,13 @@ def outflow_trafficking(data, *, roles=("supplier", "wholesaler", "seller", "cou
     From ``case_persons`` (roles in ``roles``), ``person_records.home_region`` and the case's
     region. Returns ``home_region``, ``case_region``, ``persons`` (distinct records), with
     ``share_elsewhere`` (of the home region's dealers) on every row; sorted by persons.
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+        ``case_persons``, ``person_records``, ``cases``.
+    roles : tuple of str
+        Roles that count as dealing.
     """
     cp = get_table(data, "case_persons", columns=("case_id", "record_id", "role")).to_pandas()
     pr = get_table(data, "person_records", columns=("record_id", "home_region")).to_pandas()

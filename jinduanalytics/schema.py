@@ -70,6 +70,32 @@ BIRTH_DATE_MIN = _dt.date(1900, 1, 1)
 
 @dataclass(frozen=True)
 class ColumnSpec:
+    """One column of a canonical table and the checks validation makes on it.
+
+    Attributes
+    ----------
+    name : str
+    type : {"string", "int", "float", "date"}
+    nullable : bool
+    personal : bool
+        Holds personal identifiers: values are never shown in messages and are pseudonymised.
+    choices : tuple of str, optional
+        The allowed values (a closed vocabulary).
+    nonnegative : bool
+    date_min : datetime.date, optional
+        Dates must lie between this and today.
+    coord : {"lon", "lat"}, optional
+        Must lie inside :data:`MAP_BOUNDS`.
+    references : (table, column), optional
+        Values must be keys of that table.
+    canonical : {"phone", "id_number"}, optional
+        Written one way before anything compares it (:mod:`jinduanalytics.identifiers`).
+    max_length : int, optional
+        Longer cells are rejected.
+    max_value : float, optional
+        Larger numbers are rejected as implausible.
+    """
+
     name: str
     type: str  # "string" | "int" | "float" | "date"
     nullable: bool = False
@@ -90,6 +116,22 @@ class ColumnSpec:
 
 @dataclass(frozen=True)
 class TableSpec:
+    """A canonical table: its columns, key and table-level checks.
+
+    Attributes
+    ----------
+    name : str
+    columns : tuple of ColumnSpec
+    key : tuple of str
+        Unique and non-null together.
+    date_order : (first, last), optional
+        ``first <= last`` on every row.
+    description : str
+        What one row is.
+    distinct_columns : (a, b), optional
+        The two must differ on every row.
+    """
+
     name: str
     columns: tuple[ColumnSpec, ...]
     key: tuple[str, ...] = ()  # unique, non-null
@@ -258,7 +300,13 @@ PERSONAL_DOMAINS: dict[str, list[tuple[str, str]]] = {
 
 
 def table_spec(name: str) -> TableSpec:
-    """The :class:`TableSpec` of a canonical table, with a helpful error for typos."""
+    """The :class:`TableSpec` of a canonical table, with a helpful error for typos.
+
+    Parameters
+    ----------
+    name : str
+        A canonical table name.
+    """
     try:
         return TABLES[name]
     except KeyError:

@@ -34,6 +34,11 @@ def rows_text(rows) -> str:
 
     ``rows`` is an array of positions or a boolean mask.
 
+    Parameters
+    ----------
+    rows : array of int or bool
+        Row positions, or a mask.
+
     Examples
     --------
     >>> rows_text([3, 17, 20, 21, 22, 40, 41])
@@ -103,7 +108,13 @@ def as_table(table, name: str) -> pa.Table:
 
 
 def check_column_names(table: pa.Table, name: str) -> pa.Table:
-    """Refuse a table whose column names repeat: which of the two is 'the' column is a guess."""
+    """Refuse a table whose column names repeat: which of the two is 'the' column is a guess.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+    name : str
+    """
     names = table.column_names
     dup = sorted({c for c in names if names.count(c) > 1})
     if dup:

@@ -45,7 +45,19 @@ _ALIASES = {
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem found in one column (or the whole table) of a table."""
+    """One problem found in one column (or the whole table) of a table.
+
+    Attributes
+    ----------
+    table, column : str
+    kind : str
+        ``missing_column``, ``type``, ``null``, ``length``, ``choice``, ``negative``, ``range``,
+        ``nan``, ``date``, ``coord``, ``duplicate``, ``reference``, ``order`` or ``self_reference``.
+    message : str
+        Names the table, column, count and first rows; never a personal value.
+    rows : numpy array of int64
+        Every offending row (0-based input positions).
+    """
 
     table: str
     column: str | None
@@ -65,6 +77,15 @@ class ValidationResult:
     ``table`` holds the accepted rows cast to the canonical schema (extra input columns are
     kept after the canonical ones); ``rejected`` holds the rejected input rows as given,
     with ``_row`` (0-based input position) and ``_reason``.
+
+    Attributes
+    ----------
+    name : str
+    table : pyarrow.Table
+    rejected : pyarrow.Table
+    problems : tuple of Problem
+    n_input : int
+        Input rows (accepted + rejected).
     """
 
     name: str
@@ -449,6 +470,14 @@ def validate_dataset(
     at the *accepted* keys of the tables before: in lenient mode, a case-person row whose
     case was rejected is rejected too ("not found in cases.case_id"). Tables that are not
     canonical (truth tables, for instance) are ignored here.
+
+    Parameters
+    ----------
+    tables : dict of name -> table
+    lenient : bool, default False
+        Reject bad rows instead of raising.
+    column_maps : dict, optional
+        Per table, input column -> canonical name.
 
     Raises
     ------

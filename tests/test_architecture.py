@@ -110,3 +110,34 @@ def test_the_cycle_check_sees_a_cycle_behind_a_function_local_import(tmp_path, m
     assert cycles == [{"jinduanalytics.a", "jinduanalytics.b"}]
     cycles = [c for c in nx.strongly_connected_components(import_graph(include_local=False)) if len(c) > 1]
     assert cycles == []
+
+
+def test_public_functions_document_their_parameters():
+    """numpydoc: every public function or class that takes parameters has a Parameters section
+    (Attributes for data classes)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import jinduanalytics
+
+    names = ["jinduanalytics"] + [m.name for m in pkgutil.walk_packages(jinduanalytics.__path__, "jinduanalytics.")
+                                  if not any(p.startswith("_") for p in m.name.split(".")[1:])]
+    missing, seen = [], set()
+    for module_name in names:
+        module = importlib.import_module(module_name)
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if not (inspect.isfunction(obj) or inspect.isclass(obj)) or id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if inspect.isclass(obj) and issubclass(obj, BaseException):
+                continue
+            try:
+                params = [p for p in inspect.signature(obj).parameters if p != "self"]
+            except (TypeError, ValueError):
+                continue
+            doc = inspect.getdoc(obj) or ""
+            if params and "Parameters\n----------" not in doc and "Attributes\n----------" not in doc:
+                missing.append(f"{obj.__module__}.{obj.__qualname__}")
+    assert not missing, f"{len(missing)} public objects without a Parameters section: {missing}"

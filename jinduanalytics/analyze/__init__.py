@@ -93,7 +93,14 @@ def analyze(data, out, *, seed: int = 0, source: str | None = None, progress: bo
 
 
 def input_files(data, source=None) -> dict[str, Path]:
-    """The files a dataset was read from (tables and truth), by path relative to its folder."""
+    """The files a dataset was read from (tables and truth), by path relative to its folder.
+
+    Parameters
+    ----------
+    data : Dataset
+    source : path, optional
+        Default ``data.source``.
+    """
     folder = source if source is not None else getattr(data, "source", None)
     if folder is None or not Path(folder).is_dir():
         return {}
@@ -111,6 +118,17 @@ def analyze_into(data, out: Path, *, seed: int, source, input_sha256: dict, prog
                  show_identifiers: bool) -> dict:
     """Run every section and write its tables, the report and the manifest into the existing
     folder ``out``, in place (:func:`analyze` calls it on a temporary folder it renames into place).
+
+    Parameters
+    ----------
+    data, seed, show_identifiers, progress
+        As in :func:`analyze`.
+    out : pathlib.Path
+        An existing folder.
+    source : str or None
+        Recorded in the manifest.
+    input_sha256 : dict
+        Input file -> hash, taken before the run.
 
     Returns
     -------

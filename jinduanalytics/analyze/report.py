@@ -20,7 +20,12 @@ _ENV = Environment(loader=PackageLoader("jinduanalytics.analyze", "templates"),
 
 
 def png_base64(fig) -> str:
-    """A matplotlib figure as base64 PNG (110 dpi, tight box)."""
+    """A matplotlib figure as base64 PNG (110 dpi, tight box).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    """
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     return base64.b64encode(buf.getvalue()).decode("ascii")

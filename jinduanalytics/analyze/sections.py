@@ -28,7 +28,18 @@ __all__ = ["Section", "SECTIONS"]
 @dataclass
 class Section:
     """What one section hands the report: result tables (written as Parquet under their name),
-    matplotlib figures (embedded as PNG) and the values its template shows."""
+    matplotlib figures (embedded as PNG) and the values its template shows.
+
+    Attributes
+    ----------
+    name : str
+    template : str
+        Path of its Jinja2 template under ``analyze/templates/``.
+    tables : dict of name -> pyarrow.Table or None
+    figures : dict of name -> matplotlib Figure
+    context : dict
+        Values its template reads as ``s.context``.
+    """
 
     name: str
     template: str

@@ -116,7 +116,13 @@ def link_weights(links: pa.Table, params: dict) -> pd.DataFrame:
 
 
 def mask_value(kind: str, value: str) -> str:
-    """A report-safe rendering of an entity: its kind and the last 4 characters."""
+    """A report-safe rendering of an entity: its kind and the last 4 characters.
+
+    Parameters
+    ----------
+    kind : str
+    value : str
+    """
     v = str(value)
     return f"{kind} …{v[-4:]}" if len(v) > 4 else f"{kind} …"
 

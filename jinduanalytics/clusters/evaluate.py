@@ -27,6 +27,14 @@ def score_clusters(data, clusters: pa.Table, *, match_jaccard: float = 0.5) -> d
     A network is ``matched`` when some cluster overlaps it with Jaccard >= ``match_jaccard``
     (background cases in the cluster count against it).
 
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+    clusters : pyarrow.Table
+        From :func:`cluster_cases`.
+    match_jaccard : float, default 0.5
+        A planted network counts as found when a cluster overlaps it at least this much.
+
     Returns
     -------
     dict
@@ -60,6 +68,16 @@ def score_trace(data, trace: pa.Table, *, roles: tuple[str, ...] = ("seller",), 
     Over persons with a role in ``roles`` whose true upstream person (truth ``persons``)
     has a record in ``case_persons`` — a supplier who is in the data. A candidate record is
     a hit when it belongs to that person (truth ``record_person``).
+
+    Parameters
+    ----------
+    data : Dataset
+        Synthetic, with ``truth["persons"]``.
+    trace : pyarrow.Table
+        From :func:`trace_upstream`.
+    roles : tuple of str, default ("seller",)
+        Which true upstream roles count.
+    k : int, default 5
 
     Returns
     -------

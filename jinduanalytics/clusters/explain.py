@@ -33,7 +33,14 @@ def _case_graph(data, params: dict, links: pa.Table):
 
 
 def cluster_case_graph(data, clusters: pa.Table):
-    """The case graph ``clusters`` was computed on (same evidence, weights and cap)."""
+    """The case graph ``clusters`` was computed on (same evidence, weights and cap).
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+    clusters : pyarrow.Table
+        From :func:`cluster_cases`.
+    """
     return _case_graph(data, *_links(data, clusters))
 
 
@@ -174,6 +181,13 @@ def cluster_bridges(data, clusters: pa.Table, *, min_size: int = 3) -> pa.Table:
     A bridge of the cluster's case graph (the cluster's cases, its internal edges): cut it
     and the cluster falls in two. ``split_off`` is the size of the smaller side — a bridge
     holding 1 case is a leaf, one holding half the cluster is where the evidence is thinnest.
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+    clusters : pyarrow.Table
+        From :func:`cluster_cases`.
+    min_size : int, default 3
 
     Returns
     -------

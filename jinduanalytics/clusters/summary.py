@@ -185,6 +185,14 @@ def _persons(data, cl: pd.DataFrame, key_persons: int) -> pd.DataFrame:
 def cluster_persons(data, clusters: pa.Table, cluster: int) -> tuple[pa.Table, pa.Table]:
     """The persons of one cluster and the links between them, ready for a network drawing.
 
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+    clusters : pyarrow.Table
+        From :func:`cluster_cases`.
+    cluster : int
+        The cluster's id.
+
     Returns
     -------
     (nodes, edges) : tuple of pyarrow.Table
@@ -220,7 +228,17 @@ def cluster_persons(data, clusters: pa.Table, cluster: int) -> tuple[pa.Table, p
 
 def cluster_timeline(data, clusters: pa.Table, summary: pa.Table | None = None, *, top: int = 12) -> pa.Table:
     """Cases of the top clusters with their dates: ``cluster``, ``rank``, ``case_id``, ``date``,
-    ``case_type``, ``quantity_g``, ``region_id`` (rank from ``summary``, else by size)."""
+    ``case_type``, ``quantity_g``, ``region_id`` (rank from ``summary``, else by size).
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+    clusters : pyarrow.Table
+        From :func:`cluster_cases`.
+    summary : pyarrow.Table, optional
+        From :func:`cluster_summary` (its ranking picks the clusters; default: the largest).
+    top : int, default 12
+    """
     check_int("top", top, minimum=1)
     cl = clusters_frame(clusters)[["case_id", "cluster", "cluster_size"]]
     if summary is not None:

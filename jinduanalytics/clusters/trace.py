@@ -194,6 +194,14 @@ def trace_coverage(data, trace: pa.Table, *, roles: tuple[str, ...] = ("user", "
     candidate backed by direct evidence (entities or contacts), and ``traced_any`` when it
     has any candidate (the cluster prior included).
 
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+    trace : pyarrow.Table
+        From :func:`trace_upstream`.
+    roles : tuple of str, default ("user", "buyer")
+        The traced persons' roles that count.
+
     Returns
     -------
     pyarrow.Table

@@ -96,6 +96,11 @@ def with_provenance(t: pa.Table, *, algorithm: str, seed, params: dict, digest: 
 def provenance(table: pa.Table) -> dict:
     """Read back how a result table was made: algorithm, params, seed, version, input_digest.
 
+    Parameters
+    ----------
+    table : pyarrow.Table
+        A result table of jinduanalytics (communities, clusters...).
+
     Examples
     --------
     >>> import pyarrow as pa, jinduanalytics as ja

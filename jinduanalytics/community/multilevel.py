@@ -247,6 +247,18 @@ def louvain(graph, *, resolution: float = 1.0, objective: str = "modularity", ma
     aggregation until no node moves. Communities may be internally disconnected; prefer
     :func:`leiden`. Same parameters and result as :func:`leiden`.
 
+    Parameters
+    ----------
+    graph : CSRGraph, pyarrow.Table, pandas.DataFrame or networkx.Graph
+        Undirected; tables need ``source`` and ``target`` columns, optionally ``weight``.
+    resolution : float, default 1.0
+        Must be > 0. Higher values give more, smaller communities.
+    objective : {"modularity", "cpm"}, default "modularity"
+    max_levels : int, optional
+        Stop aggregating after this many levels.
+    seed : int, numpy.random.Generator or None, default 0
+        The same seed gives the same table; None draws fresh entropy (recorded in the provenance).
+
     Examples
     --------
     >>> import pyarrow as pa
@@ -283,10 +295,30 @@ def _levels(graph, refine: bool, name: str, resolution, objective, seed) -> pa.T
 
 
 def leiden_levels(graph, *, resolution: float = 1.0, objective: str = "modularity", seed=0) -> pa.Table:
-    """Every level of one Leiden pass: rows ``node_id``, ``level`` (0 = finest), ``community``."""
+    """Every level of one Leiden pass: rows ``node_id``, ``level`` (0 = finest), ``community``.
+
+    Parameters
+    ----------
+    graph : CSRGraph, pyarrow.Table, pandas.DataFrame or networkx.Graph
+        Undirected; tables need ``source`` and ``target`` columns, optionally ``weight``.
+    resolution : float, default 1.0
+    objective : {"modularity", "cpm"}, default "modularity"
+    seed : int, numpy.random.Generator or None, default 0
+        The same seed gives the same table; None draws fresh entropy (recorded in the provenance).
+    """
     return _levels(graph, True, "leiden_levels", resolution, objective, seed)
 
 
 def louvain_levels(graph, *, resolution: float = 1.0, objective: str = "modularity", seed=0) -> pa.Table:
-    """Every level of Louvain (the dendrogram): rows ``node_id``, ``level``, ``community``."""
+    """Every level of Louvain (the dendrogram): rows ``node_id``, ``level``, ``community``.
+
+    Parameters
+    ----------
+    graph : CSRGraph, pyarrow.Table, pandas.DataFrame or networkx.Graph
+        Undirected; tables need ``source`` and ``target`` columns, optionally ``weight``.
+    resolution : float, default 1.0
+    objective : {"modularity", "cpm"}, default "modularity"
+    seed : int, numpy.random.Generator or None, default 0
+        The same seed gives the same table; None draws fresh entropy (recorded in the provenance).
+    """
     return _levels(graph, False, "louvain_levels", resolution, objective, seed)

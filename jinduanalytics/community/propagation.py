@@ -22,6 +22,15 @@ def label_propagation(graph, *, max_sweeps: int = 100, seed=0) -> pa.Table:
     weight among its neighbours (random tie-break, keeping its own label when tied). Fast,
     parameter-free, less stable than :func:`leiden`.
 
+    Parameters
+    ----------
+    graph : CSRGraph, pyarrow.Table, pandas.DataFrame or networkx.Graph
+        Undirected; tables need ``source`` and ``target`` columns, optionally ``weight``.
+    max_sweeps : int, default 100
+        Stop after this many sweeps even if labels still change (the number run is in the provenance).
+    seed : int, numpy.random.Generator or None, default 0
+        The same seed gives the same table; None draws fresh entropy (recorded in the provenance).
+
     Returns
     -------
     pyarrow.Table
@@ -38,6 +47,11 @@ def label_propagation(graph, *, max_sweeps: int = 100, seed=0) -> pa.Table:
 
 def connected_components(graph) -> pa.Table:
     """Connected components (weakly connected for a directed graph).
+
+    Parameters
+    ----------
+    graph : CSRGraph, pyarrow.Table, pandas.DataFrame or networkx.Graph
+        Edge tables need ``source`` and ``target``; a directed graph gives weakly connected components.
 
     Returns
     -------

@@ -45,6 +45,16 @@ def cpm_quality(graph, partition, *, resolution: float = 1.0, node_sizes=None) -
     ``e_c`` is the weight inside community c and ``n_c`` its size (sum of ``node_sizes``,
     default 1 per node). leidenalg's ``CPMVertexPartition.quality()`` reports twice this value
     for undirected graphs.
+
+    Parameters
+    ----------
+    graph : CSRGraph, pyarrow.Table, pandas.DataFrame or networkx.Graph
+        Undirected; tables need ``source`` and ``target`` columns, optionally ``weight``.
+    partition : pyarrow.Table or array
+        A result table (``node_id``, ``community``) or one label per node in the graph's node order.
+    resolution : float, default 1.0
+    node_sizes : array, optional
+        Node weights (default 1 each).
     """
     check_positive(resolution=resolution)
     g = undirected(as_graph(graph), "cpm_quality")

@@ -217,6 +217,12 @@ def from_networkx(G, *, weight: str = "weight") -> CSRGraph:
     Node keys must be all strings or all integers. Node attributes that every node has
     with a simple type (str, int, float, bool) go to the node table. Multigraph edges
     between the same nodes are summed.
+
+    Parameters
+    ----------
+    G : networkx.Graph or networkx.DiGraph
+    weight : str, default "weight"
+        Edge attribute holding the weight.
     """
     nodes = list(G.nodes)
     if nodes and not (all(isinstance(n, str) for n in nodes) or
@@ -249,6 +255,13 @@ def as_graph(graph, *, directed: bool = False) -> CSRGraph:
     """The only input-coercion point: CSRGraph, edge table or networkx graph -> CSRGraph.
 
     Edge tables need ``source`` and ``target`` columns, optionally ``weight``.
+
+    Parameters
+    ----------
+    graph : CSRGraph, pyarrow.Table, pandas.DataFrame, dict of columns or networkx.Graph
+        Tables need ``source`` and ``target`` columns, optionally ``weight``.
+    directed : bool, default False
+        For edge tables: keep edges one way.
     """
     if isinstance(graph, CSRGraph):
         return graph
@@ -327,6 +340,15 @@ def auto_max_cases(k: np.ndarray, *, spread: float = 3.0, floor: int = 10) -> in
     >>> k = np.r_[np.repeat([2, 3, 4, 5, 8], [40, 30, 15, 10, 5]), 300, 900]
     >>> auto_max_cases(k), auto_max_cases(k, floor=2)
     (19, 19)
+
+    Parameters
+    ----------
+    k : numpy array of int
+        How many cases each entity is found in.
+    spread : float, default 3.0
+        How many robust spreads (MAD of log k) above the median count as a hub.
+    floor : int, default 10
+        The cap is never below this.
     """
     k = np.asarray(k)
     k = k[k >= 2].astype(np.float64)
@@ -391,6 +413,19 @@ def entity_weights(case_entities, *, cases=None, rarity: str = "newman", max_cas
     ``weight`` is what every pair of cases sharing the entity gains from it in
     :func:`case_graph` (see there for the formula); 0 for entities in one case only or
     above the ``max_cases`` cap.
+
+    Parameters
+    ----------
+    case_entities : pyarrow.Table or pandas.DataFrame
+        ``case_id``, ``kind``, ``value`` (e.g. :func:`jinduanalytics.clusters.case_links`).
+    cases : pyarrow.Table or pandas.DataFrame, optional
+        ``case_id``: every case becomes a node, also those sharing nothing.
+    rarity : {"newman", "adamic_adar", "idf", "none"}, default "newman"
+        How an entity shared by ``k`` cases weighs each pair (see :func:`case_graph`).
+    max_cases : int, "auto" or None
+        Entities held by more cases link nothing (hubs).
+    kind_weights : dict, optional
+        Multiplier per evidence kind, e.g. ``{"address": 0.5}``.
     """
     _check_projection_params(rarity, max_cases, kind_weights)
     bp = _bipartite(case_entities, cases)
@@ -405,6 +440,13 @@ def case_entity_graph(case_entities, *, cases=None) -> CSRGraph:
     Node table: ``node_id`` (the case_id, or ``"<kind>:<value>"`` for entities),
     ``node_type`` ("case" or "entity"), ``kind`` (null for cases). Cases listed in
     ``cases`` without any entity are kept as isolated nodes. Edge weight 1.
+
+    Parameters
+    ----------
+    case_entities : pyarrow.Table or pandas.DataFrame
+        ``case_id``, ``kind``, ``value`` (e.g. :func:`jinduanalytics.clusters.case_links`).
+    cases : pyarrow.Table or pandas.DataFrame, optional
+        ``case_id``: every case becomes a node, also those sharing nothing.
     """
     bp = _bipartite(case_entities, cases)
     n_c = bp.n_cases

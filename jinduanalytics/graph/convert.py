@@ -27,6 +27,10 @@ def to_networkx(graph: CSRGraph):
     """A ``networkx.Graph`` (or ``DiGraph``) keyed by the analyst's node ids.
 
     Node attributes come from the node table; edges carry ``weight``.
+
+    Parameters
+    ----------
+    graph : CSRGraph
     """
     import networkx as nx
 
@@ -43,7 +47,12 @@ def to_networkx(graph: CSRGraph):
 
 
 def to_igraph(graph: CSRGraph):
-    """An ``igraph.Graph`` with vertex attribute ``name`` (the node id) and edge ``weight``."""
+    """An ``igraph.Graph`` with vertex attribute ``name`` (the node id) and edge ``weight``.
+
+    Parameters
+    ----------
+    graph : CSRGraph
+    """
     try:
         import igraph as ig
     except ImportError as exc:  # pragma: no cover - igraph is a core dependency
@@ -70,7 +79,14 @@ def _export_ready(graph: CSRGraph):
 
 
 def write_graphml(graph: CSRGraph, path) -> Path:
-    """Write GraphML (Gephi, Cytoscape, yEd). Node ids are written as given."""
+    """Write GraphML (Gephi, Cytoscape, yEd). Node ids are written as given.
+
+    Parameters
+    ----------
+    graph : CSRGraph
+    path : str or pathlib.Path
+        The file to write.
+    """
     import networkx as nx
 
     nx.write_graphml(_export_ready(graph), str(path))
@@ -78,7 +94,14 @@ def write_graphml(graph: CSRGraph, path) -> Path:
 
 
 def write_gexf(graph: CSRGraph, path) -> Path:
-    """Write GEXF for Gephi."""
+    """Write GEXF for Gephi.
+
+    Parameters
+    ----------
+    graph : CSRGraph
+    path : str or pathlib.Path
+        The file to write.
+    """
     import networkx as nx
 
     nx.write_gexf(_export_ready(graph), str(path))

@@ -31,6 +31,16 @@ class CSRGraph:
         builders add attributes (``node_type``, ``kind``, ``region_id`` ...).
     directed : bool
         Undirected graphs store every edge in both rows; a self-loop is stored once.
+
+    Parameters
+    ----------
+    indptr : numpy array of int64, shape (n + 1,)
+    indices : numpy array of int64, shape (m,)
+        Neighbours, each row sorted; undirected graphs store both directions.
+    weights : numpy array of float64, shape (m,)
+    nodes : pyarrow.Table
+        One row per node: ``node_id`` (the analyst's key) and any node attributes.
+    directed : bool, default False
     """
 
     indptr: np.ndarray

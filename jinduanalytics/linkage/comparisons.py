@@ -76,7 +76,40 @@ def factorize(values: pd.Series) -> np.ndarray:
 
 @dataclass
 class Comparison:
-    """Base class: a named comparison over ``columns`` with ``n_levels`` agreement levels."""
+    """Base class: a named comparison over ``columns`` with ``n_levels`` agreement levels.
+
+    The extension point for custom comparisons: subclass it, set ``labels`` (level 0 is the
+    strongest agreement, the last level disagreement), and implement :meth:`prepare` (encode the
+    records once) and :meth:`levels` (the level of each candidate pair). :func:`link_records`
+    fits an m and a u probability per level and turns the level into a Bayes factor.
+
+    Attributes
+    ----------
+    name : str
+        Names the ``<name>_level`` and ``<name>_weight`` result columns.
+    columns : tuple of str
+        Record columns read; a blocking rule on one of them constrains the comparison.
+    labels : tuple of str
+        One label per level, strongest first (``("exact", "else")``).
+    tf : bool
+        Term-frequency adjustment of the exact level (rare values weigh more).
+    blocked_by : tuple of str
+        Derived blocking columns that also constrain it (left out of that rule's EM session).
+
+    Examples
+    --------
+    >>> class SameSex(Comparison):
+    ...     def __init__(self):
+    ...         super().__init__("sex", ("sex",), ("same", "different"))
+    ...     def prepare(self, df):
+    ...         return factorize(df["sex"])
+    ...     def levels(self, prep, ia, ib):
+    ...         out = np.where(prep[ia] == prep[ib], 0, 1).astype(np.int8)
+    ...         return np.where((prep[ia] < 0) | (prep[ib] < 0), -1, out).astype(np.int8)
+    >>> c = SameSex()
+    >>> c.levels(c.prepare(pd.DataFrame({"sex": ["M", "F", "M", None]})), np.array([0, 0, 0]), np.array([1, 2, 3]))
+    array([ 1,  0, -1], dtype=int8)
+    """
 
     name: str
     columns: tuple[str, ...]
@@ -99,9 +132,36 @@ class Comparison:
                               f"{', '.join(map(repr, missing))}; found: {', '.join(map(str, df.columns))}")
 
     def prepare(self, df: pd.DataFrame):  # pragma: no cover - abstract
+        """Encode every record once, before any pair is compared.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            All records (left and right, in one frame), in the order :meth:`levels` indexes.
+
+        Returns
+        -------
+        object
+            Anything :meth:`levels` reads (typically numpy arrays: codes, lengths).
+        """
         raise NotImplementedError
 
     def levels(self, prep, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """The agreement level of each candidate pair.
+
+        Parameters
+        ----------
+        prep : object
+            What :meth:`prepare` returned.
+        ia, ib : numpy array of int64
+            Row positions of the two records of each pair.
+
+        Returns
+        -------
+        numpy array of int8
+            One level per pair: 0 the strongest agreement ... ``n_levels - 1``; -1 when either
+            value is missing (the comparison then adds no evidence).
+        """
         raise NotImplementedError
 
     def tf_values(self, df: pd.DataFrame) -> np.ndarray:
@@ -110,7 +170,16 @@ class Comparison:
 
 
 class ExactMatch(Comparison):
-    """Equal or not (after optional normalisation: stripped, lower-cased)."""
+    """Equal or not (after optional normalisation: stripped, lower-cased).
+
+    Parameters
+    ----------
+    column : str
+    name : str, optional
+        The comparison's name (default: the column).
+    tf : bool, default False
+        Term-frequency adjustment of an exact match (rare values weigh more).
+    """
 
     def __init__(self, column: str, *, name: str | None = None, tf: bool = False):
         super().__init__(name or column, (column,), ("exact", "else"), tf)
@@ -124,7 +193,16 @@ class ExactMatch(Comparison):
 
 
 class StringSimilarity(Comparison):
-    """Exact, then Jaro-Winkler similarity at or above each threshold, else."""
+    """Exact, then Jaro-Winkler similarity at or above each threshold, else.
+
+    Parameters
+    ----------
+    column : str
+    thresholds : tuple of float, default (0.92, 0.85)
+        Jaro-Winkler levels, highest first.
+    name : str, optional
+    tf : bool, default False
+    """
 
     def __init__(self, column: str, thresholds=(0.92, 0.85), *, name: str | None = None, tf: bool = False):
         thresholds = tuple(float(t) for t in thresholds)
@@ -150,7 +228,13 @@ class StringSimilarity(Comparison):
 
 
 class DateComparison(Comparison):
-    """Dates: exact, day/month swapped, same year and month, within a year, else."""
+    """Dates: exact, day/month swapped, same year and month, within a year, else.
+
+    Parameters
+    ----------
+    column : str
+    name : str, optional
+    """
 
     def __init__(self, column: str, *, name: str | None = None):
         super().__init__(name or column, (column,), ("exact", "day-month swap", "same month", "within a year",
@@ -177,7 +261,16 @@ class DateComparison(Comparison):
 class ChineseName(Comparison):
     """Chinese names: exact, same pinyin (a homophone), one character differs (a look-alike or
     a mistake), else. Pinyin uses surname readings for the first character (曾 zeng, 区 ou,
-    覃 qin, 单 shan ...)."""
+    覃 qin, 单 shan ...).
+
+    Parameters
+    ----------
+    column : str, default "name"
+    name : str, optional
+    tf : bool, default True
+    pinyin_column : str, optional
+        A column already holding each name's pinyin (saves recomputing it).
+    """
 
     def __init__(self, column: str = "name", *, name: str | None = None, tf: bool = True,
                  pinyin_column: str | None = None):
@@ -204,7 +297,13 @@ class ChineseName(Comparison):
 
 class IdNumber(Comparison):
     """ID numbers (GB 11643): identical, equal where both are visible (masked), one digit
-    differs (a typo: the check digit then usually fails), else."""
+    differs (a typo: the check digit then usually fails), else.
+
+    Parameters
+    ----------
+    column : str, default "id_number"
+    name : str, optional
+    """
 
     def __init__(self, column: str = "id_number", *, name: str | None = None):
         super().__init__(name or column, (column,), ("exact", "masked match", "one digit", "else"))

@@ -333,8 +333,9 @@ def link_records(
     # l/r orientation (id_l < id_r within a side) are functions of the set of records alone.
     id_values = ids.to_numpy(dtype=object)
     order = np.lexsort((id_values, group)) if right is not None else np.argsort(id_values, kind="stable")
-    df = df.iloc[order].reset_index(drop=True)
-    ids = ids.iloc[order].reset_index(drop=True)
+    if not np.array_equal(order, np.arange(len(order))):  # (already sorted: no copy of the frame)
+        df = df.iloc[order].reset_index(drop=True)
+        ids = ids.iloc[order].reset_index(drop=True)
     group = group[order] if (right is not None or group_column is None) else factorize(df[group_column])
     if right is None and group_column is None:
         group = np.arange(len(df), dtype=np.int64)
@@ -411,7 +412,13 @@ def _no_links(comparisons, threshold: float, n_records: int) -> pa.Table:
 
 
 def linkage_model(links: pa.Table) -> dict:
-    """The fitted model of a :func:`link_records` result: prior, m and u per level, blocking counts."""
+    """The fitted model of a :func:`link_records` result: prior, m and u per level, blocking counts.
+
+    Parameters
+    ----------
+    links : pyarrow.Table
+        A :func:`link_records` or :func:`jinduanalytics.linkage.resolve_persons` result.
+    """
     meta = links.schema.metadata or {}
     if b"jindu.linkage_model" not in meta:
         raise ParameterError("this table carries no linkage model (pass the table returned by link_records)")
@@ -420,7 +427,15 @@ def linkage_model(links: pa.Table) -> dict:
 
 def explain_link(links: pa.Table, row: int) -> pa.Table:
     """One link, comparison by comparison: ``comparison``, ``level`` (its label), ``weight``
-    (log2 Bayes factor), the prior first; the weights add up to the pair's ``match_weight``."""
+    (log2 Bayes factor), the prior first; the weights add up to the pair's ``match_weight``.
+
+    Parameters
+    ----------
+    links : pyarrow.Table
+        A :func:`link_records` result.
+    row : int
+        The link's row.
+    """
     model = linkage_model(links)
     if not 0 <= row < links.num_rows:
         raise ParameterError(f"row {row} is outside the table (0..{links.num_rows - 1})")

@@ -57,7 +57,12 @@ def _apply(names: pd.Series, fn) -> pd.Series:
 
 
 def pinyin_keys(names: pd.Series) -> pd.DataFrame:
-    """Full, surname and given-name pinyin in one pass over the distinct names."""
+    """Full, surname and given-name pinyin in one pass over the distinct names.
+
+    Parameters
+    ----------
+    names : pandas.Series of str
+    """
     s = names.astype(STR)
     uniq = pd.unique(s.dropna())
     parts = [_split(n) for n in uniq]
@@ -74,15 +79,30 @@ def pinyin_keys(names: pd.Series) -> pd.DataFrame:
 
 
 def name_pinyin(names: pd.Series) -> pd.Series:
-    """Full-name pinyin without tones, surname reading first: 曾伟 -> ``zeng wei``."""
+    """Full-name pinyin without tones, surname reading first: 曾伟 -> ``zeng wei``.
+
+    Parameters
+    ----------
+    names : pandas.Series of str
+    """
     return _apply(names, lambda n: " ".join(p for p in (_surname(_split(n)[0]), _given(_split(n)[1])) if p))
 
 
 def surname_pinyin(names: pd.Series) -> pd.Series:
-    """Surname pinyin: 单 -> ``shan``."""
+    """Surname pinyin: 单 -> ``shan``.
+
+    Parameters
+    ----------
+    names : pandas.Series of str
+    """
     return _apply(names, lambda n: _surname(_split(n)[0]))
 
 
 def given_pinyin(names: pd.Series) -> pd.Series:
-    """Given-name pinyin: 曾伟华 -> ``wei hua``."""
+    """Given-name pinyin: 曾伟华 -> ``wei hua``.
+
+    Parameters
+    ----------
+    names : pandas.Series of str
+    """
     return _apply(names, lambda n: _given(_split(n)[1]))

@@ -114,18 +114,36 @@ def resolve_persons(person_records, *, threshold: float = 0.5, across: str | Non
     :data:`PERSON_BLOCKING`. Records of one ``across`` group (default: the same source
     region) are never linked to each other.
 
+    Parameters
+    ----------
+    person_records : pyarrow.Table or pandas.DataFrame
+        ``record_id``, ``name``, ``id_number``, ``birth_date``, ``phone``, ``sex``, ``home_region``
+        (and the ``across`` column).
+    threshold : float, default 0.5
+        Match probability at or above which a pair is a link.
+    across : str or None, default "source_region"
+        Records sharing this column's value are never linked (one system's own records).
+    seed : int, default 0
+        For the random pairs that estimate u.
+    progress : bool, default False
+    **link_options
+        Passed to :func:`link_records` (``max_block``, ``u_sample``, ``em_iterations``...).
+
     Returns
     -------
     (links, persons) : tuple of pyarrow.Table
         ``links`` from :func:`link_records` (explained per comparison); ``persons``:
         ``record_id``, ``person_id`` (``E<n>``), ``entity_size``.
     """
-    df = arrow_to_pandas(person_records) if isinstance(person_records, pa.Table) else person_records.copy()
     need = ("record_id", "name", "id_number", "birth_date", "phone", "sex", "home_region")
-    missing = [c for c in need if c not in df.columns]
+    have = person_records.column_names if isinstance(person_records, pa.Table) else list(person_records.columns)
+    missing = [c for c in need if c not in have]
     if missing:
         raise SchemaError(f"person_records: missing column(s) {', '.join(map(repr, missing))} that the person "
-                          f"linkage compares; found: {', '.join(map(str, df.columns))}")
+                          f"linkage compares; found: {', '.join(map(str, have))}")
+    # sorted by record id here (in Arrow), so link_records, which works on sorted records, copies nothing
+    df = (arrow_to_pandas(person_records.sort_by("record_id")) if isinstance(person_records, pa.Table)
+          else person_records.sort_values("record_id", kind="stable").reset_index(drop=True))
     df = _keys(df)
     links = link_records(df, comparisons=person_comparisons(), blocking=PERSON_BLOCKING, id_column="record_id",
                          group_column=across, threshold=threshold, seed=seed, progress=progress, **link_options)
@@ -143,6 +161,17 @@ def score_links(links: pa.Table, persons: pa.Table, truth: pa.Table, *, across=N
     True pairs are the pairs of records of one true person (restricted to pairs across
     ``across`` groups when given: a mapping record_id -> group). Cluster scores use every
     pair of records placed in one entity.
+
+    Parameters
+    ----------
+    links : pyarrow.Table
+        From :func:`resolve_persons`.
+    persons : pyarrow.Table
+        ``record_id``, ``person_id`` (from :func:`resolve_persons`).
+    truth : pyarrow.Table
+        ``record_id``, ``person_id`` of the true persons (``truth["record_person"]``).
+    across : mapping, optional
+        record_id -> group: only pairs across groups count.
     """
     def pairs_of(df: pd.DataFrame) -> set:
         """Pairs of records sharing a person_id (and in different groups when ``across``)."""

@@ -126,6 +126,19 @@ def region_heatmap(pairs, *, value: str = "z", significant: str | None = "signif
     ``significant`` column. The matrix is symmetric; names come from ``regions`` (default:
     the shipped Beibu regions). ``vmin`` clips the colour scale from below (e.g. 0 for z:
     fewer ties than chance is not what an analyst scans for).
+
+    Parameters
+    ----------
+    pairs : pyarrow.Table or pandas.DataFrame
+        ``region_a``, ``region_b`` and the ``value`` column (e.g. :func:`jinduanalytics.region_pairs.region_pairs`).
+    value : str, default "z"
+    significant : str or None, default "significant"
+        A boolean column marking pairs with ``*``.
+    regions : table, optional
+        For region names (default the shipped Beibu regions).
+    title : str, optional
+    cmap : str, default "Reds"
+    vmin : float, optional
     """
     df = _frame(pairs, "pairs", ("region_a", "region_b", value))
     names = _region_names(regions)
@@ -247,7 +260,15 @@ def beibu_map(regions=None, legs=None, *, value: str = "quantity_g", min_share: 
 # ----------------------------------------------------------------------------- cluster ranking
 
 def cluster_ranking(summary, *, top: int = 15, title: str | None = None):
-    """Top clusters as stacked bars of their score parts (``score_<part>`` columns)."""
+    """Top clusters as stacked bars of their score parts (``score_<part>`` columns).
+
+    Parameters
+    ----------
+    summary : pyarrow.Table or pandas.DataFrame
+        From :func:`jinduanalytics.clusters.cluster_summary`.
+    top : int, default 15
+    title : str, optional
+    """
     df = _frame(summary, "summary", ("cluster", "score", "n_cases"))
     parts = [c for c in df.columns if c.startswith("score_")]
     if not parts:
@@ -277,6 +298,15 @@ def case_timeline(cases, *, top: int | None = 12, color: str = "case_type", titl
     """Cases over time, one row per cluster (``cluster``, ``date``, optional ``rank``, ``quantity_g``).
 
     Marker size scales with ``quantity_g`` when present; colour shows ``color``.
+
+    Parameters
+    ----------
+    cases : pyarrow.Table or pandas.DataFrame
+        From :func:`jinduanalytics.clusters.cluster_timeline`.
+    top : int or None, default 12
+    color : str, default "case_type"
+        Column colouring the points.
+    title : str, optional
     """
     df = _frame(cases, "cases", ("cluster", "date"))
     df = df.assign(date=pd.to_datetime(df["date"]))
@@ -314,6 +344,14 @@ def linkage_waterfall(contributions, *, threshold: float | None = None, title: s
     ``contributions`` has ``comparison`` and ``weight`` (log2 Bayes factor each; a row named
     ``prior`` is drawn first when present). The last bar is the total; ``threshold`` draws
     the link threshold.
+
+    Parameters
+    ----------
+    contributions : pyarrow.Table or pandas.DataFrame
+        From :func:`jinduanalytics.linkage.explain_link`.
+    threshold : float, optional
+        Match weight drawn as the decision line.
+    title : str, optional
     """
     df = _frame(contributions, "contributions", ("comparison", "weight"))
     names = df["comparison"].astype(str).tolist()
@@ -347,7 +385,18 @@ def linkage_waterfall(contributions, *, threshold: float | None = None, title: s
 # ----------------------------------------------------------------------------- disruption curve
 
 def disruption_curve(curves, *, x: str = "removed", y: str = "lcc", by: str = "strategy", title: str | None = None):
-    """Largest-component curves of node-removal strategies (one line per ``by`` value)."""
+    """Largest-component curves of node-removal strategies (one line per ``by`` value).
+
+    Parameters
+    ----------
+    curves : pyarrow.Table or pandas.DataFrame
+        From :func:`jinduanalytics.disruption.removal_curves`.
+    x, y : str
+        Columns on the axes.
+    by : str, default "strategy"
+        One line per value of this column.
+    title : str, optional
+    """
     df = _frame(curves, "curves", (x, y, by))
     with style():
         fig = new_figure(7, 4.5)

@@ -67,7 +67,23 @@ SUPPLIER, WHOLESALER, COURIER, SELLER, BUYER, UNAFFILIATED = range(6)
 
 @dataclass(frozen=True)
 class SyntheticConfig:
-    """Every parameter of the generator (see the module docstring for the model)."""
+    """Every parameter of the generator (see the module docstring for the model).
+
+    Attributes
+    ----------
+    n_networks, seed, start, end
+        How many planted supply networks; the seed; the dates cases fall between.
+    sellers_mean ... background_share
+        Network shape: sellers per network, buyers per seller, cases per person, how many networks
+        cross provinces or trade both ways, the share of background (unplanted) cases.
+    entity_missing ... recycled_burner_share
+        Entities and noise: missing entities, hub entities per region and how often they appear,
+        burner phones recycled across networks.
+    registry_per_case ... (the remaining fields)
+        Person records and identity noise: records per case, multi-region registrations, name
+        confusions, missing, masked and mistyped ID numbers, swapped birth dates, and the rest
+        as named.
+    """
 
     n_networks: int = 25
     seed: int = 7
@@ -120,7 +136,14 @@ PRESETS = {
 
 
 def preset_config(preset: str = "county", **overrides) -> SyntheticConfig:
-    """The :class:`SyntheticConfig` of a preset, with any field overridden."""
+    """The :class:`SyntheticConfig` of a preset, with any field overridden.
+
+    Parameters
+    ----------
+    preset : {"county", "city", "beibu", "national"}
+    **overrides
+        Any field of :class:`SyntheticConfig`.
+    """
     check_choice("preset", preset, tuple(PRESETS))
     return SyntheticConfig().replace(**{**PRESETS[preset], **overrides})
 
