@@ -1,8 +1,9 @@
 """查控堵截卡点布局: where k checkpoints intercept the most drug flow.
 
 Consignments (trips, :func:`jinduanalytics.routes.trips`) follow routes of legs. A checkpoint is
-a region (``kind="node"``: every trip whose route passes through it) or a leg
-(``kind="leg"``: an origin -> destination hop by one mode). Interception is a maximum coverage
+a region (``kind="node"``: every trip whose route passes through it) or a crossing
+(``kind="leg"``: the hop between two regions by one mode, in either direction, named
+``"A>B:mode"`` with A before B; :func:`crossing`). Interception is a maximum coverage
 problem: choose k checkpoints to maximise the grams on intercepted trips.
 
 * ``greedy``: add the checkpoint with the largest marginal gain, k times (ties: the first
@@ -41,7 +42,7 @@ from .regions import regions_table
 from .routes import LegNetwork
 from .schema import FLOW_MODES
 
-__all__ = ["place_checkpoints", "interception", "METHODS"]
+__all__ = ["place_checkpoints", "interception", "crossing", "METHODS"]
 
 METHODS = ("greedy", "exact", "degree", "random")
 
@@ -74,7 +75,8 @@ class _Network:
             if kind == "node":
                 self.paths.append(list(dict.fromkeys(nodes)))
             else:
-                self.paths.append([f"{a}>{b}:{m}" for a, b, m in legs if modes is None or m in modes])
+                self.paths.append(list(dict.fromkeys(crossing(a, b, m) for a, b, m in legs
+                                                     if modes is None or m in modes)))
         cands = sorted({c for p in self.paths for c in p})
         self.cands = cands
         self.index = {c: i for i, c in enumerate(cands)}
@@ -173,7 +175,7 @@ class _Evasion:
         legs = self.net.legs[t]
         if self.net.kind == "node":
             return {legs[0][0], legs[-1][1]} | {b for _, b, _, _ in path}
-        return {f"{a}>{b}:{m}" for a, b, m, _ in path} | {f"{b}>{a}:{m}" for a, b, m, _ in path}
+        return {crossing(a, b, m) for a, b, m, _ in path}
 
     def _index(self, t: int) -> None:
         for key in self._keys(t):
@@ -223,6 +225,20 @@ def _greedy_evasive(net: _Network, k: int, tolerance: float) -> list[int]:
         chosen.append(best)
         ev.add(best)
     return chosen
+
+
+def crossing(a: str, b: str, mode: str) -> str:
+    """A leg checkpoint's name: the crossing between two regions by one mode, ``"A>B:mode"`` with
+    the regions in sorted order. A checkpoint on a crossing stops traffic both ways, so the two
+    directions are one candidate (two of k checkpoints are never spent on one crossing)."""
+    return f"{a}>{b}:{mode}" if a <= b else f"{b}>{a}:{mode}"
+
+
+def _canonical(name: str) -> str:
+    """A leg checkpoint name given either way round, as :func:`crossing` writes it."""
+    ends, sep, mode = str(name).rpartition(":")
+    a, arrow, b = ends.partition(">")
+    return crossing(a, b, mode) if sep and arrow else str(name)
 
 
 def _network(data, kind: str, modes, trips: pa.Table | None = None) -> _Network:
@@ -295,7 +311,7 @@ def place_checkpoints(data, k: int, *, kind: str = "node", method: str = "greedy
         deg = pd.Series(0, index=range(len(net.cands)))
         for legs in net.legs:
             for a, b, m in legs:
-                keys = [a, b] if kind == "node" else [f"{a}>{b}:{m}"]
+                keys = [a, b] if kind == "node" else [crossing(a, b, m)]
                 for key in keys:
                     if key in net.index:
                         deg[net.index[key]] += 1
@@ -342,8 +358,9 @@ def interception(data, checkpoints, *, kind: str = "node", evasive: bool = False
     chosen = set(checkpoints.column("checkpoint").to_pylist() if isinstance(checkpoints, pa.Table) else checkpoints)
     if kind == "node":
         known = set(net.cands)
-    else:  # a leg checkpoint may sit on a leg no trip takes today: it can still block a detour
-        known = {f"{a}>{b}:{m}" for a, nbrs in net.network.adj.items() for b, m, _ in nbrs}
+    else:  # a leg checkpoint may sit on a crossing no trip takes today: it can still block a detour
+        chosen = {_canonical(c) for c in chosen}
+        known = {crossing(a, b, m) for a, nbrs in net.network.adj.items() for b, m, _ in nbrs}
     unknown = sorted(chosen - known)
     if unknown:
         shown = ", ".join(repr(c) for c in sorted(known)[:8])

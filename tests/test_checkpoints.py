@@ -47,14 +47,14 @@ def test_greedy_within_1_minus_1_over_e_of_exact(routes, k, kind):
     g = greedy["intercepted_g"].iloc[-1]
     opt = exact["intercepted_g"].iloc[-1]
     # brute force over every k-subset confirms the MILP optimum
-    cands = sorted({c for path, _ in routes for c in (path if kind == "node" else
-                    [f"{a}>{b}:road" for a, b in zip(path[:-1], path[1:])])})
+    def crossings(path):  # a leg checkpoint stops both directions of its crossing
+        return {f"{min(a, b)}>{max(a, b)}:road" for a, b in zip(path[:-1], path[1:])}
+
+    cands = sorted({c for path, _ in routes for c in (path if kind == "node" else crossings(path))})
     best = 0.0
     for sub in itertools.combinations(cands, min(k, len(cands))):
         s = set(sub)
-        best = max(best, sum(q for path, q in routes if
-                             (set(path) & s if kind == "node" else
-                              {f"{a}>{b}:road" for a, b in zip(path[:-1], path[1:])} & s)))
+        best = max(best, sum(q for path, q in routes if (set(path) if kind == "node" else crossings(path)) & s))
     assert opt == pytest.approx(best)
     assert g <= opt + 1e-9
     assert g >= (1 - 1 / np.e) * opt - 1e-9
@@ -138,3 +138,14 @@ def test_greedy_coverage_is_within_the_guarantee_of_the_exact_optimum_on_random_
             greedy = place_checkpoints(data, k, kind="leg")["intercepted_g"][-1].as_py()
             exact = place_checkpoints(data, k, kind="leg", method="exact")["intercepted_g"][-1].as_py()
             assert greedy >= (1 - 1 / np.e) * exact - 1e-9 and greedy <= exact + 1e-9
+
+
+def test_one_crossing_is_one_checkpoint_both_ways():
+    """Traffic A -> B and B -> A over one crossing: one checkpoint stops both (issue 30: two of k
+    checkpoints were spent on the two directions of one crossing)."""
+    data = {"flows": _flows([(["GX-BH", "HI-HK"], 100), (["HI-HK", "GX-BH"], 90), (["GX-NN", "GX-QZ"], 10)])}
+    placed = place_checkpoints(data, 2, kind="leg").to_pandas()
+    assert placed["checkpoint"].tolist() == ["GX-BH>HI-HK:road", "GX-NN>GX-QZ:road"]
+    assert placed["intercepted_share"].iloc[0] == pytest.approx(190 / 200)
+    both = interception(data, ["HI-HK>GX-BH:road"], kind="leg")  # either way round names the crossing
+    assert both.column("intercepted").to_pylist() == [True, True, False]
