@@ -230,7 +230,14 @@ def _greedy_evasive(net: _Network, k: int, tolerance: float) -> list[int]:
 def crossing(a: str, b: str, mode: str) -> str:
     """A leg checkpoint's name: the crossing between two regions by one mode, ``"A>B:mode"`` with
     the regions in sorted order. A checkpoint on a crossing stops traffic both ways, so the two
-    directions are one candidate (two of k checkpoints are never spent on one crossing)."""
+    directions are one candidate (two of k checkpoints are never spent on one crossing).
+
+    Parameters
+    ----------
+    a, b : str
+        The two regions, either order.
+    mode : str
+    """
     return f"{a}>{b}:{mode}" if a <= b else f"{b}>{a}:{mode}"
 
 
