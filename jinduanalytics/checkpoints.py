@@ -3,14 +3,20 @@
 Consignments (trips, :func:`jinduanalytics.routes.trips`) follow routes of legs. A checkpoint is
 a region (``kind="node"``: every trip whose route passes through it) or a crossing
 (``kind="leg"``: the hop between two regions by one mode, in either direction, named
-``"A>B:mode"`` with A before B; :func:`crossing`). Interception is a maximum coverage
+``"A>B:mode"`` with A before B; :func:`crossing`), or a site of the dataset's ``checkpoints``
+table (``kind="site"``: it stops the consignments that arrive at or leave its region by its mode;
+candidates are the sites, named by ``checkpoint_id``; several sites of one region and mode cover
+the same trips, so greedy takes a second one only when nothing else pays). Interception is a maximum coverage
 problem: choose k checkpoints to maximise the grams on intercepted trips.
 
 * ``greedy``: add the checkpoint with the largest marginal gain, k times (ties: the first
   candidate in sorted order). The objective is monotone submodular, so greedy gets at least
   (1 - 1/e) of the optimum (Nemhauser, Wolsey & Fisher 1978). Gains are kept in a heap and only
   the top one is recomputed until it stays on top (lazy greedy, CELF: Minoux 1978, Leskovec et al.
-  2007): the same placements as rescoring every candidate every round.
+  2007): the same placements as rescoring every candidate every round. Greedy stops before k
+  when no further checkpoint intercepts anything more, so none is spent for nothing (with
+  evasion, where a checkpoint that adds nothing alone may pay with the next, it never takes a
+  second site of a region and mode already held).
 * ``exact``: the integer program ``max sum q_t y_t  s.t.  y_t <= sum_{c on t} x_c,
   sum x_c <= k, x binary, 0 <= y <= 1`` (scipy.optimize.milp, HiGHS) — for small instances.
 * ``degree`` / ``random``: baselines (the k busiest nodes or legs by number of legs touching
@@ -41,10 +47,14 @@ from .errors import ParameterError
 from .regions import regions_table
 from .routes import LegNetwork
 from .schema import FLOW_MODES
+from .tables import get_table
 
-__all__ = ["place_checkpoints", "interception", "crossing", "METHODS"]
+__all__ = ["place_checkpoints", "interception", "crossing", "METHODS", "KINDS"]
 
 METHODS = ("greedy", "exact", "degree", "random")
+#: What a checkpoint is: a region, a crossing between two regions by one mode, or a site of the
+#: dataset's ``checkpoints`` table (its region and mode).
+KINDS = ("node", "leg", "site")
 
 
 class _Network:
@@ -64,6 +74,12 @@ class _Network:
         self.route_of_trip = self.trips.set_index(["route", "modes"]).index.map(
             {k: i for i, k in enumerate(zip(t["route"], t["modes"]))}.get).to_numpy()
         self.kind = kind
+        if kind == "site":  # the checkpoints table's sites: one covers the legs of its mode at its region
+            sites = get_table(data, "checkpoints", columns=("checkpoint_id", "region_id", "mode")).to_pydict()
+            self.site = dict(zip(sites["checkpoint_id"], zip(sites["region_id"], sites["mode"])))
+            self.site_at: dict[tuple[str, str], list[str]] = {}
+            for sid, at in sorted(self.site.items()):
+                self.site_at.setdefault(at, []).append(sid)
         route_nodes = t["route"].str.split(">")
         modes_l = t["modes"].str.split(">")
         self.q = t["quantity_g"].to_numpy(float)
@@ -74,6 +90,9 @@ class _Network:
             self.legs.append(legs)
             if kind == "node":
                 self.paths.append(list(dict.fromkeys(nodes)))
+            elif kind == "site":
+                self.paths.append(list(dict.fromkeys(s for a, b, m in legs if modes is None or m in modes
+                                                     for s in self.sites_on(a, b, m))))
             else:
                 self.paths.append(list(dict.fromkeys(crossing(a, b, m) for a, b, m in legs
                                                      if modes is None or m in modes)))
@@ -84,6 +103,18 @@ class _Network:
         # the leg network traffickers can use (every observed leg, either way; a leg with an end
         # off the regions table counts 1 km, so it is never a reason to reroute)
         self.network = LegNetwork((leg for legs in self.legs for leg in legs), regions_table(data), unknown_km=1.0)
+
+    def sites_on(self, a: str, b: str, mode: str) -> list[str]:
+        """Sites that stop a leg: those of its mode at either end."""
+        return self.site_at.get((a, mode), []) + self.site_at.get((b, mode), [])
+
+    def blocked_legs(self, blocked: set) -> set:
+        """The crossings the checkpoints ``blocked`` close to traffic (sites: every crossing of
+        their mode at their region)."""
+        if self.kind != "site":
+            return blocked
+        return {crossing(r, w, m) for sid in blocked for r, m in [self.site[sid]]
+                for w, m2, _ in self.network.adj.get(r, ()) if m2 == m}
 
     def route_length(self, legs) -> float:
         return sum(self.network.km(a, b) for a, b, _ in legs)
@@ -98,7 +129,7 @@ class _Network:
                 return None
             path = self.network.shortest_path(src, dst, blocked_nodes=blocked, limit=limit)
         else:
-            path = self.network.shortest_path(src, dst, blocked_legs=blocked, limit=limit)
+            path = self.network.shortest_path(src, dst, blocked_legs=self.blocked_legs(blocked), limit=limit)
         if not path:
             return None
         route = [path[0][0]] + [b for _, b, _, _ in path]
@@ -132,11 +163,13 @@ def _greedy_coverage(net: _Network, k: int) -> list[int]:
     chosen: list[int] = []
     for r in range(min(k, len(net.cands))):
         while True:
-            _, c = heapq.heappop(heap)
+            g, c = heapq.heappop(heap)
             if scored_in[c] == r:
                 break
             scored_in[c] = r
             heapq.heappush(heap, (-gain(c), c))
+        if -g <= 1e-12:  # nothing left to gain: a further checkpoint would be spent for nothing
+            break
         chosen.append(c)
         covered[net.by_cand[c]] = True
     return chosen
@@ -165,7 +198,8 @@ class _Evasion:
             if src in blocked or dst in blocked:
                 return None
             return self.net.network.shortest_path(src, dst, blocked_nodes=blocked, limit=self.limit[t])
-        return self.net.network.shortest_path(src, dst, blocked_legs=blocked, limit=self.limit[t])
+        return self.net.network.shortest_path(src, dst, blocked_legs=self.net.blocked_legs(blocked),
+                                              limit=self.limit[t])
 
     def _keys(self, t: int) -> set[str]:
         """Checkpoints that would block route t's current detour."""
@@ -175,6 +209,8 @@ class _Evasion:
         legs = self.net.legs[t]
         if self.net.kind == "node":
             return {legs[0][0], legs[-1][1]} | {b for _, b, _, _ in path}
+        if self.net.kind == "site":
+            return {s for a, b, m, _ in path for s in self.net.sites_on(a, b, m)}
         return {crossing(a, b, m) for a, b, m, _ in path}
 
     def _index(self, t: int) -> None:
@@ -207,6 +243,11 @@ class _Evasion:
         return self.hit & np.array([p is None for p in self.path], dtype=bool)
 
 
+def _stops(net: _Network, c: int):
+    """What candidate ``c`` stops: its region and mode for a site, else itself."""
+    return net.site[net.cands[c]] if net.kind == "site" else net.cands[c]
+
+
 def _greedy_evasive(net: _Network, k: int, tolerance: float) -> list[int]:
     """Greedy with rerouting: every round, every candidate is scored by the grams that stay
     intercepted once traffickers reroute around it and the checkpoints already chosen (the
@@ -214,15 +255,20 @@ def _greedy_evasive(net: _Network, k: int, tolerance: float) -> list[int]:
     candidate changes. The same placements as rerouting every route from scratch."""
     ev = _Evasion(net, tolerance)
     chosen: list[int] = []
+    taken: set = set()  # what the chosen checkpoints stop (a second site of one region and mode adds nothing)
     for _ in range(min(k, len(net.cands))):
         best, best_gain = -1, -1.0
         for c in range(len(net.cands)):
-            if c in chosen:
+            if c in chosen or _stops(net, c) in taken:
                 continue
             gain = math.fsum(net.q[t] for t in ev.intercepted_with(c))
             if gain > best_gain + 1e-12:
                 best, best_gain = c, gain
+        if best < 0:
+            break
+        # (a checkpoint that adds nothing now may pay with the next one: evasion is not submodular)
         chosen.append(best)
+        taken.add(_stops(net, best))
         ev.add(best)
     return chosen
 
@@ -286,7 +332,8 @@ def place_checkpoints(data, k: int, *, kind: str = "node", method: str = "greedy
     ----------
     data : Dataset or mapping of tables
         ``flows`` (and ``regions`` for distances; default the shipped Beibu regions).
-    kind : {"node", "leg"}
+    kind : {"node", "leg", "site"}
+        A region, a crossing, or a site of the ``checkpoints`` table (see the module docstring).
     method : {"greedy", "exact", "degree", "random"}
     modes : list of str, optional
         Leg checkpoints only on these modes (road, rail, sea, post).
@@ -303,10 +350,12 @@ def place_checkpoints(data, k: int, *, kind: str = "node", method: str = "greedy
     -------
     pyarrow.Table
         ``order``, ``checkpoint``, ``intercepted_g`` (cumulative grams on intercepted trips),
-        ``intercepted_share`` (of all grams), ``n_routes`` (cumulative distinct routes hit).
+        ``intercepted_share`` (of all grams), ``n_routes`` (cumulative distinct routes hit). Greedy
+        returns fewer than ``k`` rows when further checkpoints would intercept nothing more
+        (none at all when every candidate is evaded).
     """
     check_int("k", k, minimum=1)
-    check_choice("kind", kind, ("node", "leg"))
+    check_choice("kind", kind, KINDS)
     check_choice("method", method, METHODS)
     check_nonnegative(detour=detour)
     net = _network(data, kind, modes, trips)
@@ -318,7 +367,7 @@ def place_checkpoints(data, k: int, *, kind: str = "node", method: str = "greedy
         deg = pd.Series(0, index=range(len(net.cands)))
         for legs in net.legs:
             for a, b, m in legs:
-                keys = [a, b] if kind == "node" else [crossing(a, b, m)]
+                keys = [a, b] if kind == "node" else net.sites_on(a, b, m) if kind == "site" else [crossing(a, b, m)]
                 for key in keys:
                     if key in net.index:
                         deg[net.index[key]] += 1
@@ -360,11 +409,13 @@ def interception(data, checkpoints, *, kind: str = "node", evasive: bool = False
         The trips (``origin``, ``destination``, ``date``, ``quantity_g``, ``route``,
         ``modes``) plus ``intercepted``, ``rerouted``, ``new_route``, ``new_modes``.
     """
-    check_choice("kind", kind, ("node", "leg"))
+    check_choice("kind", kind, KINDS)
     net = _Network(data, kind, modes, trips)
     chosen = set(checkpoints.column("checkpoint").to_pylist() if isinstance(checkpoints, pa.Table) else checkpoints)
     if kind == "node":
         known = set(net.cands)
+    elif kind == "site":  # any site of the table, also one no trip passes today: it can block a detour
+        known = set(net.site)
     else:  # a leg checkpoint may sit on a crossing no trip takes today: it can still block a detour
         chosen = {_canonical(c) for c in chosen}
         known = {crossing(a, b, m) for a, nbrs in net.network.adj.items() for b, m, _ in nbrs}

@@ -88,10 +88,12 @@ def reference_greedy_checkpoints(net, k: int, evasive: bool, tolerance: float) -
     for the lazy (CELF) and incremental placements of :mod:`jinduanalytics.checkpoints`."""
     chosen: list[int] = []
     covered = np.zeros(len(net.q), dtype=bool)
+    # sites (new with issue 30): a second site of one region and mode stops nothing more; skipped
+    stops = (lambda c: net.site[net.cands[c]]) if net.kind == "site" else (lambda c: net.cands[c])
     for _ in range(min(k, len(net.cands))):
         best, best_gain = -1, -1.0
         for c in range(len(net.cands)):
-            if c in chosen:
+            if c in chosen or stops(c) in {stops(x) for x in chosen}:
                 continue
             if evasive:
                 hit, _ = net.intercepted({net.cands[i] for i in chosen + [c]}, True, tolerance)
@@ -100,6 +102,8 @@ def reference_greedy_checkpoints(net, k: int, evasive: bool, tolerance: float) -
                 gain = math.fsum(net.q[t] for t in net.by_cand[c] if not covered[t])
             if gain > best_gain + 1e-12:
                 best, best_gain = c, gain
+        if best < 0:
+            break
         chosen.append(best)
         if not evasive:
             covered[net.by_cand[best]] = True

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import jinduanalytics as ja
 from jinduanalytics import checkpoints
 from jinduanalytics.checkpoints import interception, place_checkpoints
 from jinduanalytics.errors import ParameterError
@@ -121,12 +122,16 @@ def test_lazy_and_incremental_greedy_place_as_the_full_rescoring_did(kind, evasi
         data = _random_flows(seed, n_trips=int(np.random.default_rng(seed).integers(5, 40)))
         net = checkpoints._network(data, kind, None)
         k = min(4, len(net.cands))
-        expected = reference_greedy_checkpoints(net, k, evasive, 0.25)
+        expected = [net.cands[c] for c in reference_greedy_checkpoints(net, k, evasive, 0.25)]
         got = place_checkpoints(data, k, kind=kind, evasive=evasive).column("checkpoint").to_pylist()
-        assert got == [net.cands[c] for c in expected], (seed, kind, evasive)
+        assert got == expected[:len(got)], (seed, kind, evasive)
+        # it stops only where the full rescoring would have spent checkpoints for nothing
+        full, _ = net.intercepted(set(expected), evasive, 0.25)
+        mine, _ = net.intercepted(set(got), evasive, 0.25)
+        assert float(net.q[mine].sum()) == pytest.approx(float(net.q[full].sum()), rel=1e-12)
         # the cumulative interception reported equals a from-scratch evaluation of each prefix
         table = place_checkpoints(data, k, kind=kind, evasive=evasive).to_pandas()
-        for i in range(1, k + 1):
+        for i in range(1, len(got) + 1):
             hit, _ = net.intercepted(set(got[:i]), evasive, 0.25)
             assert table["intercepted_g"].iloc[i - 1] == pytest.approx(float(net.q[hit].sum()), rel=1e-12)
 
@@ -149,3 +154,63 @@ def test_one_crossing_is_one_checkpoint_both_ways():
     assert placed["intercepted_share"].iloc[0] == pytest.approx(190 / 200)
     both = interception(data, ["HI-HK>GX-BH:road"], kind="leg")  # either way round names the crossing
     assert both.column("intercepted").to_pylist() == [True, True, False]
+
+
+def _with_sites(data: dict, seed: int) -> dict:
+    """Random sites of the checkpoints table: a region and a mode each, some doubled."""
+    rng = np.random.default_rng(seed)
+    regions = sorted(set(data["flows"].column("origin").to_pylist()) | set(data["flows"].column("destination").to_pylist()))
+    n = int(rng.integers(3, 12))
+    reg = list(rng.choice(regions, size=n))
+    mode = list(rng.choice(["road", "sea", "rail", "post"], size=n))
+    sites = pa.table({"checkpoint_id": [f"K{i:03d}" for i in range(n)], "region_id": reg, "mode": mode,
+                      "lon": [110.0] * n, "lat": [21.0] * n})
+    return {**data, "checkpoints": sites}
+
+
+@pytest.mark.parametrize("evasive", [False, True])
+def test_sites_of_the_checkpoints_table_as_candidates(evasive):
+    """kind="site" (issue 30): the checkpoints table's sites are the candidates; placement equals the
+    full rescoring, and a site stops exactly the trips with a leg of its mode at its region."""
+    for seed in range(10):
+        data = _with_sites(_random_flows(seed, n_trips=20), seed)
+        net = checkpoints._network(data, "site", None)
+        if not net.cands:
+            continue
+        k = min(3, len(net.cands))
+        expected = [net.cands[c] for c in reference_greedy_checkpoints(net, k, evasive, 0.25)]
+        placed = place_checkpoints(data, k, kind="site", evasive=evasive)
+        got = placed.column("checkpoint").to_pylist()
+        assert got == expected[:len(got)]
+        if not got:
+            continue
+        site = dict(zip(data["checkpoints"]["checkpoint_id"].to_pylist(),
+                        zip(data["checkpoints"]["region_id"].to_pylist(), data["checkpoints"]["mode"].to_pylist())))
+        first = placed.column("checkpoint")[0].as_py()
+        trips = interception(data, [first], kind="site").to_pandas()
+        region, mode = site[first]
+        for route, modes, hit in zip(trips["route"], trips["modes"], trips["intercepted"]):
+            nodes, ms = route.split(">"), modes.split(">")
+            stops = any(m == mode and region in (a, b) for a, b, m in zip(nodes[:-1], nodes[1:], ms))
+            assert hit == stops
+        exact = place_checkpoints(data, k, kind="site", method="exact")["intercepted_g"][-1].as_py()
+        if not evasive:
+            assert (1 - 1 / np.e) * exact - 1e-9 <= placed["intercepted_g"][-1].as_py() <= exact + 1e-9
+
+
+def test_sites_need_the_checkpoints_table():
+    with pytest.raises(ja.SchemaError, match="no 'checkpoints' table"):
+        place_checkpoints({"flows": _flows([(["GX-NN", "GX-BH"], 5)])}, 1, kind="site")
+    data = _with_sites(_random_flows(1, 10), 1)
+    with pytest.raises(ParameterError, match="not on the site network: 'K999'"):
+        interception(data, ["K999"], kind="site")
+
+
+def test_no_checkpoint_is_spent_for_nothing():
+    """Two sites of one region and mode cover the same trips: the second is never placed (issue 30)."""
+    data = {"flows": _flows([(["GX-BH", "HI-HK"], 100), (["GX-NN", "GX-QZ"], 10)]),
+            "checkpoints": pa.table({"checkpoint_id": ["K1", "K2", "K3"], "region_id": ["GX-BH", "GX-BH", "GX-NN"],
+                                     "mode": ["road", "road", "road"], "lon": [109.1] * 3, "lat": [21.5] * 3})}
+    placed = place_checkpoints(data, 3, kind="site").column("checkpoint").to_pylist()
+    assert placed == ["K1", "K3"]
+    assert place_checkpoints(data, 3, kind="leg").num_rows == 2

@@ -133,8 +133,12 @@ def checkpoints_section(run: Run, mask) -> Section:
     if cp is None:
         return Section("checkpoints", "sections/checkpoints.html.j2", context={"k": CHECKPOINTS_K, "cp": None})
     plain, evasive = cp["plain"].to_pandas(), cp["evasive"].to_pandas()
-    context = {"k": CHECKPOINTS_K, "cp": True,
-               "plain_share": plain["intercepted_share"].iloc[-1], "evasive_share": evasive["intercepted_share"].iloc[-1],
+
+    def last(t: pd.DataFrame) -> float:  # greedy places fewer than k when more would add nothing
+        return float(t["intercepted_share"].iloc[-1]) if len(t) else 0.0
+
+    context = {"k": len(plain), "k_evasive": len(evasive), "cp": True,
+               "plain_share": last(plain), "evasive_share": last(evasive),
                "n_moved": cp["rerouted"].num_rows, "kept_share": cp["plain_share_under_evasion"],
                "plain": _table_html(plain.assign(intercepted_share=plain["intercepted_share"].round(3)), 10),
                "evasive": _table_html(evasive.assign(intercepted_share=evasive["intercepted_share"].round(3)), 10)}
