@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from ._version import __version__
 from .errors import JinduError
 
 __all__ = ["main"]
@@ -38,9 +39,14 @@ def _cmd_generate(args) -> int:
     from .synthetic import generate
 
     t = time.perf_counter()
-    with output_folder(args.out, marker="regions.parquet", force=args.force) as tmp:
-        ds = generate(args.preset, seed=args.seed, progress=not args.quiet, **_parse_overrides(args.set))
+    overrides = _parse_overrides(args.set)
+    # the marker says the folder is generated data: only such a folder is replaced without --force
+    with output_folder(args.out, marker=GENERATED_MARKER, force=args.force) as tmp:
+        ds = generate(args.preset, seed=args.seed, progress=not args.quiet, **overrides)
         write_dataset(ds, tmp)
+        (tmp / GENERATED_MARKER).write_text(json.dumps(
+            {"jinduanalytics": __version__, "preset": args.preset, "seed": args.seed, "overrides": overrides},
+            indent=2))
     print(f"wrote {ds!r} to {args.out} in {time.perf_counter() - t:.1f} s")
     return 0
 
@@ -114,8 +120,6 @@ def _cmd_demo(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jindu", description="jinduanalytics: counter-narcotics network analytics "
                                                           "(synthetic data only).")
-    from ._version import __version__
-
     p.add_argument("--version", action="version", version=f"jinduanalytics {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -181,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 _FORCE = "replace a non-empty output folder that holds no earlier jindu output"
+#: Written by ``jindu generate`` beside the tables: how the data were made.
+GENERATED_MARKER = "generated.json"
 
 
 if __name__ == "__main__":  # pragma: no cover

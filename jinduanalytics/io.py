@@ -229,9 +229,10 @@ def read_dataset(
         raise SchemaError(f"dataset folder not found: {folder}")
     files = dataset_files(folder)
     raw = {name: load_table_source(f, name, (column_maps or {}).get(name)) for name, f in files.read.items()}
-    if files.ignored:
-        warnings.warn(f"dataset folder {folder}: ignored {len(files.ignored)} file(s) that are not canonical "
-                      f"tables: {', '.join(files.ignored[:10])}", JinduWarning, stacklevel=2)
+    stray = [f for f in files.ignored if Path(f).suffix.lower() in _TABLE_SUFFIXES]
+    if stray:  # a table-like file under another name may be data the caller expects to be read
+        warnings.warn(f"dataset folder {folder}: ignored {len(stray)} table file(s) that are not canonical "
+                      f"tables: {', '.join(stray[:10])}", JinduWarning, stacklevel=2)
     ds = dataset_from_tables(raw, lenient=lenient, column_maps=column_maps)
     truth_dir = folder / "truth"
     if truth_dir.is_dir():

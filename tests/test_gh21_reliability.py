@@ -671,3 +671,16 @@ def test_gh21_a_kernel_failure_is_a_jindu_error_not_a_system_error(monkeypatch):
     edges = pa.table({"source": [0, 1, 2], "target": [1, 2, 0]})
     with pytest.raises(ja.JinduError, match=r"internal error in the Leiden kernel on a graph of 3 nodes"):
         ja.leiden(edges, seed=1)
+
+
+def test_gh21_generate_never_replaces_a_users_dataset_folder(dataset, tmp_path, capsys):
+    """A folder of the user's own tables is not an earlier generator output: refused without --force."""
+    before = _digests(dataset)
+    assert main(["generate", "--out", str(dataset), "--quiet"]) == 2
+    assert "not empty" in capsys.readouterr().err and _digests(dataset) == before
+    fresh = tmp_path / "fresh"
+    assert main(["generate", "--out", str(fresh), "--quiet"]) == 0
+    assert json.loads((fresh / "generated.json").read_text())["preset"] == "county"
+    assert main(["generate", "--out", str(fresh), "--quiet", "--seed", "3"]) == 0  # its own output: replaced
+    assert json.loads((fresh / "generated.json").read_text())["seed"] == 3
+    assert main(["validate", str(fresh)]) == 0
