@@ -23,15 +23,26 @@ UPSTREAM_ROLES = {
 _ROLE_RANK = {"supplier": 0, "wholesaler": 1, "seller": 2, "courier": 3, "buyer": 4, "user": 5}
 
 
-def _entity_pairs(data, clusters, rarity: str, max_cases, links: pa.Table | None = None) -> pd.DataFrame:
-    """(case, other case, entity, weight) for every entity two cases share, hubs removed."""
+def _codes(values, categories: np.ndarray) -> np.ndarray:
+    """int64 codes of string ids in ``categories`` (sorted, so codes sort as the ids do); -1 when absent.
+    The trace joins on these instead of Python strings: hashing strings was most of its time and
+    the object columns most of its memory at the Beibu scale."""
+    return pd.Categorical(values, categories=categories).codes.astype(np.int64)
+
+
+def _entity_pairs(data, clusters, rarity: str, max_cases, links: pa.Table | None = None,
+                  case_ids: np.ndarray | None = None) -> pd.DataFrame:
+    """(case, other case, entity, weight) for every entity two cases share, hubs removed; case ids
+    as codes in ``case_ids`` when given."""
     params = {"rarity": rarity, "max_cases_used": max_cases, "kind_weights": None}
     if clusters is not None:
         p = cluster_params(clusters)
         params = {"rarity": p["rarity"], "max_cases_used": p["max_cases_used"], "kind_weights": p.get("kind_weights")}
     lw = link_weights(evidence_links(data, (), links), params)
     lw = lw[lw["weight"] > 0]
-    lw = lw.assign(entity=lw["kind"] + "\x1f" + lw["value"])[["case_id", "entity", "kind", "weight"]]
+    lw = lw.assign(entity=pd.factorize(lw["kind"] + "\x1f" + lw["value"])[0])[["case_id", "entity", "kind", "weight"]]
+    if case_ids is not None:
+        lw["case_id"] = _codes(lw["case_id"], case_ids)
     pairs = lw.merge(lw[["case_id", "entity"]].rename(columns={"case_id": "other"}), on="entity")
     return pairs[pairs["case_id"] != pairs["other"]]
 
@@ -98,6 +109,12 @@ def trace_upstream(
     cases["date"] = as_date_array(cases["date"])
     cp = get_table(data, "case_persons", columns=("case_id", "record_id", "role")).to_pandas()
     cp = cp[["case_id", "record_id", "role"]]
+    # ids as sorted int codes for every join below; strings again at the end
+    case_ids = np.unique(cases["case_id"].to_numpy(dtype=object))
+    rec_ids = np.unique(cp["record_id"].to_numpy(dtype=object))
+    cases["case_id"] = _codes(cases["case_id"], case_ids)
+    cp["case_id"] = _codes(cp["case_id"], case_ids)
+    cp["record_id"] = _codes(cp["record_id"], rec_ids)
     subjects = cp[cp["role"].isin(list(UPSTREAM_ROLES))].merge(cases, on="case_id")
     up = cp[cp["role"].isin(["seller", "wholesaler", "supplier"])]
     # a record's role as a candidate: its highest upstream role anywhere
@@ -117,7 +134,7 @@ def trace_upstream(
     key = ["case_id", "record_id", "candidate"]
     scores = []
     # entities shared with a candidate's case: each entity counted once per (subject, candidate)
-    pairs = _entity_pairs(data, clusters, rarity, max_cases, links)
+    pairs = _entity_pairs(data, clusters, rarity, max_cases, links, case_ids)
     ent = attach(pairs).drop_duplicates(key + ["entity"])
     scores.append(ent.groupby(key).agg(score_entities=("weight", "sum"), n_entities=("entity", "size")))
     # contacts: the subject's phone called a phone found in a candidate's case, before the case
@@ -125,12 +142,15 @@ def trace_upstream(
     ct = get_table(data, "contacts", required=False)
     if pr is not None and ct is not None and contact_weight > 0 and {"phone", "record_id"} <= set(pr.column_names):
         ph = pr.select(["record_id", "phone"]).to_pandas().dropna()
+        ph["record_id"] = _codes(ph["record_id"], rec_ids)
+        ph = ph[ph["record_id"] >= 0]  # records in no case trace nothing
         c = ct.select(["phone_a", "phone_b", "first_date"]).to_pandas()
         c["first_date"] = as_date_array(c["first_date"])
         both = pd.concat([c.rename(columns={"phone_a": "phone", "phone_b": "peer"}),
                           c.rename(columns={"phone_b": "phone", "phone_a": "peer"})], ignore_index=True)
         ce = get_table(data, "case_entities", columns=("case_id", "kind", "value")).to_pandas()
         ce = ce[ce["kind"] == "phone"].rename(columns={"case_id": "other", "value": "peer"})[["other", "peer"]]
+        ce["other"] = _codes(ce["other"], case_ids)
         sub = subjects.merge(ph, on="record_id").merge(both, on="phone")
         sub = sub[sub["first_date"] <= sub["date"]]  # time order
         ev = sub.merge(ce, on="peer")[["case_id", "record_id", "peer", "first_date", "other"]]
@@ -146,7 +166,7 @@ def trace_upstream(
                                           last_evidence_date=("first_date", "max")))
     if clusters is not None and cluster_weight > 0:
         cl = clusters_frame(clusters)[["case_id", "cluster", "cluster_size"]]
-        cl = cl[cl["cluster_size"] >= 2]
+        cl = cl[cl["cluster_size"] >= 2].assign(case_id=lambda d: _codes(d["case_id"], case_ids))
         upc = up.merge(cl, on="case_id").groupby(["cluster", "record_id"]).size().rename("n").reset_index()
         upc = upc.rename(columns={"record_id": "candidate"})
         ev = subjects.merge(cl[["case_id", "cluster"]], on="case_id").merge(upc, on="cluster")
@@ -177,6 +197,9 @@ def trace_upstream(
     cols = ["case_id", "case_date", "record_id", "role", "candidate", "candidate_role", "rank", "score",
             "score_entities", "score_contacts", "score_cluster", "n_entities", "n_contacts", "last_evidence_date"]
     out = out[cols].reset_index(drop=True)
+    out["case_id"] = case_ids[out["case_id"].to_numpy()] if len(out) else out["case_id"].astype(object)
+    out["record_id"] = rec_ids[out["record_id"].to_numpy()] if len(out) else out["record_id"].astype(object)
+    out["candidate"] = rec_ids[out["candidate"].to_numpy()] if len(out) else out["candidate"].astype(object)
     schema = pa.schema([("case_id", pa.string()), ("case_date", pa.date32()), ("record_id", pa.string()),
                         ("role", pa.string()), ("candidate", pa.string()), ("candidate_role", pa.string()),
                         ("rank", pa.int64()), ("score", pa.float64()), ("score_entities", pa.float64()),
