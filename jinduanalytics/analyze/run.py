@@ -100,7 +100,7 @@ class Run:
 
     @intermediate
     def cluster_summary(self) -> pa.Table:
-        return cluster_summary(self.data, self.case_clusters)
+        return cluster_summary(self.data, self.case_clusters, evidence=self.cluster_evidence)
 
     @intermediate
     def cluster_evidence(self) -> pa.Table:

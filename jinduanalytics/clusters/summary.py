@@ -48,6 +48,7 @@ def cluster_summary(
     score_weights: dict[str, float] | None = None,
     top_entities: int = 3,
     key_persons: int = 3,
+    evidence: pa.Table | None = None,
 ) -> pa.Table:
     """Summarise and rank the clusters of :func:`cluster_cases` for an analyst.
 
@@ -73,6 +74,13 @@ def cluster_summary(
         Clusters with fewer cases are left out.
     small_quantity_g : float
         A case below this many grams is small (零包).
+    recent_days, as_of, score_weights
+        The growth window and the weights of the score parts (see above; :data:`SCORE_WEIGHTS`).
+    top_entities, key_persons : int
+        How many entities and persons each cluster lists.
+    evidence : pyarrow.Table, optional
+        :func:`cluster_evidence` of the same clusters (with a ``min_size`` no larger than this
+        one), when already computed.
 
     Returns
     -------
@@ -116,7 +124,8 @@ def cluster_summary(
     out["n_provinces"] = out["provinces"].map(len)
     out["span_days"] = (out["last_date"] - out["first_date"]).dt.days
     # evidence and persons
-    ev = cluster_evidence(data, clusters, min_size=min_size).to_pandas()
+    ev = (cluster_evidence(data, clusters, min_size=min_size) if evidence is None else evidence).to_pandas()
+    ev = ev[ev["cluster"].isin(out.index)] if evidence is not None else ev
     top = ev.groupby("cluster", sort=False).head(top_entities)
     items = pd.Series([{"kind": k, "value": v, "share": float(x)}
                        for k, v, x in zip(top["kind"], top["value"], top["share"])], index=top.index, dtype=object)
