@@ -69,6 +69,26 @@ def test_report_loads_in_headless_chromium_without_console_errors(analysed, tmp_
     n = re.search(r'data-images="(\d+)"', body.group(0))
     ok = re.search(r'data-images-ok="(\d+)"', body.group(0))
     assert n and ok and int(n.group(1)) >= 4 and ok.group(1) == n.group(1), body.group(0)
+    # the embedded font is loaded and covers the page's Chinese text (this machine has no CJK font)
+    assert 'data-font="ok"' in body.group(0), body.group(0)
+
+
+def test_report_embeds_a_font_subset_covering_its_chinese_text(analysed):
+    """Issue 29: the Chinese text rendered as empty boxes on a machine without a CJK font."""
+    import base64
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    text = (analysed / "report.html").read_text(encoding="utf-8")
+    face = re.search(r'@font-face\{font-family:"JinduSC";src:url\(data:font/otf;base64,([A-Za-z0-9+/=]+)\)', text)
+    assert face, "no embedded font"
+    font = TTFont(io.BytesIO(base64.b64decode(face.group(1))))
+    cmap = font.getBestCmap()
+    shown = re.sub(r"data:(image/png|font/otf);base64,[A-Za-z0-9+/=]+", "", text)
+    cjk = {c for c in shown if 0x2E80 <= ord(c) <= 0x9FFF}
+    assert len(cjk) >= 20 and not [c for c in cjk if ord(c) not in cmap]
+    assert len(face.group(1)) < 200_000  # a subset, not the shipped 1.5 MB font
 
 
 def test_analyze_bad_dataset_exits_2_with_the_validation_message(tmp_path, capsys):
