@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import jinduanalytics as ja
+from jinduanalytics import clusters as jc
 from jinduanalytics.clusters import (
     case_links,
     cluster_bridges,
@@ -293,3 +297,22 @@ def test_auto_cap_keeps_network_entities_and_drops_hubs(network_k, hub_k):
     assert cap >= np.median(network_k)
     if len(hub_k) * 10 < len(network_k):  # hubs are rare: they do not move the bound
         assert cap < 200
+
+
+def test_cluster_network_draws_cases_and_the_evidence_they_share():
+    """Issue 29: the report's top-cluster figure showed the cluster's persons, mostly isolated dots."""
+    ds = ja.read_dataset(Path(__file__).resolve().parents[1] / "data" / "synthetic" / "county")
+    cl = jc.cluster_cases(ds, seed=7)
+    top = jc.cluster_summary(ds, cl).column("cluster")[0].as_py()
+    nodes, edges = jc.cluster_network(ds, cl, top)
+    n, e = nodes.to_pandas(), edges.to_pandas()
+    members = set(cl.filter(pc.equal(cl.column("cluster"), top)).column("case_id").to_pylist())
+    assert set(n.loc[n["type"] == "case", "node_id"]) == members
+    evidence = n[n["type"] != "case"]
+    assert len(evidence) > 0 and (evidence["n_cases"] >= 2).all()
+    degree = e.groupby("target")["source"].nunique()
+    assert (degree.reindex(evidence["node_id"]) == evidence.set_index("node_id")["n_cases"]).all()
+    assert set(e["source"]) <= members and (e["weight"] > 0).all()
+    raw = set(ds.case_entities.column("value").to_pylist())
+    assert not raw & set(n["label"])  # entity values are masked
+    assert len(set(e["source"])) >= 0.8 * len(members)  # nearly every case of the cluster is tied in

@@ -17,7 +17,15 @@ import pyarrow as pa
 
 from .. import routes
 from ..checkpoints import interception, place_checkpoints
-from ..clusters import cluster_cases, cluster_evidence, cluster_persons, cluster_summary, trace_coverage, trace_upstream
+from ..clusters import (
+    cluster_cases,
+    cluster_evidence,
+    cluster_network,
+    cluster_persons,
+    cluster_summary,
+    trace_coverage,
+    trace_upstream,
+)
 from ..clusters._data import case_links
 from ..disruption import key_players, removal_curves
 from ..linkage import resolve_persons
@@ -122,6 +130,13 @@ class Run:
         top = self.cluster_summary.column("cluster")[0].as_py()
         nodes, edges = cluster_persons(self.data, self.case_clusters, top)
         return top, nodes, edges
+
+    @intermediate
+    def top_cluster_network(self) -> tuple[pa.Table, pa.Table] | None:
+        """The top-ranked cluster's cases and the evidence they share (nodes, edges)."""
+        if self.top_cluster is None:
+            return None
+        return cluster_network(self.data, self.case_clusters, self.top_cluster[0], links=self.case_links)
 
     # --- 环北部湾 ----------------------------------------------------------------------------------
     @intermediate

@@ -19,6 +19,7 @@ import pyarrow as pa
 from .. import plot
 from ..clusters import cluster_timeline
 from ..linkage import explain_link
+from ..regions import regions_table
 from ..tables import get_table
 from .run import CHECKPOINTS_K, Run
 
@@ -53,6 +54,12 @@ def _table_html(df: pd.DataFrame, max_rows: int = 15) -> str:
     return df.head(max_rows).to_html(index=False, border=0, classes="t", escape=True, na_rep="")
 
 
+def _region_names(run: Run) -> dict[str, str]:
+    """Region id -> name (the dataset's regions table, or the shipped one), for the report's tables."""
+    r = regions_table(run.data).select(["region_id", "name"]).to_pydict()
+    return dict(zip(r["region_id"], r["name"]))
+
+
 def data_section(run: Run, mask) -> Section:
     rows = [(name, run.data[name].num_rows) for name in run.data]
     return Section("data", "sections/data.html.j2", context={"rows": rows})
@@ -64,11 +71,14 @@ def clusters_section(run: Run, mask) -> Section:
     if summary.num_rows:  # an empty dataset gives empty tables and a report that says so, no figure
         figures["ranking"] = plot.cluster_ranking(summary)
         figures["timeline"] = plot.case_timeline(cluster_timeline(run.data, run.case_clusters, summary))
-    if run.top_cluster is not None:
-        top, nodes, edges = run.top_cluster
-        figures["network"] = plot.cluster_network(nodes, edges, title=f"排名第一的集群 top cluster #{top}: persons")
+    if run.top_cluster_network is not None:
+        nodes, edges = run.top_cluster_network
+        figures["network"] = plot.cluster_network(
+            nodes, edges, color="type", label="label" if nodes.num_rows <= 40 else None,
+            title=f"排名第一的集群 top cluster #{run.top_cluster[0]}: cases and the evidence they share")
+    names = _region_names(run)
     show = summary.to_pandas().head(15).copy()
-    show["regions"] = show["regions"].map(lambda r: ", ".join(r))
+    show["regions"] = show["regions"].map(lambda r: ", ".join(names.get(x, x) for x in r))
     show["drugs"] = show["drugs"].map(lambda r: ", ".join(r))
     show["top_entities"] = show["top_entities"].map(
         lambda items: "; ".join(f"{mask(e['kind'], e['value']) if mask else e['kind'] + ' ' + e['value']} "
@@ -88,6 +98,7 @@ def trace_section(run: Run, mask) -> Section:
     cov = run.trace_coverage.to_pandas()
     by_region = cov.groupby("region_id", as_index=False)[["cases", "traced", "traced_any"]].sum()
     by_region["share"] = (by_region["traced"] / by_region["cases"]).round(3)
+    by_region.insert(0, "region", by_region["region_id"].map(_region_names(run)).fillna(by_region["region_id"]))
     return Section("upstream trace", "sections/trace.html.j2",
                    tables={"upstream_trace": run.upstream_trace, "trace_coverage": run.trace_coverage},
                    context={"table": _table_html(by_region, 30)})
@@ -110,6 +121,9 @@ def linkage_section(run: Run, mask) -> Section:
     show = rp[["rank", "region_a", "region_b"] + [c for c in ("persons", "entities", "clusters", "trips") if c in rp]
               + ["z", "significant", "two_way"]].copy()
     show["z"] = show["z"].round(2)
+    names = _region_names(run)
+    for col in ("region_a", "region_b"):
+        show[col] = show[col].map(lambda r: f"{names.get(r, r)} ({r})")
     n_multi = int(persons.to_pandas().query("entity_size > 1")["person_id"].nunique()) if persons is not None else 0
     return Section("linkage", "sections/linkage.html.j2",
                    tables={"record_links": links, "linked_persons": persons, "region_pairs": pairs},

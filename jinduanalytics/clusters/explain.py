@@ -11,9 +11,9 @@ import pyarrow as pa
 from ..errors import ParameterError
 from ..graph import case_graph
 from ..tables import get_table
-from ._data import cluster_params, clusters_frame, evidence_links, link_weights
+from ._data import cluster_params, clusters_frame, evidence_links, link_weights, mask_value
 
-__all__ = ["cluster_evidence", "evidence_chain", "cluster_bridges", "cluster_case_graph"]
+__all__ = ["cluster_evidence", "evidence_chain", "cluster_bridges", "cluster_case_graph", "cluster_network"]
 
 
 def _links(data, clusters: pa.Table, links: pa.Table | None = None) -> tuple[dict, pa.Table]:
@@ -224,3 +224,68 @@ def cluster_bridges(data, clusters: pa.Table, *, min_size: int = 3) -> pa.Table:
                                 schema=pa.schema([("cluster", pa.int64()), ("case_a", pa.string()),
                                                   ("case_b", pa.string()), ("link_weight", pa.float64()),
                                                   ("split_off", pa.int64())]))
+
+
+def cluster_network(data, clusters: pa.Table, cluster: int, *, max_nodes: int = 240,
+                    links: pa.Table | None = None) -> tuple[pa.Table, pa.Table]:
+    """What ties one cluster together, as a network to draw: its cases and the evidence they
+    share (phones, accounts, parcel senders, addresses, vehicles, and the persons, ID numbers and
+    phones of the persons in them), each evidence item linked to the cases that hold it.
+
+    Only evidence held by at least two of the cluster's cases is drawn (the rest ties nothing);
+    the strongest items are kept when there are more than ``max_nodes`` nodes in all.
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+    clusters : pyarrow.Table
+        From :func:`cluster_cases`.
+    cluster : int
+        The cluster's id.
+    max_nodes : int, default 240
+    links : pyarrow.Table, optional
+        :func:`case_links` of ``data`` (every person kind), when already computed.
+
+    Returns
+    -------
+    (nodes, edges) : tuple of pyarrow.Table
+        ``nodes``: ``node_id``, ``type`` (``case``, an entity kind, or the person's role),
+        ``label`` (case id; entity values masked as :func:`mask_value` does; record ids), and
+        ``n_cases`` (cases of the cluster holding it). ``edges``: ``source`` (case), ``target``
+        (evidence), ``weight`` (the evidence's pair weight in the case graph: rarer is stronger).
+    """
+    params, lw = _weighted_links(data, clusters, links)
+    cl = clusters_frame(clusters)
+    cases = cl.loc[cl["cluster"] == cluster, "case_id"]
+    if cases.empty:
+        raise ParameterError(f"cluster {cluster} is not in the clusters table")
+    ev = lw[lw["case_id"].isin(set(cases)) & (lw["weight"] > 0)]
+    ev = ev.assign(item=ev["kind"] + "\x1f" + ev["value"])
+    held = ev.groupby("item")["case_id"].transform("nunique")
+    ev = ev[held >= 2].assign(n_cases=held[held >= 2])
+    items = (ev.drop_duplicates("item")[["item", "kind", "value", "weight", "n_cases"]]
+             .assign(strength=lambda d: d["weight"] * d["n_cases"] * (d["n_cases"] - 1) / 2)
+             .sort_values(["strength", "item"], ascending=[False, True], kind="mergesort"))
+    items = items.head(max(0, max_nodes - len(cases)))
+    ev = ev[ev["item"].isin(set(items["item"]))]
+    roles = {}
+    cp = get_table(data, "case_persons", required=False)
+    if cp is not None:
+        cpd = cp.select(["case_id", "record_id", "role"]).to_pandas()
+        cpd = cpd[cpd["case_id"].isin(set(cases))]
+        rank = {"supplier": 0, "wholesaler": 1, "seller": 2, "courier": 3, "buyer": 4, "user": 5}
+        cpd = cpd.assign(r=cpd["role"].map(rank)).sort_values(["record_id", "r"], kind="mergesort")
+        roles = dict(zip(cpd["record_id"], cpd["role"]))
+    item_type = [roles.get(v, k) if k == "person" else k for k, v in zip(items["kind"], items["value"])]
+    item_label = [v if k == "person" else mask_value(k, v) for k, v in zip(items["kind"], items["value"])]
+    case_list = sorted(set(cases))
+    nodes = pa.table({
+        "node_id": pa.array(case_list + items["item"].tolist(), pa.string()),
+        "type": pa.array(["case"] * len(case_list) + item_type, pa.string()),
+        "label": pa.array(case_list + item_label, pa.string()),
+        "n_cases": pa.array([1] * len(case_list) + items["n_cases"].astype(int).tolist(), pa.int64()),
+    })
+    edges = pa.table({"source": pa.array(ev["case_id"].tolist(), pa.string()),
+                      "target": pa.array(ev["item"].tolist(), pa.string()),
+                      "weight": pa.array(ev["weight"].astype(float).tolist(), pa.float64())})
+    return nodes, edges
