@@ -93,14 +93,23 @@ def _cmd_analyze(args) -> int:
     import warnings
 
     from .analyze import analyze
-    from .errors import JinduWarning
+    from .analyze.config import config_toml, load_config, resolve_config
+    from .errors import JinduWarning, ParameterError
     from .io import read_dataset
 
+    config = load_config(args.config) if args.config else resolve_config()
+    if args.seed is not None:
+        config["seed"] = args.seed
+    if args.print_config:
+        print(config_toml(config), end="")
+        return 0
+    if args.dataset is None or args.out is None:
+        raise ParameterError("jindu analyze needs a DATASET folder and --out DIR (or --print-config)")
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", JinduWarning)
         ds = read_dataset(args.dataset)
-    res = analyze(ds, args.out, seed=args.seed, source=args.dataset, progress=not args.quiet,
+    res = analyze(ds, args.out, config=config, source=args.dataset, progress=not args.quiet,
                   show_identifiers=args.show_identifiers, force=args.force)
     s = res["cluster_summary"]
     print(f"analysed {args.dataset}: {ds.cases.num_rows if 'cases' in ds else 0:,d} cases -> {s.num_rows:,d} "
@@ -132,9 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=_cmd_demo)
 
     a = sub.add_parser("analyze", help="run the full analysis on a dataset folder; write tables, report, manifest")
-    a.add_argument("dataset", help="dataset folder (one Parquet file per table)")
-    a.add_argument("--out", required=True, help="output folder")
-    a.add_argument("--seed", type=int, default=7)
+    a.add_argument("dataset", nargs="?", help="dataset folder (one Parquet file per table)")
+    a.add_argument("--out", help="output folder")
+    a.add_argument("--seed", type=int, default=None, help="overrides the configuration's seed (default 7)")
+    a.add_argument("--config", metavar="FILE", help="parameters of every step: a TOML file (any subset of "
+                                                     "--print-config's keys) or an earlier run's manifest.json")
+    a.add_argument("--print-config", action="store_true", help="print the configuration (defaults, or with --config "
+                                                               "the file's) as TOML and exit")
     a.add_argument("--show-identifiers", action="store_true",
                    help="show entity values (phones, accounts) unmasked in the report")
     a.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -99,3 +99,36 @@ def test_analyze_bad_dataset_exits_2_with_the_validation_message(tmp_path, capsy
     assert main(["analyze", str(bad), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "cases" in err and "date" in err
+
+
+def test_analyze_configuration_file_print_and_repeat(tmp_path, capsys):
+    """Issue 29: every step's parameters in one TOML file; --print-config; the resolved configuration
+    in the manifest repeats a run exactly."""
+    import tomllib
+
+    from jinduanalytics.analyze.config import DEFAULTS
+
+    assert main(["analyze", "--print-config"]) == 0
+    assert tomllib.loads(capsys.readouterr().out) == DEFAULTS
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('seed = 3\n[checkpoints]\nk = 2\nkind = "site"\n[clusters]\nn_runs = 3\n')
+    out = tmp_path / "a"
+    assert main(["analyze", str(SAMPLE), "--out", str(out), "--quiet", "--config", str(cfg)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 3 and manifest["config"]["checkpoints"] == {"k": 2, "kind": "site", "detour": 0.25}
+    assert manifest["config"]["clusters"]["n_runs"] == 3 and manifest["parameters"]["cluster_cases"]["n_runs"] == 3
+    placed = pq.read_table(out / "checkpoints.parquet").column("checkpoint").to_pylist()
+    assert 1 <= len(placed) <= 2 and all(p.startswith("K") for p in placed)  # sites of the checkpoints table
+    again = tmp_path / "b"
+    assert main(["analyze", str(SAMPLE), "--out", str(again), "--quiet", "--config", str(out / "manifest.json")]) == 0
+    for name in manifest["outputs"]:
+        if name.endswith(".parquet"):
+            assert pq.read_table(out / name).equals(pq.read_table(again / name)), name
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[clusters]\ndensty = 1\n")
+    assert main(["analyze", str(SAMPLE), "--out", str(tmp_path / "c"), "--config", str(bad)]) == 2
+    assert "unknown setting clusters.densty; known in [clusters]: density" in capsys.readouterr().err
+    bad.write_text('[checkpoints]\nk = "five"\n')
+    assert main(["analyze", str(SAMPLE), "--out", str(tmp_path / "c"), "--config", str(bad)]) == 2
+    assert "checkpoints.k = 'five' has the wrong type" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()

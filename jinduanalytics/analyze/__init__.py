@@ -35,8 +35,8 @@ from .sections import SECTIONS, Section
 __all__ = ["analyze", "analyze_into", "input_files", "Run", "SECTIONS", "Section", "cross_region_clusters"]
 
 
-def analyze(data, out, *, seed: int = 0, source: str | None = None, progress: bool = True,
-            show_identifiers: bool = False, force: bool = False) -> dict:
+def analyze(data, out, *, seed: int | None = None, config: dict | None = None, source: str | None = None,
+            progress: bool = True, show_identifiers: bool = False, force: bool = False) -> dict:
     """Run every section (集群打零, upstream trace, person linkage and region pairs, routes,
     checkpoints, disruption) and write tables, report and manifest into ``out``.
 
@@ -59,7 +59,12 @@ def analyze(data, out, *, seed: int = 0, source: str | None = None, progress: bo
         Validated tables (e.g. :func:`jinduanalytics.read_dataset`).
     out : path
         Output folder.
-    seed : int, default 0
+    seed : int, optional
+        Overrides the configuration's seed (default 7).
+    config : dict, optional
+        Parameters of every step: any subset of :data:`jinduanalytics.analyze.config.DEFAULTS`
+        (``jindu analyze --print-config`` shows them). The resolved configuration goes into the
+        manifest, so a run can be repeated from its output folder (``--config OUT/manifest.json``).
     source : str, optional
         Folder the dataset was read from (default: ``data.source``): the files read from it are
         hashed into the manifest.
@@ -86,8 +91,8 @@ def analyze(data, out, *, seed: int = 0, source: str | None = None, progress: bo
     hashes = {name: _sha256(path) for name, path in files.items()}  # before anything is written
     src = source if source is not None else getattr(data, "source", None)
     with output_folder(out, inputs=[src, *files.values()], marker="manifest.json", force=force) as tmp:
-        res = analyze_into(data, tmp, seed=seed, source=src, input_sha256=hashes, progress=progress,
-                           show_identifiers=show_identifiers)
+        res = analyze_into(data, tmp, seed=seed, config=config, source=src, input_sha256=hashes,
+                           progress=progress, show_identifiers=show_identifiers)
     res["report"] = Path(out) / "report.html"
     return res
 
@@ -114,14 +119,14 @@ def input_files(data, source=None) -> dict[str, Path]:
     return dict(sorted(found.items()))
 
 
-def analyze_into(data, out: Path, *, seed: int, source, input_sha256: dict, progress: bool,
-                 show_identifiers: bool) -> dict:
+def analyze_into(data, out: Path, *, seed: int | None, source, input_sha256: dict, progress: bool,
+                 show_identifiers: bool, config: dict | None = None) -> dict:
     """Run every section and write its tables, the report and the manifest into the existing
     folder ``out``, in place (:func:`analyze` calls it on a temporary folder it renames into place).
 
     Parameters
     ----------
-    data, seed, show_identifiers, progress
+    data, seed, config, show_identifiers, progress
         As in :func:`analyze`.
     out : pathlib.Path
         An existing folder.
@@ -136,7 +141,7 @@ def analyze_into(data, out: Path, *, seed: int, source, input_sha256: dict, prog
         As :func:`analyze` (without ``"report"``).
     """
     out = Path(out)
-    run = Run(data, seed=seed)
+    run = Run(data, config=config, seed=seed)
     mask = None if show_identifiers else mask_value
     sections: list[Section] = []
     with stages([fn.__name__.removesuffix("_section") for fn in SECTIONS] + ["report"], enabled=progress,
@@ -167,7 +172,8 @@ def analyze_into(data, out: Path, *, seed: int, source, input_sha256: dict, prog
         "python": platform.python_version(),
         "numpy": np.__version__,
         "pyarrow": pa.__version__,
-        "seed": seed,
+        "seed": run.seed,
+        "config": run.config,
         "source": str(source) if source is not None else None,
         "input_sha256": input_sha256,
         "input_rows": {name: data[name].num_rows for name in data},

@@ -30,12 +30,9 @@ from ..clusters._data import case_links
 from ..disruption import key_players, removal_curves
 from ..linkage import resolve_persons
 from ..region_pairs import region_pairs
+from .config import resolve_config
 
 __all__ = ["Run", "cross_region_clusters", "release_memory"]
-
-#: Checkpoints the run places (on legs, greedy) and the detour traffickers accept.
-CHECKPOINTS_K = 5
-
 
 def release_memory() -> None:
     """Hand memory freed by the last step back to the system: glibc keeps freed pandas/numpy
@@ -79,13 +76,20 @@ class Run:
     ----------
     data : Dataset or mapping of tables
         Validated tables (:func:`jinduanalytics.read_dataset`).
-    seed : int, default 0
+    config : dict, optional
+        Parameters of every step (:data:`jinduanalytics.analyze.config.DEFAULTS`, which any
+        subset overrides).
+    seed : int, optional
+        Overrides the configuration's seed (default 7).
         Seed of every randomised step (clustering consensus, linkage u sample).
     """
 
-    def __init__(self, data, *, seed: int = 0):
+    def __init__(self, data, *, config: dict | None = None, seed: int | None = None):
         self.data = data
-        self.seed = seed
+        self.config = resolve_config(config)
+        if seed is not None:
+            self.config["seed"] = seed
+        self.seed = self.config["seed"]
 
     def has(self, table: str) -> bool:
         return table in self.data
@@ -104,7 +108,9 @@ class Run:
     # --- 集群打零 ----------------------------------------------------------------------------------
     @intermediate
     def case_clusters(self) -> pa.Table:
-        return cluster_cases(self.data, seed=self.seed, links=self.case_links)
+        c = self.config["clusters"]
+        return cluster_cases(self.data, seed=self.seed, links=self.case_links, density=c["density"], n_runs=c["n_runs"],
+                             rarity=c["rarity"], max_cases=c["max_cases"])
 
     @intermediate
     def cluster_summary(self) -> pa.Table:
@@ -116,7 +122,9 @@ class Run:
 
     @intermediate
     def upstream_trace(self) -> pa.Table:
-        return trace_upstream(self.data, self.case_clusters, links=self.case_links)
+        c = self.config["trace"]
+        return trace_upstream(self.data, self.case_clusters, links=self.case_links, top=c["top"],
+                              contact_weight=c["contact_weight"], cluster_weight=c["cluster_weight"])
 
     @intermediate
     def trace_coverage(self) -> pa.Table:
@@ -144,12 +152,16 @@ class Run:
         """(record links, linked persons), or (None, None) without person records."""
         if not self.has("person_records"):
             return None, None
-        return resolve_persons(self.data["person_records"], seed=self.seed)
+        c = self.config["linkage"]
+        return resolve_persons(self.data["person_records"], seed=self.seed, threshold=c["threshold"],
+                               across=c["across"])
 
     @intermediate
     def region_pairs(self) -> pa.Table:
+        c = self.config["region_pairs"]
         return region_pairs(self.data, persons=self.person_linkage[1], clusters=self.case_clusters,
-                            trips=self.trips)
+                            trips=self.trips, z_threshold=c["z_threshold"], two_way_min_share=c["two_way_min_share"],
+                            robust=c["robust"])
 
     @intermediate
     def cross_region_clusters(self) -> pa.Table:
@@ -166,9 +178,11 @@ class Run:
         the plain placement; None without flows."""
         if self.flow_legs is None or not self.flow_legs.num_rows:
             return None
-        plain = place_checkpoints(self.data, CHECKPOINTS_K, kind="leg", trips=self.trips)
-        evasive = place_checkpoints(self.data, CHECKPOINTS_K, kind="leg", evasive=True, trips=self.trips)
-        moved = interception(self.data, plain, kind="leg", evasive=True, trips=self.trips)
+        c = self.config["checkpoints"]
+        kw = {"kind": c["kind"], "detour": c["detour"], "trips": self.trips}
+        plain = place_checkpoints(self.data, c["k"], **kw)
+        evasive = place_checkpoints(self.data, c["k"], evasive=True, **kw)
+        moved = interception(self.data, plain, evasive=True, **kw)
         q = moved.column("quantity_g").to_numpy()
         kept = q[moved.column("intercepted").to_numpy(zero_copy_only=False)].sum() / max(q.sum(), 1e-12)
         return {"plain": plain, "evasive": evasive, "rerouted": moved.filter(moved.column("rerouted")),

@@ -21,7 +21,7 @@ from ..clusters import cluster_timeline
 from ..linkage import explain_link
 from ..regions import regions_table
 from ..tables import get_table
-from .run import CHECKPOINTS_K, Run
+from .run import Run
 
 __all__ = ["Section", "SECTIONS"]
 
@@ -145,13 +145,14 @@ def routes_section(run: Run, mask) -> Section:
 def checkpoints_section(run: Run, mask) -> Section:
     cp = run.checkpoints
     if cp is None:
-        return Section("checkpoints", "sections/checkpoints.html.j2", context={"k": CHECKPOINTS_K, "cp": None})
+        return Section("checkpoints", "sections/checkpoints.html.j2", context={"cp": None})
     plain, evasive = cp["plain"].to_pandas(), cp["evasive"].to_pandas()
 
     def last(t: pd.DataFrame) -> float:  # greedy places fewer than k when more would add nothing
         return float(t["intercepted_share"].iloc[-1]) if len(t) else 0.0
 
-    context = {"k": len(plain), "k_evasive": len(evasive), "cp": True,
+    context = {"k": len(plain), "k_evasive": len(evasive), "cp": True, "kind": run.config["checkpoints"]["kind"],
+               "detour": run.config["checkpoints"]["detour"],
                "plain_share": last(plain), "evasive_share": last(evasive),
                "n_moved": cp["rerouted"].num_rows, "kept_share": cp["plain_share_under_evasion"],
                "plain": _table_html(plain.assign(intercepted_share=plain["intercepted_share"].round(3)), 10),
