@@ -44,7 +44,8 @@ def as_generator(seed) -> np.random.Generator:
     The seed convention, for every public function that draws: ``seed`` is an int >= 0, a
     numpy Generator or None, and defaults to 0, so the same call gives the same table; None
     draws fresh entropy (community results record the seed drawn in their provenance). The
-    synthetic presets and the ``jindu`` commands default to seed 7 (the committed datasets).
+    synthetic presets, the analysis run (``analyze`` and its configuration) and the ``jindu``
+    commands default to seed 7 (the committed datasets).
     """
     if isinstance(seed, np.random.Generator):
         return seed
