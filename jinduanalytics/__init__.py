@@ -44,6 +44,7 @@ from .graph import (
                         write_graphml,
 )
 from .io import Dataset, dataset_from_tables, read_dataset, read_table, write_dataset
+from .options import get_output, output_as, set_output
 from .pseudonymise import pseudonymise, pseudonymise_values
 from .schema import TABLES, table_spec
 from .validate import ValidationResult, validate_dataset, validate_table
@@ -56,7 +57,7 @@ __all__ = [
     "person_graph", "region_flow_graph", "to_networkx", "from_networkx", "to_igraph", "write_graphml",
     "write_gexf",
     "Dataset", "read_dataset", "read_table", "write_dataset", "dataset_from_tables",
-    "pseudonymise", "pseudonymise_values",
+    "pseudonymise", "pseudonymise_values", "set_output", "get_output", "output_as",
     "TABLES", "table_spec",
     "validate_table", "validate_dataset", "ValidationResult",
     "leiden", "louvain", "leiden_levels", "louvain_levels", "label_propagation", "connected_components",

@@ -44,6 +44,7 @@ from scipy.sparse import lil_matrix
 from . import routes
 from ._checks import as_generator, check_choice, check_int, check_nonnegative
 from .errors import ParameterError
+from .options import tabular
 from .regions import regions_table
 from .routes import LegNetwork
 from .schema import FLOW_MODES
@@ -323,6 +324,7 @@ def _exact(net: _Network, k: int) -> list[int]:
     return [int(i) for i in np.argsort(-x, kind="stable")[:k] if x[i] > 0.5]
 
 
+@tabular
 def place_checkpoints(data, k: int, *, kind: str = "node", method: str = "greedy", modes=None,
                       evasive: bool = False, detour: float = 0.25, seed: int = 0,
                       trips: pa.Table | None = None) -> pa.Table:
@@ -389,6 +391,7 @@ def place_checkpoints(data, k: int, *, kind: str = "node", method: str = "greedy
                                                             "intercepted_share", "n_routes"]), preserve_index=False)
 
 
+@tabular
 def interception(data, checkpoints, *, kind: str = "node", evasive: bool = False, detour: float = 0.25,
                  modes=None, trips: pa.Table | None = None) -> pa.Table:
     """Per trip: is it intercepted by ``checkpoints``, or does it reroute (and where to)?

@@ -27,6 +27,7 @@ from ._checks import check_choice, check_int, n_chunks
 from ._kernels import centrality as _c
 from .errors import GraphInputError, ParameterError
 from .graph import as_graph
+from .options import tabular
 
 __all__ = ["STRATEGIES", "DIRECTED_STRATEGIES", "removal_curve", "removal_curves", "degree_centralization",
            "key_players", "betweenness"]
@@ -234,6 +235,7 @@ def _pick(scores: np.ndarray, alive: np.ndarray, rank_of: np.ndarray, k: int, to
     return idx[order[:k]].tolist()
 
 
+@tabular
 def removal_curve(edges, *, strategy: str, mode: str = "sequential", block: int = 5, weighted: bool = False,
                   stop_at: int = 5, tie_order=None, tie_tolerance: float = 1e-9, katz_alpha: float = 0.1,
                   directed: bool = False, nodes=None, source: str = "source",
@@ -308,6 +310,7 @@ def removal_curve(edges, *, strategy: str, mode: str = "sequential", block: int 
                      "next_removed": pa.array(nexts, pa.string())})
 
 
+@tabular
 def removal_curves(edges, *, strategies=STRATEGIES, modes=("sequential", "block"), weightings=(False, True),
                    **options) -> pa.Table:
     """:func:`removal_curve` for every strategy, mode and weighting: long table with
@@ -343,6 +346,7 @@ def _fragmentation(g: _Graph, alive: np.ndarray) -> float:
     return float(1.0 - (s * (s - 1)).sum() / (n * (n - 1.0)))
 
 
+@tabular
 def key_players(edges, k: int, *, n_starts: int = 5, seed: int = 0, compare=("degree", "betweenness"),
                 source: str = "source", target: str = "target", weight: str | None = "weight") -> pa.Table:
     """KPP-Neg (Borgatti 2006): the k nodes whose removal fragments the network most.
@@ -428,6 +432,7 @@ def key_players(edges, k: int, *, n_starts: int = 5, seed: int = 0, compare=("de
                      "lcc": pa.array(out["lcc"], pa.int64())})
 
 
+@tabular
 def betweenness(graph, *, samples: int | None = None, seed: int = 0, normalized: bool = True) -> pa.Table:
     """Betweenness centrality of an undirected, unweighted graph; exact or by source sampling.
 

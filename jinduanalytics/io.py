@@ -22,6 +22,7 @@ import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
 from .errors import JinduWarning, SchemaError
+from .options import tabular
 from .schema import TABLE_ORDER, TABLES, table_spec
 from .tables import as_table, check_column_names
 from .validate import ValidationResult, validate_dataset, validate_table
@@ -175,6 +176,7 @@ def _read_csv(path: Path, name: str, column_map, encoding: str | None) -> pa.Tab
     return pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
 
 
+@tabular
 def read_table(source, name: str, *, column_map: dict[str, str] | None = None) -> pa.Table:
     """Read one canonical table, validate it strictly, and return it cast to its schema.
 

@@ -32,6 +32,7 @@ from scipy.stats import norm
 
 from . import routes
 from .clusters._data import link_weights
+from .options import tabular
 from .stats import poisson_z
 from .tables import get_table
 
@@ -90,6 +91,7 @@ def region_ties(data, *, persons=None, clusters=None, max_cases="auto", trips: p
     return out.fillna(0)
 
 
+@tabular
 def region_pairs(data, *, persons=None, clusters=None, regions=None, z_threshold: float = 3.0,
                  two_way_min_share: float = 0.1, max_cases="auto", robust: bool = True,
                  max_rounds: int = 20, trips: pa.Table | None = None) -> pa.Table:

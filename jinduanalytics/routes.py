@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import ParameterError
+from .options import tabular
 from .regions import haversine_km, regions_table
 from .stats import poisson_z
 from .tables import get_table
@@ -21,6 +22,7 @@ __all__ = ["flow_legs", "trips", "od_matrix", "flow_imbalance", "route_usage", "
            "shortest_route", "LegNetwork"]
 
 
+@tabular
 def flow_legs(data) -> pa.Table:
     """One row per (origin, destination, mode) leg: ``n_flows`` and total ``quantity_g``.
 
@@ -41,6 +43,7 @@ def flow_legs(data) -> pa.Table:
                          ("mode", "ascending")])
 
 
+@tabular
 def trips(data) -> pa.Table:
     """Consignments reconstructed from legs: legs of one date and quantity that chain
     (one leg's destination is the next one's origin) form one trip.
@@ -88,6 +91,7 @@ def trips(data) -> pa.Table:
     return pa.Table.from_pandas(df, preserve_index=False)
 
 
+@tabular
 def od_matrix(data) -> pa.Table:
     """Origin-destination flows of consignments (trips): ``origin``, ``destination``, ``n_trips``,
     ``quantity_g``, sorted by grams.
@@ -109,6 +113,7 @@ def _distance_km(regions, a, b):
                         r.loc[b, "lon"].to_numpy(float), r.loc[b, "lat"].to_numpy(float))
 
 
+@tabular
 def flow_imbalance(data, *, value: str = "n_trips", min_km: float = 10.0) -> pa.Table:
     """Each region pair's flows against a gravity baseline; 双向 (two-way) pairs flagged.
 
@@ -173,6 +178,7 @@ def flow_imbalance(data, *, value: str = "n_trips", min_km: float = 10.0) -> pa.
     return t.replace_schema_metadata({b"jindu.gravity": json.dumps({"a": theta[0], "beta": theta[1]}).encode()})
 
 
+@tabular
 def route_usage(data) -> pa.Table:
     """Most-used routes: ``route`` (regions joined by ``>``), ``modes``, ``n_trips``, ``quantity_g``.
 
@@ -187,6 +193,7 @@ def route_usage(data) -> pa.Table:
                                 preserve_index=False)
 
 
+@tabular
 def outflow_trafficking(data, *, roles=("supplier", "wholesaler", "seller", "courier")) -> pa.Table:
     """外流贩毒: per home region, how many of its natives deal in other regions, and where.
 
@@ -287,6 +294,7 @@ class LegNetwork:
         return path[::-1]
 
 
+@tabular
 def shortest_route(data, origin: str, destination: str, *, modes=None) -> pa.Table:
     """Shortest route between two regions over the observed leg network (great-circle km).
 

@@ -29,6 +29,7 @@ from ..clusters import (
 from ..clusters._data import case_links
 from ..disruption import key_players, removal_curves
 from ..linkage import resolve_persons
+from ..options import tabular
 from ..region_pairs import region_pairs
 from .config import resolve_config
 
@@ -198,6 +199,7 @@ class Run:
                 "key_players": key_players(edges, min(3, edges.num_rows - 1))}
 
 
+@tabular
 def cross_region_clusters(summary: pa.Table) -> pa.Table:
     """Region pairs tied by case clusters: ``region_a``, ``region_b``, ``n_clusters`` (clusters
     with cases in both), ``n_cases`` (their cases). Observed counts only — the null model and

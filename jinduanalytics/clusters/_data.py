@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 from ..community import provenance
 from ..errors import ParameterError, SchemaError
 from ..graph import entity_weights
+from ..options import tabular
 
 #: Link kinds derived from the persons of a case (see :func:`case_links`).
 from ..schema import PERSON_KINDS  # noqa: E402 - re-exported here for the clusters modules
@@ -20,6 +21,7 @@ def _str(t: pa.Table, col: str) -> pa.Array:
     return t.column(col).combine_chunks().cast(pa.string())
 
 
+@tabular
 def case_links(data, *, person_kinds: tuple[str, ...] = PERSON_KINDS) -> pa.Table:
     """Every piece of evidence that ties a case to something another case may share.
 

@@ -12,12 +12,14 @@ from ..community import consensus
 from ..community._common import with_provenance
 from ..graph import case_graph
 from ..graph.build import _bipartite, auto_max_cases
+from ..options import tabular
 from ..tables import get_table
 from ._data import PERSON_KINDS, evidence_links
 
 __all__ = ["cluster_cases"]
 
 
+@tabular
 def cluster_cases(
     data,
     *,

@@ -8,6 +8,7 @@ import pyarrow as pa
 
 from ..errors import ParameterError
 from ..metrics import ari, nmi
+from ..options import tabular
 from .trace import UPSTREAM_ROLES
 
 __all__ = ["score_clusters", "score_trace"]
@@ -20,6 +21,7 @@ def _truth(data, name: str) -> pd.DataFrame:
     return truth[name].to_pandas()
 
 
+@tabular
 def score_clusters(data, clusters: pa.Table, *, match_jaccard: float = 0.5) -> dict:
     """NMI and ARI of case clusters against planted networks, and the share of networks found.
 
@@ -62,6 +64,7 @@ def score_clusters(data, clusters: pa.Table, *, match_jaccard: float = 0.5) -> d
     }
 
 
+@tabular
 def score_trace(data, trace: pa.Table, *, roles: tuple[str, ...] = ("seller",), k: int = 5) -> dict:
     """Hit rate of upstream tracing: is the true upstream person among the top ``k``?
 

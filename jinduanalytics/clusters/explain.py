@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from ..errors import ParameterError
 from ..graph import case_graph
+from ..options import tabular
 from ..tables import get_table
 from ._data import cluster_params, clusters_frame, evidence_links, link_weights, mask_value
 
@@ -32,6 +33,7 @@ def _case_graph(data, params: dict, links: pa.Table):
                       max_cases=params["max_cases_used"], kind_weights=params.get("kind_weights"))
 
 
+@tabular
 def cluster_case_graph(data, clusters: pa.Table):
     """The case graph ``clusters`` was computed on (same evidence, weights and cap).
 
@@ -44,6 +46,7 @@ def cluster_case_graph(data, clusters: pa.Table):
     return _case_graph(data, *_links(data, clusters))
 
 
+@tabular
 def cluster_evidence(data, clusters: pa.Table, *, min_size: int = 2, links: pa.Table | None = None) -> pa.Table:
     """Each entity's share of the weight that holds a cluster together.
 
@@ -94,6 +97,7 @@ def _pair_evidence(lw: pd.DataFrame, a: str, b: str) -> list[tuple[str, str, flo
     return list(zip(both["kind"], both["value"], both["weight"].astype(float)))
 
 
+@tabular
 def evidence_chain(data, clusters: pa.Table, case_a: str, case_b: str, *, within_cluster: bool = True) -> pa.Table:
     """The shortest chain of shared evidence from ``case_a`` to ``case_b``.
 
@@ -175,6 +179,7 @@ def evidence_chain(data, clusters: pa.Table, case_a: str, case_b: str, *, within
                      "link_weight": pa.array(cols["link_weight"], pa.float64())})
 
 
+@tabular
 def cluster_bridges(data, clusters: pa.Table, *, min_size: int = 3) -> pa.Table:
     """Weak points of each cluster: case-to-case links whose loss splits the cluster.
 
@@ -226,6 +231,7 @@ def cluster_bridges(data, clusters: pa.Table, *, min_size: int = 3) -> pa.Table:
                                                   ("split_off", pa.int64())]))
 
 
+@tabular
 def cluster_network(data, clusters: pa.Table, cluster: int, *, max_nodes: int = 240,
                     links: pa.Table | None = None) -> tuple[pa.Table, pa.Table]:
     """What ties one cluster together, as a network to draw: its cases and the evidence they

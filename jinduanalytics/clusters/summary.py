@@ -9,6 +9,7 @@ import pyarrow as pa
 from .._checks import check_int, check_nonnegative, check_positive
 from ..errors import ParameterError
 from ..graph import person_graph
+from ..options import tabular
 from ..tables import get_table
 from ._data import as_date_array, cluster_params, clusters_frame
 from .explain import cluster_evidence
@@ -37,6 +38,7 @@ def _ranked_lists(df: pd.DataFrame, col: str) -> pd.Series:
     return n.groupby("cluster", sort=True)[col].agg(list)
 
 
+@tabular
 def cluster_summary(
     data,
     clusters: pa.Table,
@@ -191,6 +193,7 @@ def _persons(data, cl: pd.DataFrame, key_persons: int) -> pd.DataFrame:
     return pd.DataFrame({"key_persons": key, "upstream_chain": chain})
 
 
+@tabular
 def cluster_persons(data, clusters: pa.Table, cluster: int) -> tuple[pa.Table, pa.Table]:
     """The persons of one cluster and the links between them, ready for a network drawing.
 
@@ -235,6 +238,7 @@ def cluster_persons(data, clusters: pa.Table, cluster: int) -> tuple[pa.Table, p
             pa.Table.from_pandas(e.reset_index(drop=True), preserve_index=False))
 
 
+@tabular
 def cluster_timeline(data, clusters: pa.Table, summary: pa.Table | None = None, *, top: int = 12) -> pa.Table:
     """Cases of the top clusters with their dates: ``cluster``, ``rank``, ``case_id``, ``date``,
     ``case_type``, ``quantity_g``, ``region_id`` (rank from ``summary``, else by size).

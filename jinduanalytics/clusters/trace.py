@@ -7,6 +7,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .._checks import check_int, check_nonnegative
+from ..options import tabular
 from ..tables import get_table
 from ._data import as_date_array, cluster_params, clusters_frame, evidence_links, link_weights
 
@@ -47,6 +48,7 @@ def _entity_pairs(data, clusters, rarity: str, max_cases, links: pa.Table | None
     return pairs[pairs["case_id"] != pairs["other"]]
 
 
+@tabular
 def trace_upstream(
     data,
     clusters: pa.Table | None = None,
@@ -210,6 +212,7 @@ def trace_upstream(
     return pa.Table.from_pandas(out, schema=schema, preserve_index=False)
 
 
+@tabular
 def trace_coverage(data, trace: pa.Table, *, roles: tuple[str, ...] = ("user", "buyer")) -> pa.Table:
     """Per region and month: how many user cases were traced to a seller.
 

@@ -13,6 +13,7 @@ from .._kernels.leiden import renumber
 from .._version import __version__
 from ..errors import GraphInputError, ParameterError
 from ..graph.csr import CSRGraph
+from ..options import tabular
 
 PROVENANCE_KEYS = ("algorithm", "params", "seed", "version", "input_digest")
 
@@ -93,6 +94,7 @@ def with_provenance(t: pa.Table, *, algorithm: str, seed, params: dict, digest: 
     return t.replace_schema_metadata({**(t.schema.metadata or {}), **meta})
 
 
+@tabular
 def provenance(table: pa.Table) -> dict:
     """Read back how a result table was made: algorithm, params, seed, version, input_digest.
 

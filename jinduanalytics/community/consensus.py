@@ -7,6 +7,7 @@ import pyarrow as pa
 
 from .._checks import check_choice, check_int
 from ..graph.build import as_graph
+from ..options import tabular
 from ._common import community_table, labels_from, resolve_seed
 from .multilevel import leiden, louvain
 from .propagation import label_propagation
@@ -25,6 +26,7 @@ def _jaccard_to(ref: np.ndarray, other: np.ndarray) -> np.ndarray:
     return inter / (size_a[ref] + size_b[other] - inter)
 
 
+@tabular
 def consensus(graph, *, n_runs: int = 10, algorithm: str = "leiden", seed=0, **params) -> pa.Table:
     """Run a community algorithm with ``n_runs`` seeds and score how stable each node is.
 

@@ -10,6 +10,7 @@ from .._kernels import leiden as K
 from .._kernels.components import components_within
 from .._kernels.csr import row_sums
 from ..graph.build import as_graph
+from ..options import tabular
 from ._common import (
     community_table,
     kernel_weights,
@@ -182,6 +183,7 @@ def _initial(g, initial):
     return None if initial is None else labels_from(g, initial)
 
 
+@tabular
 def leiden(graph, *, resolution: float = 1.0, objective: str = "modularity", n_iterations: int = 2,
            max_levels: int | None = None, initial=None, seed=0) -> pa.Table:
     """Partition a graph into communities with the Leiden algorithm.
@@ -241,6 +243,7 @@ def leiden(graph, *, resolution: float = 1.0, objective: str = "modularity", n_i
                                        max_levels=max_levels, initial=initial is not None))
 
 
+@tabular
 def louvain(graph, *, resolution: float = 1.0, objective: str = "modularity", max_levels: int | None = None,
             seed=0) -> pa.Table:
     """Partition a graph with the Louvain method (Blondel et al. 2008): local moving and
@@ -294,6 +297,7 @@ def _levels(graph, refine: bool, name: str, resolution, objective, seed) -> pa.T
     return _levels_table(g, levels, name, seed_used, dict(resolution=resolution, objective=objective))
 
 
+@tabular
 def leiden_levels(graph, *, resolution: float = 1.0, objective: str = "modularity", seed=0) -> pa.Table:
     """Every level of one Leiden pass: rows ``node_id``, ``level`` (0 = finest), ``community``.
 
@@ -309,6 +313,7 @@ def leiden_levels(graph, *, resolution: float = 1.0, objective: str = "modularit
     return _levels(graph, True, "leiden_levels", resolution, objective, seed)
 
 
+@tabular
 def louvain_levels(graph, *, resolution: float = 1.0, objective: str = "modularity", seed=0) -> pa.Table:
     """Every level of Louvain (the dendrogram): rows ``node_id``, ``level``, ``community``.
 

@@ -10,11 +10,13 @@ from .._kernels import components as CK
 from .._kernels import csr as CSR
 from .._kernels import lpa as LPA
 from ..graph.build import as_graph
+from ..options import tabular
 from ._common import community_table, kernel_weights, resolve_seed, undirected
 
 __all__ = ["label_propagation", "connected_components"]
 
 
+@tabular
 def label_propagation(graph, *, max_sweeps: int = 100, seed=0) -> pa.Table:
     """Asynchronous weighted label propagation (Raghavan et al. 2007).
 
@@ -45,6 +47,7 @@ def label_propagation(graph, *, max_sweeps: int = 100, seed=0) -> pa.Table:
                            params=dict(max_sweeps=max_sweeps, sweeps_run=int(sweeps)))
 
 
+@tabular
 def connected_components(graph) -> pa.Table:
     """Connected components (weakly connected for a directed graph).
 

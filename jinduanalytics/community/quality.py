@@ -6,11 +6,13 @@ import numpy as np
 
 from .._checks import check_positive
 from ..graph.build import as_graph
+from ..options import tabular
 from ._common import kernel_weights, labels_from, undirected
 
 __all__ = ["modularity", "cpm_quality"]
 
 
+@tabular
 def modularity(graph, partition, *, resolution: float = 1.0) -> float:
     """Newman–Girvan modularity with resolution γ (networkx/igraph conventions).
 
@@ -37,6 +39,7 @@ def modularity(graph, partition, *, resolution: float = 1.0) -> float:
     return float(internal / two_m - resolution * np.sum((d / two_m) ** 2))
 
 
+@tabular
 def cpm_quality(graph, partition, *, resolution: float = 1.0, node_sizes=None) -> float:
     """Constant Potts Model quality (Traag, Van Dooren & Nesterov 2011).
 

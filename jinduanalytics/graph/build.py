@@ -19,6 +19,7 @@ from .._kernels import hashing as _hash
 from .._kernels import projection as _proj
 from .._kernels.pairs import expand_pairs
 from ..errors import GraphInputError, ParameterError
+from ..options import tabular
 from ..schema import ENTITY_KINDS, PERSON_KINDS
 from ..tables import as_table, rows_text
 from .csr import CSRGraph
@@ -406,6 +407,7 @@ def _entity_weight_array(bp: _Bipartite, rarity: str, max_cases,
     return w
 
 
+@tabular
 def entity_weights(case_entities, *, cases=None, rarity: str = "newman", max_cases: int | str | None = None,
                    kind_weights: dict[str, float] | None = None) -> pa.Table:
     """One row per distinct entity: ``kind``, ``value``, ``n_cases`` and its pair ``weight``.

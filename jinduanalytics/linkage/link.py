@@ -30,6 +30,7 @@ from .._progress import stages
 from ..community import connected_components
 from ..errors import ParameterError, SchemaError
 from ..graph import from_edges
+from ..options import tabular
 from .comparisons import Comparison, factorize
 
 __all__ = ["link_records", "linkage_model", "explain_link", "cluster_links"]
@@ -241,6 +242,7 @@ def _fit(L, keys, rules, rule_keys, comparisons, u, n_levels, em_iterations, n_p
     return m, lam, sessions
 
 
+@tabular
 def link_records(
     records,
     *,
@@ -411,6 +413,7 @@ def _no_links(comparisons, threshold: float, n_records: int) -> pa.Table:
     return pa.table(out).replace_schema_metadata({b"jindu.linkage_model": json.dumps(model).encode()})
 
 
+@tabular
 def linkage_model(links: pa.Table) -> dict:
     """The fitted model of a :func:`link_records` result: prior, m and u per level, blocking counts.
 
@@ -425,6 +428,7 @@ def linkage_model(links: pa.Table) -> dict:
     return json.loads(meta[b"jindu.linkage_model"])
 
 
+@tabular
 def explain_link(links: pa.Table, row: int) -> pa.Table:
     """One link, comparison by comparison: ``comparison``, ``level`` (its label), ``weight``
     (log2 Bayes factor), the prior first; the weights add up to the pair's ``match_weight``.
@@ -449,6 +453,7 @@ def explain_link(links: pa.Table, row: int) -> pa.Table:
     return pa.table({"comparison": comp, "level": level, "weight": pa.array(weight, pa.float64())})
 
 
+@tabular
 def cluster_links(links: pa.Table, ids, *, min_probability: float | None = None) -> pa.Table:
     """Group linked records into entities: connected components of the links.
 

@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 
 from ..errors import SchemaError
 from ..identifiers import MAX_COMPARE_CHARS, canonical_id_number, canonical_phone, comparable_name
+from ..options import tabular
 from .comparisons import ChineseName, DateComparison, ExactMatch, IdNumber
 from .link import arrow_to_pandas, cluster_links, link_records
 from .names import pinyin_keys
@@ -103,6 +104,7 @@ def _strings(col: pd.Series) -> pa.Array:
     return pc.utf8_slice_codeunits(arr, 0, MAX_COMPARE_CHARS) if len(arr) else arr
 
 
+@tabular
 def resolve_persons(person_records, *, threshold: float = 0.5, across: str | None = "source_region",
                     seed: int = 0, progress: bool = False, **link_options) -> tuple[pa.Table, pa.Table]:
     """Link person records of the same person across regions' systems, and group them.
@@ -155,6 +157,7 @@ def resolve_persons(person_records, *, threshold: float = 0.5, across: str | Non
     return links, persons
 
 
+@tabular
 def score_links(links: pa.Table, persons: pa.Table, truth: pa.Table, *, across=None) -> dict:
     """Pairwise and cluster precision / recall / F1 against ``truth`` (``record_id``, ``person_id``).
 
