@@ -120,17 +120,24 @@ class _Network:
     def route_length(self, legs) -> float:
         return sum(self.network.km(a, b) for a, b, _ in legs)
 
-    def detour(self, t: int, blocked: set, tolerance: float):
-        """Shortest alternative route of trip t avoiding ``blocked`` within the tolerance, or None."""
+    def limit(self, t: int, tolerance: float) -> float:
+        """The longest route trip t takes instead of its own: its length plus the tolerance."""
+        return self.route_length(self.legs[t]) * (1.0 + tolerance) + 1e-9
+
+    def detour_path(self, t: int, blocked: set, limit: float):
+        """Legs ``(a, b, mode, km)`` of trip t's shortest route avoiding ``blocked`` within ``limit``
+        km, or None (always None when a blocked region is where it starts or ends)."""
         legs = self.legs[t]
         src, dst = legs[0][0], legs[-1][1]
-        limit = self.route_length(legs) * (1.0 + tolerance) + 1e-9
         if self.kind == "node":
             if src in blocked or dst in blocked:
                 return None
-            path = self.network.shortest_path(src, dst, blocked_nodes=blocked, limit=limit)
-        else:
-            path = self.network.shortest_path(src, dst, blocked_legs=self.blocked_legs(blocked), limit=limit)
+            return self.network.shortest_path(src, dst, blocked_nodes=blocked, limit=limit)
+        return self.network.shortest_path(src, dst, blocked_legs=self.blocked_legs(blocked), limit=limit)
+
+    def detour(self, t: int, blocked: set, tolerance: float):
+        """Shortest alternative route of trip t avoiding ``blocked`` within the tolerance, or None."""
+        path = self.detour_path(t, blocked, self.limit(t, tolerance))
         if not path:
             return None
         route = [path[0][0]] + [b for _, b, _, _ in path]
@@ -183,7 +190,7 @@ class _Evasion:
 
     def __init__(self, net: _Network, tolerance: float):
         self.net = net
-        self.limit = [net.route_length(legs) * (1.0 + tolerance) + 1e-9 for legs in net.legs]
+        self.limit = [net.limit(t, tolerance) for t in range(len(net.legs))]
         self.blocked: set[str] = set()
         n = len(net.legs)
         self.hit = np.zeros(n, dtype=bool)
@@ -193,14 +200,7 @@ class _Evasion:
             self._index(t)
 
     def _search(self, t: int, blocked: set):
-        legs = self.net.legs[t]
-        src, dst = legs[0][0], legs[-1][1]
-        if self.net.kind == "node":
-            if src in blocked or dst in blocked:
-                return None
-            return self.net.network.shortest_path(src, dst, blocked_nodes=blocked, limit=self.limit[t])
-        return self.net.network.shortest_path(src, dst, blocked_legs=self.net.blocked_legs(blocked),
-                                              limit=self.limit[t])
+        return self.net.detour_path(t, blocked, self.limit[t])
 
     def _keys(self, t: int) -> set[str]:
         """Checkpoints that would block route t's current detour."""

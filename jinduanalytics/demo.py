@@ -9,7 +9,7 @@ import numpy as np
 
 from ._output import output_folder
 from ._progress import stages
-from .analyze import _sha256, analyze_into, input_files
+from .analyze import analyze_into, file_hashes, input_files
 from .clusters import score_clusters, score_trace
 from .graph import case_graph, person_graph, region_flow_graph
 from .io import read_dataset, write_dataset
@@ -47,7 +47,7 @@ def run_demo(out: Path, *, preset: str = "county", seed: int = 0, progress: bool
             step("case graph")
             cg = case_graph(ds.case_entities, cases=ds.cases)
             step("analysis + report")
-            hashes = {name: _sha256(path) for name, path in input_files(ds).items()}
+            hashes = file_hashes(input_files(ds))
             res = analyze_into(ds, tmp, seed=seed, source=str(out / "dataset"), input_sha256=hashes, progress=False,
                                show_identifiers=False)
             clusters, ranked, trace = res["case_clusters"], res["cluster_summary"], res["upstream_trace"]

@@ -48,6 +48,11 @@ def _array(values) -> pa.Array:
     return pa.array(values, pa.string())
 
 
+def _empty_to_null(arr: pa.Array) -> pa.Array:
+    """An empty string is a missing value, never a key (no false hub)."""
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
 def normalise_text(values) -> pa.Array:
     """NFKC, zero-width characters removed, surrounding whitespace stripped; empty -> null.
 
@@ -63,8 +68,7 @@ def normalise_text(values) -> pa.Array:
     arr = _array(values).cast(pa.string())
     if len(arr) and not pc.all(pc.fill_null(pc.string_is_ascii(arr), True)).as_py():
         arr = pc.replace_substring_regex(pc.utf8_normalize(arr, form="NFKC"), _ZERO_WIDTH, "")
-    arr = pc.utf8_trim_whitespace(arr)
-    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+    return _empty_to_null(pc.utf8_trim_whitespace(arr))
 
 
 def canonical_phone(values) -> pa.Array:
@@ -82,8 +86,7 @@ def canonical_phone(values) -> pa.Array:
     arr = normalise_text(values)
     arr = pc.replace_substring_regex(arr, r"[\s\-\.\(\)/]", "")
     arr = pc.replace_substring_regex(arr, r"^(\+86|0086)", "")
-    arr = pc.replace_substring_regex(arr, r"^86(1\d{10})$", r"\1")
-    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+    return _empty_to_null(pc.replace_substring_regex(arr, r"^86(1\d{10})$", r"\1"))
 
 
 def canonical_id_number(values) -> pa.Array:
@@ -136,15 +139,14 @@ def comparable_name(values) -> pa.Array:
     >>> comparable_name(["張 偉", "买买提·艾力", "陈伟"]).to_pylist()
     ['张伟', '买买提艾力', '陈伟']
     """
-    arr = pc.replace_substring_regex(normalise_text(values), r"[\s·•\.．・]", "")
+    arr = _empty_to_null(pc.replace_substring_regex(normalise_text(values), r"[\s·•\.．・]", ""))
     table = _t2s_table()
     enc = pc.dictionary_encode(arr)
     uniq = enc.dictionary.to_pylist()
-    mapped = [u.translate(table) for u in uniq]
+    mapped = [u.translate(table) for u in uniq]  # one character for one: never empties a name
     if mapped == uniq:
-        return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
-    out = pa.DictionaryArray.from_arrays(enc.indices, pa.array(mapped, pa.string())).cast(pa.string())
-    return pc.if_else(pc.equal(out, ""), pa.scalar(None, pa.string()), out)
+        return arr
+    return pa.DictionaryArray.from_arrays(enc.indices, pa.array(mapped, pa.string())).cast(pa.string())
 
 
 @functools.lru_cache(maxsize=1)

@@ -119,7 +119,7 @@ def load_table_source(source, name: str, column_map: dict[str, str] | None = Non
         if not path.exists():
             raise SchemaError(f"table '{name}': file not found: {path}")
         suffix = path.suffix.lower()
-        if suffix not in (".parquet", ".pq", ".feather", ".arrow", ".ipc", ".csv", ".tsv", ".txt"):
+        if suffix not in (".parquet", ".pq", ".feather", ".arrow", ".ipc", *_CSV_SUFFIXES):
             raise SchemaError(f"table '{name}': unknown file type '{suffix}' for {path.name}; "
                               "use .parquet, .feather/.arrow or .csv")
         if path.is_file() and path.stat().st_size == 0:
@@ -134,13 +134,11 @@ def load_table_source(source, name: str, column_map: dict[str, str] | None = Non
         except SchemaError:
             raise
         except (pa.ArrowException, OSError, ValueError) as exc:
-            kind = {".parquet": "Parquet", ".pq": "Parquet"}.get(suffix, "Feather/Arrow" if suffix in (
-                ".feather", ".arrow", ".ipc") else "CSV")
+            kind = "Parquet" if suffix in (".parquet", ".pq") else "CSV" if suffix in _CSV_SUFFIXES else "Feather/Arrow"
             raise SchemaError(f"table '{name}': cannot read {path} as {kind} ({type(exc).__name__}: "
                               f"{_short(exc)}); is the file truncated, or of another format?") from None
-    else:
-        table = as_table(source, name)
-    return check_column_names(table, name)
+        return check_column_names(table, name)
+    return as_table(source, name)  # (duplicate column names refused there)
 
 
 def _short(exc: Exception) -> str:
@@ -149,8 +147,9 @@ def _short(exc: Exception) -> str:
     return text[:200]
 
 
-# Encodings tried in turn when a CSV is not UTF-8: Chinese systems often export GB18030/GBK.
-_CSV_ENCODINGS = ("utf-8", "gb18030")
+_CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+# A CSV that is not UTF-8 is read as GB18030 (Chinese systems export GBK, which it covers), judged
+# on its first 4 MB.
 _SNIFF_BYTES = 1 << 22
 
 
@@ -159,8 +158,8 @@ def _read_csv(path: Path, name: str, column_map, encoding: str | None) -> pa.Tab
     ``encoding=`` forces one."""
     parse = pacsv.ParseOptions(delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
     convert = pacsv.ConvertOptions(column_types=_csv_types(name, column_map), strings_can_be_null=True)
-    encodings = (encoding,) if encoding else _CSV_ENCODINGS
     if not encoding:
+        encoding = "utf-8"
         with open(path, "rb") as f:
             head = f.read(_SNIFF_BYTES)  # a character cut at the end is not an error (final=False)
         try:
@@ -168,16 +167,17 @@ def _read_csv(path: Path, name: str, column_map, encoding: str | None) -> pa.Tab
         except UnicodeDecodeError:
             try:
                 codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
-                encodings = ("gb18030",)
+                encoding = "gb18030"
             except UnicodeDecodeError:
                 raise SchemaError(f"table '{name}': {path} is neither UTF-8 nor GB18030/GBK text; "
                                   "pass encoding='...' (e.g. 'big5') to read_table") from None
-    read = pacsv.ReadOptions(encoding=encodings[0])
+    read = pacsv.ReadOptions(encoding=encoding)
     return pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
 
 
 @tabular
-def read_table(source, name: str, *, column_map: dict[str, str] | None = None) -> pa.Table:
+def read_table(source, name: str, *, column_map: dict[str, str] | None = None,
+               encoding: str | None = None) -> pa.Table:
     """Read one canonical table, validate it strictly, and return it cast to its schema.
 
     For lenient loading of a single table use :func:`jinduanalytics.validate_table` with
@@ -191,13 +191,15 @@ def read_table(source, name: str, *, column_map: dict[str, str] | None = None) -
         The canonical table name.
     column_map : dict, optional
         Input column -> canonical name.
+    encoding : str, optional
+        Of a CSV file (default: UTF-8, or GB18030/GBK when it is not valid UTF-8).
 
     Raises
     ------
     SchemaError
         Listing every problem of the table.
     """
-    raw = load_table_source(source, name, column_map)
+    raw = load_table_source(source, name, column_map, encoding=encoding)
     return validate_table(raw, name, column_map=column_map).table
 
 

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from .errors import JinduWarning, SchemaError
 from .identifiers import canonical_id_number, canonical_phone, normalise_text
 from .schema import MAP_BOUNDS, TABLE_ORDER, TableSpec, table_spec
-from .tables import as_table, check_column_names, rows_text
+from .tables import as_table, rows_text
 
 __all__ = ["Problem", "ValidationResult", "validate_table", "validate_dataset"]
 
@@ -142,10 +142,10 @@ def _coerce(col: pa.ChunkedArray, spec_col) -> tuple[pa.ChunkedArray | None, np.
         return None, None, f"type {_type_name(t)}, expected string{hint}"
     if want == "int":
         if pa.types.is_uint64(t):  # values above 2**63 - 1 do not fit int64
-            too_big = _mask_rows(pc.greater(col, pa.scalar(2 ** 63 - 1, pa.uint64())))
+            above = pc.greater(col, pa.scalar(2 ** 63 - 1, pa.uint64()))
+            too_big = _mask_rows(above)
             if too_big.size:
-                ok = pc.if_else(pc.greater(col, pa.scalar(2 ** 63 - 1, pa.uint64())), pa.scalar(None, pa.uint64()), col)
-                return ok.cast(pa.int64()), too_big, None
+                return pc.if_else(above, pa.scalar(None, pa.uint64()), col).cast(pa.int64()), too_big, None
         if pa.types.is_integer(t):
             return col.cast(pa.int64()), None, None
         return None, None, f"type {_type_name(t)}, expected an integer type"
@@ -224,7 +224,7 @@ def validate_table(
     1
     """
     spec: TableSpec = table_spec(name)
-    table = check_column_names(as_table(table, name), name)
+    table = as_table(table, name)  # (duplicate column names refused there)
     if column_map:
         missing_src = [src for src in column_map if src not in table.column_names]
         if missing_src:

@@ -684,3 +684,13 @@ def test_gh21_generate_never_replaces_a_users_dataset_folder(dataset, tmp_path, 
     assert main(["generate", "--out", str(fresh), "--quiet", "--seed", "3"]) == 0  # its own output: replaced
     assert json.loads((fresh / "generated.json").read_text())["seed"] == 3
     assert main(["validate", str(fresh)]) == 0
+
+
+def test_gh21_other_csv_encodings_are_named_and_can_be_forced(tables, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"region_id,name\n" + bytes([0x81, 0x30, 0xFF, 0xFF]) * 10 + b"\n")
+    with pytest.raises(SchemaError, match="neither UTF-8 nor GB18030/GBK text; pass encoding="):
+        ja.read_table(bad, "regions")
+    path = tmp_path / "regions.csv"
+    tables["regions"].to_pandas().to_csv(path, index=False, encoding="utf-16")
+    assert ja.read_table(path, "regions", encoding="utf-16").column("name").to_pylist() == ["广东", "湛江", "北海"]

@@ -32,7 +32,7 @@ from .report import png_base64, render_report
 from .run import Run, cross_region_clusters
 from .sections import SECTIONS, Section
 
-__all__ = ["analyze", "analyze_into", "input_files", "Run", "SECTIONS", "Section", "cross_region_clusters"]
+__all__ = ["analyze", "analyze_into", "input_files", "file_hashes", "Run", "SECTIONS", "Section", "cross_region_clusters"]
 
 
 def analyze(data, out, *, seed: int | None = None, config: dict | None = None, source: str | None = None,
@@ -88,7 +88,7 @@ def analyze(data, out, *, seed: int | None = None, config: dict | None = None, s
         written then).
     """
     files = input_files(data, source)
-    hashes = {name: _sha256(path) for name, path in files.items()}  # before anything is written
+    hashes = file_hashes(files)  # before anything is written
     src = source if source is not None else getattr(data, "source", None)
     with output_folder(out, inputs=[src, *files.values()], marker="manifest.json", force=force) as tmp:
         res = analyze_into(data, tmp, seed=seed, config=config, source=src, input_sha256=hashes,
@@ -194,6 +194,21 @@ def _kpis(run: Run) -> list[tuple[str, str]]:
     stability = f"{cl['stability'].mean():.3f}" if len(cl) else "–"
     return [("cases", f"{len(cl):,d}"), ("clusters (3+ cases)", f"{run.cluster_summary.num_rows:,d}"),
             ("cases in them", f"{n3:,d}"), ("mean stability", stability), ("user cases traced", f"{traced:.0%}")]
+
+
+def file_hashes(files: dict[str, Path]) -> dict[str, str]:
+    """SHA-256 of each file, by the same names (what the manifest records as ``input_sha256``).
+
+    Parameters
+    ----------
+    files : dict of name -> pathlib.Path
+        E.g. :func:`input_files`.
+
+    Returns
+    -------
+    dict of name -> hex digest
+    """
+    return {name: _sha256(path) for name, path in files.items()}
 
 
 def _sha256(path: Path) -> str:

@@ -108,10 +108,16 @@ def clusters_frame(clusters: pa.Table) -> pd.DataFrame:
     return clusters.select([c for c in clusters.column_names]).to_pandas()
 
 
-def link_weights(links: pa.Table, params: dict) -> pd.DataFrame:
-    """Links joined to their entity weight (see graph.case_graph): case_id, kind, value, n_cases, weight."""
+def link_weights(links: pa.Table, params: dict, cases=None) -> pd.DataFrame:
+    """Links joined to their entity weight (see graph.case_graph): case_id, kind, value, n_cases, weight.
+    With ``cases``, only the links of those cases (their weights still count every case)."""
     ew = entity_weights(links, rarity=params["rarity"], max_cases=params["max_cases_used"],
                         kind_weights=params.get("kind_weights"))
+    if cases is not None:  # cut both sides before pandas: one cluster's links, not the dataset's
+        links = links.filter(pc.is_in(links.column("case_id"), value_set=pa.array(sorted(cases), pa.string())))
+        keys = pc.binary_join_element_wise(links.column("kind"), links.column("value"), "\x1f")
+        ew = ew.filter(pc.is_in(pc.binary_join_element_wise(ew.column("kind"), ew.column("value"), "\x1f"),
+                                value_set=pc.unique(keys)))
     df = links.to_pandas()
     ewd = ew.to_pandas()
     return df.merge(ewd, on=["kind", "value"], how="left", validate="many_to_one")

@@ -22,9 +22,9 @@ def _links(data, clusters: pa.Table, links: pa.Table | None = None) -> tuple[dic
     return params, evidence_links(data, tuple(params["person_kinds"]), links)
 
 
-def _weighted_links(data, clusters: pa.Table, links: pa.Table | None = None) -> tuple[dict, pd.DataFrame]:
+def _weighted_links(data, clusters: pa.Table, links: pa.Table | None = None, cases=None) -> tuple[dict, pd.DataFrame]:
     params, links = _links(data, clusters, links)
-    return params, link_weights(links, params)
+    return params, link_weights(links, params, cases)
 
 
 def _case_graph(data, params: dict, links: pa.Table):
@@ -260,12 +260,12 @@ def cluster_network(data, clusters: pa.Table, cluster: int, *, max_nodes: int = 
         ``n_cases`` (cases of the cluster holding it). ``edges``: ``source`` (case), ``target``
         (evidence), ``weight`` (the evidence's pair weight in the case graph: rarer is stronger).
     """
-    params, lw = _weighted_links(data, clusters, links)
     cl = clusters_frame(clusters)
     cases = cl.loc[cl["cluster"] == cluster, "case_id"]
     if cases.empty:
         raise ParameterError(f"cluster {cluster} is not in the clusters table")
-    ev = lw[lw["case_id"].isin(set(cases)) & (lw["weight"] > 0)]
+    _, lw = _weighted_links(data, clusters, links, cases=set(cases))
+    ev = lw[lw["weight"] > 0]
     ev = ev.assign(item=ev["kind"] + "\x1f" + ev["value"])
     held = ev.groupby("item")["case_id"].transform("nunique")
     ev = ev[held >= 2].assign(n_cases=held[held >= 2])

@@ -70,12 +70,10 @@ def _keys(df: pd.DataFrame) -> pd.DataFrame:
     simplified characters, 15-digit ID numbers in 18-digit form, phones as digits) plus the
     derived blocking keys."""
     out = df.copy()
-    out["name"] = pd.Series(comparable_name(_strings(out["name"])).to_pandas(types_mapper=pd.ArrowDtype),
-                            index=out.index).astype(STR)
-    out["id_number"] = pd.Series(canonical_id_number(_strings(out["id_number"])).to_pandas(
-        types_mapper=pd.ArrowDtype), index=out.index).astype(STR)
-    out["phone"] = pd.Series(canonical_phone(_strings(out["phone"])).to_pandas(types_mapper=pd.ArrowDtype),
-                             index=out.index).astype(STR)
+    for column, canonical in (("name", comparable_name), ("id_number", canonical_id_number),
+                              ("phone", canonical_phone)):
+        values = canonical(_strings(out[column])).to_pandas(types_mapper=pd.ArrowDtype)
+        out[column] = pd.Series(values, index=out.index).astype(STR)
     idn = out["id_number"]
     full = (idn.str.len() == 18).fillna(False).to_numpy(dtype=bool)
     out["_id_head"] = idn.str.slice(0, 6).where(full)
