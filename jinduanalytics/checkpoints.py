@@ -47,8 +47,8 @@ from .errors import ParameterError
 from .options import tabular
 from .regions import regions_table
 from .routes import LegNetwork
-from .schema import FLOW_MODES
 from .tables import get_table
+from .vocabulary import vocabulary_of
 
 __all__ = ["place_checkpoints", "interception", "crossing", "METHODS", "KINDS"]
 
@@ -62,9 +62,10 @@ class _Network:
     def __init__(self, data, kind: str, modes, trip_table: pa.Table | None = None):
         if modes is not None:
             modes = [modes] if isinstance(modes, str) else list(modes)
-            unknown = sorted(set(modes) - set(FLOW_MODES))
+            known = vocabulary_of(data).flow_modes
+            unknown = sorted(set(modes) - set(known))
             if unknown:
-                raise ParameterError(f"modes must be among {', '.join(repr(m) for m in FLOW_MODES)}; "
+                raise ParameterError(f"modes must be among {', '.join(repr(m) for m in known)}; "
                                      f"got {', '.join(repr(m) for m in unknown)}.")
         t = (trip_table if trip_table is not None else routes.trips(data)).to_pandas()
         if t.empty:

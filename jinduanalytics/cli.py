@@ -60,8 +60,10 @@ def _cmd_validate(args) -> int:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", JinduWarning)
-        ds = read_dataset(args.dataset, lenient=args.lenient)
+        ds = read_dataset(args.dataset, lenient=args.lenient, vocabulary=args.vocabulary)
     files = ds.files
+    if ds.vocabulary is not None:
+        print(f"vocabulary: shipped + {', '.join(ds.vocabulary.sources[1:])}")
     print(f"read:    {', '.join(f.name for f in files.read.values())}")
     if files.ignored:
         print(f"ignored: {', '.join(files.ignored)} (not canonical table names)")
@@ -108,7 +110,7 @@ def _cmd_analyze(args) -> int:
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", JinduWarning)
-        ds = read_dataset(args.dataset)
+        ds = read_dataset(args.dataset, vocabulary=args.vocabulary)
     res = analyze(ds, args.out, config=config, source=args.dataset, progress=not args.quiet,
                   show_identifiers=args.show_identifiers, force=args.force)
     s = res["cluster_summary"]
@@ -148,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "--print-config's keys) or an earlier run's manifest.json")
     a.add_argument("--print-config", action="store_true", help="print the configuration (defaults, or with --config "
                                                                "the file's) as TOML and exit")
+    a.add_argument("--vocabulary", metavar="FILE", help=_VOCABULARY)
     a.add_argument("--show-identifiers", action="store_true",
                    help="show entity values (phones, accounts) unmasked in the report")
     a.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -155,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(func=_cmd_analyze)
 
     g = sub.add_parser("generate", help="write a synthetic dataset with planted truth")
-    g.add_argument("--preset", default="county", choices=["county", "city", "beibu", "national"])
+    g.add_argument("--preset", default="county", choices=["county", "city", "channels", "beibu", "national"])
     g.add_argument("--seed", type=int, default=7)
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a generator parameter")
@@ -168,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--lenient", action="store_true", help="report rejected rows instead of failing")
     v.add_argument("--rejected", metavar="DIR", help="with --lenient: write the rejected rows (one Parquet file "
                                                      "per table, with _row and _reason) to DIR, outside the dataset")
+    v.add_argument("--vocabulary", metavar="FILE", help=_VOCABULARY)
     v.add_argument("--force", action="store_true", help=_FORCE)
     v.set_defaults(func=_cmd_validate)
     return p
@@ -197,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+_VOCABULARY = ("a TOML file of extra drugs, case types, roles, entity kinds or flow modes "
+               "(shape: jinduanalytics/data/vocabulary.toml; a dataset's own vocabulary.toml is read too)")
 _FORCE = "replace a non-empty output folder that holds no earlier jindu output"
 #: Written by ``jindu generate`` beside the tables: how the data were made.
 GENERATED_MARKER = "generated.json"

@@ -26,6 +26,7 @@ from .options import tabular
 from .schema import TABLE_ORDER, TABLES, table_spec
 from .tables import as_table, check_column_names
 from .validate import ValidationResult, validate_dataset, validate_table
+from .vocabulary import VOCABULARY_FILE, Vocabulary, as_vocabulary, default_vocabulary
 
 __all__ = ["Dataset", "DatasetFiles", "read_table", "read_dataset", "dataset_files", "write_dataset", "load_table_source"]
 
@@ -48,6 +49,9 @@ class Dataset(Mapping):
         The folder it was read from.
     files : DatasetFiles, optional
         Set by :func:`read_dataset`.
+    vocabulary : Vocabulary, optional
+        The vocabulary the tables were validated with (None: the shipped one); analyses that read
+        drug categories use it.
     """
 
     tables: dict[str, pa.Table]
@@ -55,6 +59,7 @@ class Dataset(Mapping):
     rejected: dict[str, pa.Table] = field(default_factory=dict)
     source: str | None = None
     files: DatasetFiles | None = None  # set by read_dataset: files read, ignored, missing
+    vocabulary: Vocabulary | None = None
 
     def __getitem__(self, name: str) -> pa.Table:
         try:
@@ -208,11 +213,13 @@ def read_dataset(
     *,
     lenient: bool = False,
     column_maps: dict[str, dict[str, str]] | None = None,
+    vocabulary=None,
 ) -> Dataset:
     """Read and validate every canonical table in a dataset folder.
 
     The folder holds ``<table>.parquet`` (or ``.feather``/``.csv``) files named after the
-    canonical tables; ``truth/*.parquet`` is read as truth tables when present.
+    canonical tables; ``truth/*.parquet`` is read as truth tables when present, and
+    ``vocabulary.toml`` as the dataset's extension of the shipped vocabulary.
 
     Parameters
     ----------
@@ -222,6 +229,9 @@ def read_dataset(
         Reject bad rows into ``dataset.rejected`` instead of raising.
     column_maps : dict, optional
         Per table, input column -> canonical name, ``{"cases": {"caseid": "case_id"}}``.
+    vocabulary : Vocabulary, path or mapping, optional
+        Extra drugs, case types, roles, entity kinds or flow modes (see
+        :mod:`jinduanalytics.vocabulary`); applied on top of the folder's ``vocabulary.toml``.
 
     Raises
     ------
@@ -237,7 +247,12 @@ def read_dataset(
     if stray:  # a table-like file under another name may be data the caller expects to be read
         warnings.warn(f"dataset folder {folder}: ignored {len(stray)} table file(s) that are not canonical "
                       f"tables: {', '.join(stray[:10])}", JinduWarning, stacklevel=2)
-    ds = dataset_from_tables(raw, lenient=lenient, column_maps=column_maps)
+    vocab = default_vocabulary()
+    if (folder / VOCABULARY_FILE).is_file():
+        vocab = vocab.extend(folder / VOCABULARY_FILE)
+    if vocabulary is not None:
+        vocab = vocabulary if isinstance(vocabulary, Vocabulary) else vocab.extend(vocabulary)
+    ds = dataset_from_tables(raw, lenient=lenient, column_maps=column_maps, vocabulary=vocab)
     truth_dir = folder / "truth"
     if truth_dir.is_dir():
         ds.truth = {f.stem: load_table_source(f, f"truth/{f.stem}") for f in sorted(truth_dir.glob("*.parquet"))}
@@ -294,7 +309,7 @@ def dataset_files(folder) -> DatasetFiles:
             read[name] = found[0]
     used = {f.name for f in read.values()}
     ignored = sorted(f.name for f in folder.iterdir()
-                     if f.is_file() and f.name not in used and not f.name.startswith("."))
+                     if f.is_file() and f.name not in used and not f.name.startswith(".") and f.name != VOCABULARY_FILE)
     missing = [n for n in TABLE_ORDER if n not in read]
     for fname in ignored:
         stem, suffix = Path(fname).stem, Path(fname).suffix.lower()
@@ -311,7 +326,7 @@ def dataset_files(folder) -> DatasetFiles:
 
 def dataset_from_tables(tables: Mapping, *, lenient: bool = False,
                         column_maps: dict[str, dict[str, str]] | None = None,
-                        truth: Mapping | None = None) -> Dataset:
+                        truth: Mapping | None = None, vocabulary=None) -> Dataset:
     """Validate a mapping of table name -> table (pandas or Arrow) into a :class:`Dataset`.
 
     Parameters
@@ -322,16 +337,20 @@ def dataset_from_tables(tables: Mapping, *, lenient: bool = False,
     column_maps : dict, optional
     truth : mapping, optional
         Truth tables of synthetic data, kept as they are.
+    vocabulary : Vocabulary, path or mapping, optional
+        See :func:`read_dataset`.
     """
     unknown = [n for n in tables if n not in TABLES]
     if unknown:
         raise SchemaError(f"unknown table names {unknown}; canonical tables are {', '.join(TABLE_ORDER)}")
+    vocabulary = as_vocabulary(vocabulary)
     results: dict[str, ValidationResult] = validate_dataset(dict(tables), lenient=lenient,
-                                                            column_maps=column_maps)
+                                                            column_maps=column_maps, vocabulary=vocabulary)
     return Dataset(
         tables={n: r.table for n, r in results.items()},
         truth=dict(truth or {}),
         rejected={n: r.rejected for n, r in results.items()},
+        vocabulary=None if vocabulary == default_vocabulary() else vocabulary,
     )
 
 
@@ -353,6 +372,9 @@ def write_dataset(dataset: Dataset | Mapping, path, *, compression: str = "zstd"
     tables = dataset.tables if isinstance(dataset, Dataset) else dict(dataset)
     for name, table in tables.items():
         pq.write_table(table, folder / f"{name}.parquet", compression=compression)
+    vocabulary = dataset.vocabulary if isinstance(dataset, Dataset) else None
+    if vocabulary is not None and vocabulary != default_vocabulary():  # the tables need it to validate
+        (folder / VOCABULARY_FILE).write_text(vocabulary.to_toml(), encoding="utf-8")
     truth = dataset.truth if isinstance(dataset, Dataset) else {}
     if truth:
         (folder / "truth").mkdir(exist_ok=True)

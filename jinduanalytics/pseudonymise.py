@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from .errors import JinduWarning, ParameterError
 from .io import Dataset
 from .schema import PERSONAL_DOMAINS, TABLES
+from .vocabulary import vocabulary_of
 
 __all__ = ["pseudonymise", "pseudonymise_values", "KEY_ENV", "BIRTH_DATES"]
 
@@ -92,10 +93,11 @@ def pseudonymise(tables, *, key: str | bytes | None = None, birth_dates: str = "
 
     What is done to each kind of column:
 
-    * names, ID numbers, phones, accounts (every column of
+    * names, ID numbers, phones, accounts, waybills and parcel parties (every column of
       :data:`~jinduanalytics.schema.PERSONAL_DOMAINS`) and the values of ``case_entities`` (the
       entity kind is the domain) are replaced by keyed pseudonyms, the same value in one domain
-      getting the same pseudonym everywhere;
+      getting the same pseudonym everywhere; entity kinds the vocabulary lists as public (a
+      courier outlet: a business, not a person) are kept;
     * ``person_records.birth_date`` is generalised: to the first day of its year (default),
       of its month, or dropped (``birth_dates="drop"``, the column then holds nulls);
     * columns outside the canonical schema are dropped with a warning, unless named in
@@ -133,12 +135,14 @@ def pseudonymise(tables, *, key: str | bytes | None = None, birth_dates: str = "
     keep = set(keep_columns)
     is_ds = isinstance(tables, Dataset)
     src = dict(tables.tables if is_ds else tables)
-    out = {name: _table(name, t, k, birth_dates, keep) for name, t in src.items()}
+    public = frozenset(vocabulary_of(tables).public_entity_kinds)
+    out = {name: _table(name, t, k, birth_dates, keep, public) for name, t in src.items()}
     if is_ds:
-        rejected = {name: _table(name, t, k, birth_dates, keep | {"_row", "_reason"})
+        rejected = {name: _table(name, t, k, birth_dates, keep | {"_row", "_reason"}, public)
                     for name, t in tables.rejected.items()}
-        truth = {name: _truth_table(t, k) for name, t in tables.truth.items()}
-        return Dataset(tables=out, truth=truth, rejected=rejected, source=tables.source)
+        truth = {name: _truth_table(t, k, public) for name, t in tables.truth.items()}
+        return Dataset(tables=out, truth=truth, rejected=rejected, source=tables.source,
+                       vocabulary=tables.vocabulary)
     return out
 
 
@@ -148,7 +152,7 @@ def _domains_of(name: str) -> dict[str, str]:
             if table == name}
 
 
-def _table(name: str, t: pa.Table, k: bytes, birth_dates: str, keep: set) -> pa.Table:
+def _table(name: str, t: pa.Table, k: bytes, birth_dates: str, keep: set, public: frozenset) -> pa.Table:
     spec = TABLES.get(name)
     canonical = set(spec.column_names) if spec is not None else set()
     extra = [c for c in t.column_names if c not in canonical and c not in keep]
@@ -161,16 +165,16 @@ def _table(name: str, t: pa.Table, k: bytes, birth_dates: str, keep: set) -> pa.
         if column in t.column_names:
             t = _set(t, column, pseudonymise_values(t.column(column).cast(pa.string()), domain, key=k))
     if name == "case_entities" and {"kind", "value"} <= set(t.column_names):
-        t = _set(t, "value", _by_kind(t.column("kind"), t.column("value"), k))
+        t = _set(t, "value", _by_kind(t.column("kind"), t.column("value"), k, public))
     if name == "person_records" and "birth_date" in t.column_names:
         t = _set(t, "birth_date", _generalise_dates(t.column("birth_date"), birth_dates))
     return t
 
 
-def _truth_table(t: pa.Table, k: bytes) -> pa.Table:
+def _truth_table(t: pa.Table, k: bytes, public: frozenset) -> pa.Table:
     """Truth tables of synthetic data: entity values by kind, and any identifier column by name."""
     if {"kind", "value"} <= set(t.column_names):
-        t = _set(t, "value", _by_kind(t.column("kind"), t.column("value"), k))
+        t = _set(t, "value", _by_kind(t.column("kind"), t.column("value"), k, public))
     for domain in PERSONAL_DOMAINS:
         if domain in t.column_names:
             t = _set(t, domain, pseudonymise_values(t.column(domain).cast(pa.string()), domain, key=k))
@@ -182,13 +186,16 @@ def _set(t: pa.Table, column: str, values) -> pa.Table:
     return t.set_column(i, pa.field(column, values.type, t.schema.field(i).nullable), values)
 
 
-def _by_kind(kinds, values, k: bytes) -> pa.Array:
-    """Pseudonymise entity values with their kind as the domain (phone, account, address, ...)."""
+def _by_kind(kinds, values, k: bytes, public: frozenset = frozenset()) -> pa.Array:
+    """Pseudonymise entity values with their kind as the domain (phone, account, address, ...);
+    values of ``public`` kinds are kept."""
     kinds = kinds.combine_chunks().cast(pa.string()) if isinstance(kinds, pa.ChunkedArray) else kinds.cast(pa.string())
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     values = values.cast(pa.string())
     result = np.array(values.to_pylist(), dtype=object)
     for kind in pc.unique(pc.drop_null(kinds)).to_pylist():
+        if kind in public:
+            continue
         rows = np.flatnonzero(pc.equal(kinds, kind).to_numpy(zero_copy_only=False))
         result[rows] = pseudonymise_values(values.take(pa.array(rows)), kind, key=k).to_numpy(zero_copy_only=False)
     unknown = np.flatnonzero(pc.is_null(kinds).to_numpy(zero_copy_only=False))

@@ -22,11 +22,6 @@ __all__ = [
     "TableSpec",
     "TABLES",
     "TABLE_ORDER",
-    "CASE_TYPES",
-    "DRUGS",
-    "ROLES",
-    "ENTITY_KINDS",
-    "FLOW_MODES",
     "REGION_LEVELS",
     "MAP_BOUNDS",
     "table_spec",
@@ -40,13 +35,10 @@ _ARROW = {
     "date": pa.date32(),
 }
 
-CASE_TYPES = ("贩卖", "运输", "制造", "容留", "持有", "吸食")
-DRUGS = ("冰毒", "海洛因", "氯胺酮", "摇头丸", "大麻", "可卡因", "其他")
-ROLES = ("supplier", "wholesaler", "seller", "courier", "buyer", "user")
-ENTITY_KINDS = ("phone", "account", "parcel_sender", "address", "vehicle")
-FLOW_MODES = ("road", "rail", "sea", "post")
+# Drugs, case types, roles, entity kinds and flow modes are open: their allowed values come from a
+# vocabulary (jinduanalytics.vocabulary), named by ColumnSpec.vocabulary.
 #: Evidence kinds derived from the persons in a case (集群打零): the record itself, its ID number
-#: and its phone. With ENTITY_KINDS they are the kinds case_graph can weight.
+#: and its phone. With the vocabulary's entity kinds they are the kinds case_graph can weight.
 PERSON_KINDS = ("person", "id_number", "person_phone")
 REGION_LEVELS = ("province", "city", "county", "origin")
 SEXES = ("M", "F")
@@ -80,7 +72,10 @@ class ColumnSpec:
     personal : bool
         Holds personal identifiers: values are never shown in messages and are pseudonymised.
     choices : tuple of str, optional
-        The allowed values (a closed vocabulary).
+        The allowed values (a closed list).
+    vocabulary : str, optional
+        The allowed values are a list of the dataset's vocabulary (``"drugs"``, ``"case_types"``,
+        ``"roles"``, ``"entity_kinds"``, ``"flow_modes"``; see :mod:`jinduanalytics.vocabulary`).
     nonnegative : bool
     date_min : datetime.date, optional
         Dates must lie between this and today.
@@ -101,6 +96,7 @@ class ColumnSpec:
     nullable: bool = False
     personal: bool = False  # never echo values; pseudonymised on request
     choices: tuple[str, ...] | None = None
+    vocabulary: str | None = None  # an open list of the dataset's vocabulary
     nonnegative: bool = False
     date_min: _dt.date | None = None  # dates must be >= this and <= today
     coord: str | None = None  # "lon" | "lat": must lie inside MAP_BOUNDS
@@ -197,8 +193,8 @@ TABLES: dict[str, TableSpec] = {
                 _c("case_id", "string"),
                 _c("region_id", "string", references=("regions", "region_id")),
                 _c("date", "date", date_min=EVENT_DATE_MIN),
-                _c("case_type", "string", choices=CASE_TYPES),
-                _c("drug", "string", choices=DRUGS),
+                _c("case_type", "string", vocabulary="case_types"),
+                _c("drug", "string", vocabulary="drugs"),
                 _c("quantity_g", "float", nullable=True, nonnegative=True, max_value=MAX_GRAMS),
             ),
             key=("case_id",),
@@ -209,7 +205,7 @@ TABLES: dict[str, TableSpec] = {
             (
                 _c("case_id", "string", references=("cases", "case_id")),
                 _c("record_id", "string", references=("person_records", "record_id")),
-                _c("role", "string", choices=ROLES),
+                _c("role", "string", vocabulary="roles"),
             ),
             key=("case_id", "record_id"),
             description="a person record's part in a case",
@@ -218,7 +214,7 @@ TABLES: dict[str, TableSpec] = {
             "case_entities",
             (
                 _c("case_id", "string", references=("cases", "case_id")),
-                _c("kind", "string", choices=ENTITY_KINDS),
+                _c("kind", "string", vocabulary="entity_kinds"),
                 _c("value", "string", personal=True, max_length=256),
             ),
             key=("case_id", "kind", "value"),
@@ -254,7 +250,7 @@ TABLES: dict[str, TableSpec] = {
             (
                 _c("origin", "string", references=("regions", "region_id")),
                 _c("destination", "string", references=("regions", "region_id")),
-                _c("mode", "string", choices=FLOW_MODES),
+                _c("mode", "string", vocabulary="flow_modes"),
                 _c("date", "date", date_min=EVENT_DATE_MIN),
                 _c("quantity_g", "float", nonnegative=True, max_value=MAX_GRAMS),
             ),
@@ -262,11 +258,27 @@ TABLES: dict[str, TableSpec] = {
             description="goods moved along a leg",
         ),
         TableSpec(
+            "parcels",
+            (
+                _c("waybill", "string", personal=True, max_length=64),
+                _c("courier", "string", max_length=64),
+                _c("origin_outlet", "string", max_length=64),
+                _c("origin_region", "string", references=("regions", "region_id")),
+                _c("destination_region", "string", references=("regions", "region_id")),
+                _c("sender", "string", nullable=True, personal=True, max_length=64),
+                _c("receiver", "string", nullable=True, personal=True, max_length=64),
+                _c("date", "date", date_min=EVENT_DATE_MIN),
+                _c("weight_g", "float", nullable=True, nonnegative=True, max_value=MAX_GRAMS),
+            ),
+            key=("waybill",),
+            description="a parcel posted through a courier (寄递): its waybill, outlet, parties and destination",
+        ),
+        TableSpec(
             "checkpoints",
             (
                 _c("checkpoint_id", "string"),
                 _c("region_id", "string", references=("regions", "region_id")),
-                _c("mode", "string", choices=FLOW_MODES),
+                _c("mode", "string", vocabulary="flow_modes"),
                 _c("lon", "float", coord="lon"),
                 _c("lat", "float", coord="lat"),
             ),
@@ -286,6 +298,7 @@ TABLE_ORDER = (
     "contacts",
     "transactions",
     "flows",
+    "parcels",
     "checkpoints",
 )
 
@@ -296,6 +309,11 @@ PERSONAL_DOMAINS: dict[str, list[tuple[str, str]]] = {
     "id_number": [("person_records", "id_number")],
     "phone": [("person_records", "phone"), ("contacts", "phone_a"), ("contacts", "phone_b")],
     "account": [("transactions", "src_account"), ("transactions", "dst_account")],
+    # the 寄递 channel: the same domains as the case_entities kinds waybill, parcel_sender and
+    # parcel_receiver, so a seized waybill still finds its parcel after pseudonymisation
+    "waybill": [("parcels", "waybill")],
+    "parcel_sender": [("parcels", "sender")],
+    "parcel_receiver": [("parcels", "receiver")],
 }
 
 

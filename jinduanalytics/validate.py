@@ -28,6 +28,7 @@ from .errors import JinduWarning, SchemaError
 from .identifiers import canonical_id_number, canonical_phone, normalise_text
 from .schema import MAP_BOUNDS, TABLE_ORDER, TableSpec, table_spec
 from .tables import as_table, rows_text
+from .vocabulary import VOCABULARY_FILE, as_vocabulary
 
 __all__ = ["Problem", "ValidationResult", "validate_table", "validate_dataset"]
 
@@ -51,8 +52,9 @@ class Problem:
     ----------
     table, column : str
     kind : str
-        ``missing_column``, ``type``, ``null``, ``length``, ``choice``, ``negative``, ``range``,
-        ``nan``, ``date``, ``coord``, ``duplicate``, ``reference``, ``order`` or ``self_reference``.
+        ``missing_column``, ``type``, ``null``, ``length``, ``choice``, ``vocabulary``, ``negative``,
+        ``range``, ``nan``, ``date``, ``coord``, ``duplicate``, ``reference``, ``order`` or
+        ``self_reference``.
     message : str
         Names the table, column, count and first rows; never a personal value.
     rows : numpy array of int64
@@ -64,6 +66,9 @@ class Problem:
     kind: str  # missing_column | type | null | length | choice | negative | range | nan | date | coord | duplicate | reference | order | self_reference
     message: str
     rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64), repr=False)
+    #: One reason per row of ``rows`` when it differs by row (the unknown vocabulary value of
+    #: each row); else the message serves every row.
+    row_reasons: tuple[str, ...] | None = field(default=None, repr=False)
 
     @property
     def count(self) -> int:
@@ -136,7 +141,7 @@ def _coerce(col: pa.ChunkedArray, spec_col) -> tuple[pa.ChunkedArray | None, np.
     if want == "string":
         if pa.types.is_string(t) or pa.types.is_large_string(t):
             return _normalised(col.cast(pa.string()), spec_col.canonical), None, None
-        if pa.types.is_integer(t) and not spec_col.personal and not spec_col.choices:  # integer IDs
+        if pa.types.is_integer(t) and not (spec_col.personal or spec_col.choices or spec_col.vocabulary):  # integer IDs
             return col.cast(pa.string()), None, None
         hint = " (read identifier columns as strings so leading zeros survive)" if spec_col.personal else ""
         return None, None, f"type {_type_name(t)}, expected string{hint}"
@@ -190,6 +195,7 @@ def validate_table(
     column_map: dict[str, str] | None = None,
     lenient: bool = False,
     references: dict[tuple[str, str], pa.Array] | None = None,
+    vocabulary=None,
 ) -> ValidationResult:
     """Check a table against its canonical schema and cast it to the canonical types.
 
@@ -206,6 +212,9 @@ def validate_table(
     references : dict, optional
         Valid keys of referenced tables, ``{("cases", "case_id"): array}``. References to
         a table that is not given are not checked (self-references always are).
+    vocabulary : Vocabulary, path or mapping, optional
+        The allowed drugs, case types, roles, entity kinds and flow modes (default: the shipped
+        vocabulary; a path or mapping extends it, see :mod:`jinduanalytics.vocabulary`).
 
     Returns
     -------
@@ -224,6 +233,7 @@ def validate_table(
     1
     """
     spec: TableSpec = table_spec(name)
+    vocabulary = as_vocabulary(vocabulary)
     table = as_table(table, name)  # (duplicate column names refused there)
     if column_map:
         missing_src = [src for src in column_map if src not in table.column_names]
@@ -306,6 +316,10 @@ def validate_table(
                 problems.append(Problem(name, cname, "choice",
                                         f"column '{cname}': {rows.size} values not in "
                                         f"{{{', '.join(col_spec.choices)}}}{shown} ({rows_text(rows)})", rows))
+        if col_spec.vocabulary:
+            problem = _vocabulary_problem(name, cname, col, col_spec.vocabulary, vocabulary)
+            if problem is not None:
+                problems.append(problem)
         if col_spec.type == "float":
             rows = _mask_rows(pc.invert(pc.is_finite(col)))
             if rows.size:
@@ -390,8 +404,8 @@ def validate_table(
     for p in problems:
         bad[p.rows] = True
         short = p.message.split(" (rows")[0] if p.count < n else p.message
-        for r in p.rows[: n]:
-            reasons.setdefault(int(r), []).append(short)
+        for i, r in enumerate(p.rows[: n]):
+            reasons.setdefault(int(r), []).append(p.row_reasons[i] if p.row_reasons is not None else short)
     _cascade_self_references(spec, cast_cols, bad, reasons)
     keep = np.flatnonzero(~bad)
     drop = np.flatnonzero(bad)
@@ -409,6 +423,35 @@ def validate_table(
     rejected = rejected.append_column("_row", pa.array(drop, type=pa.int64()))
     rejected = rejected.append_column("_reason", pa.array(["; ".join(reasons[int(r)]) for r in drop], type=pa.string()))
     return ValidationResult(name, accepted, rejected, tuple(problems), n)
+
+
+_VOCABULARY_HINT = {
+    "drugs": '[drugs] "{v}" = {{ category = "新精神活性物质" }}',
+}
+
+
+def _vocabulary_problem(table: str, column: str, col, list_name: str, vocabulary) -> Problem | None:
+    """Values outside the vocabulary: each unknown value named with its row count, and how to add it."""
+    allowed = pa.array(vocabulary.values(list_name), pa.string())
+    bad = pc.and_(pc.invert(pc.is_in(col, value_set=allowed)), pc.is_valid(col))
+    rows = _mask_rows(bad)
+    if not rows.size:
+        return None
+    values = col.combine_chunks().take(pa.array(rows)).to_pylist()
+    counts: dict[str, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    listed = ", ".join(f"{v!r} ({k} row{'s' if k > 1 else ''})" for v, k in list(counts.items())[:8])
+    more = f" and {len(counts) - 8} more" if len(counts) > 8 else ""
+    first = next(iter(counts))
+    example = _VOCABULARY_HINT.get(list_name, '[lists] {name} = ["{v}"]').format(v=first, name=list_name)
+    how = (f"add {'them' if len(counts) > 1 else 'it'} to a vocabulary file ({example}) and pass it with "
+           f"--vocabulary FILE or vocabulary=FILE, or keep it in the dataset folder as {VOCABULARY_FILE}")
+    message = (f"column '{column}': {rows.size} values not in the vocabulary's {list_name}: {listed}{more} "
+               f"({rows_text(rows)}); {how}")
+    reasons = tuple(f"column '{column}': {v!r} is not in the vocabulary's {list_name} (add it with a vocabulary file)"
+                    for v in values)
+    return Problem(table, column, "vocabulary", message, rows, reasons)
 
 
 def _cascade_self_references(spec: TableSpec, cast_cols: dict, bad: np.ndarray, reasons: dict) -> None:
@@ -463,6 +506,7 @@ def validate_dataset(
     *,
     lenient: bool = False,
     column_maps: dict[str, dict[str, str]] | None = None,
+    vocabulary=None,
 ) -> dict[str, ValidationResult]:
     """Validate every canonical table of a dataset, references across tables included.
 
@@ -478,6 +522,8 @@ def validate_dataset(
         Reject bad rows instead of raising.
     column_maps : dict, optional
         Per table, input column -> canonical name.
+    vocabulary : Vocabulary, path or mapping, optional
+        See :func:`validate_table`.
 
     Raises
     ------
@@ -485,6 +531,7 @@ def validate_dataset(
         In strict mode, one error listing the problems of every table.
     """
     column_maps = column_maps or {}
+    vocabulary = as_vocabulary(vocabulary)
     results: dict[str, ValidationResult] = {}
     refs: dict[tuple[str, str], pa.Array] = {}
     errors: list[SchemaError] = []
@@ -493,7 +540,7 @@ def validate_dataset(
             continue
         try:
             res = validate_table(tables[name], name, column_map=column_maps.get(name),
-                                 lenient=lenient, references=refs)
+                                 lenient=lenient, references=refs, vocabulary=vocabulary)
         except SchemaError as exc:
             errors.append(exc)
             # keep checking later tables against what this one would have offered

@@ -156,7 +156,7 @@ def test_gh21_validate_says_which_files_were_read_ignored_or_missing(dataset, ca
     (dataset / "checkpoints.parquet").unlink()
     assert main(["validate", str(dataset)]) == 0
     out = capsys.readouterr().out
-    assert "ignored: notes.parquet" in out and "missing: contacts, checkpoints" in out
+    assert "ignored: notes.parquet" in out and "missing: contacts, parcels, checkpoints" in out
     assert "read:" in out and "cases.parquet" in out
 
 
@@ -342,7 +342,7 @@ def test_gh21_unknown_values_are_refused_with_the_known_ones_listed():
     ds = ja.read_dataset(SAMPLE)
     with pytest.raises(ParameterError, match=r"kind_weights keys must be evidence kinds \('phone'.*got 'bogus'"):
         ja.case_graph(ds.case_entities, kind_weights={"bogus": 1.0})
-    with pytest.raises(ParameterError, match=r"modes must be among 'road', 'rail', 'sea', 'post'; got 'bogus'"):
+    with pytest.raises(ParameterError, match=r"modes must be among 'road', 'rail', 'sea', 'post', 'air', 'courier'; got 'bogus'"):
         place_checkpoints(ds, 2, kind="leg", modes=["bogus"])
     for kind in ("node", "leg"):
         with pytest.raises(ParameterError, match=rf"1 checkpoint\(s\) not on the {kind} network: 'no-such"):

@@ -20,7 +20,7 @@ def _replace(table: pa.Table, column: str, values) -> pa.Table:
 
 def test_valid_dataset_passes(tables):
     ds = ja.dataset_from_tables(tables)
-    assert set(ds) == set(TABLE_ORDER)
+    assert set(ds) == set(TABLE_ORDER) - {"parcels"}  # the fixture has no parcels (an optional table)
     assert ds.cases.schema.field("quantity_g").type == pa.float64()
     assert all(r.num_rows == 0 for r in ds.rejected.values())
 
@@ -120,7 +120,7 @@ def test_contact_date_order_and_self_contact(tables):
 
 def test_bad_choice_shows_value_only_for_non_personal(tables):
     t = tables["case_persons"].set_column(2, "role", pa.array(["seller", "boss", "user", "user"]))
-    with pytest.raises(SchemaError, match=r"column 'role': 1 values not in .*values 'boss'"):
+    with pytest.raises(SchemaError, match=r"column 'role': 1 values not in the vocabulary's roles: 'boss' \(1 row\)"):
         ja.validate_table(t, "case_persons")
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import routes
+from ..channels import parcel_channels, parcel_evidence, precursor_links, substance_table
 from ..checkpoints import interception, place_checkpoints
 from ..clusters import (
     cluster_cases,
@@ -167,6 +168,34 @@ class Run:
     @intermediate
     def cross_region_clusters(self) -> pa.Table:
         return cross_region_clusters(self.cluster_summary)
+
+    # --- channels: 寄递, substances, precursors ----------------------------------------------------
+    @intermediate
+    def substances(self) -> pa.Table:
+        """Cases per region, period and drug."""
+        return substance_table(self.data, period=self.config["channels"]["period"], by="drug")
+
+    @intermediate
+    def substance_categories(self) -> pa.Table:
+        """Cases per period and drug category, the whole dataset."""
+        return substance_table(self.data, period=self.config["channels"]["period"], by="category", per_region=False)
+
+    @intermediate
+    def parcel_evidence(self) -> pa.Table | None:
+        return parcel_evidence(self.data) if self.has("parcels") else None
+
+    @intermediate
+    def parcel_channels(self) -> pa.Table | None:
+        """Outlets, senders and receivers scored against their volume (None without parcels)."""
+        if not self.has("parcels"):
+            return None
+        return parcel_channels(self.data, alpha=self.config["channels"]["alpha"])
+
+    @intermediate
+    def precursor_links(self) -> pa.Table:
+        c = self.config["channels"]
+        return precursor_links(self.data, window_days=c["window_days"], max_hops=c["max_hops"], links=self.case_links,
+                               trips=self.trips)
 
     # --- routes, checkpoints, disruption ---------------------------------------------------------
     @intermediate

@@ -173,9 +173,55 @@ def disruption_section(run: Run, mask) -> Section:
                    figures={"disruption": fig}, context={"table": _table_html(d["key_players"].to_pandas().round(3), 10)})
 
 
+def channels_section(run: Run, mask) -> Section:
+    names = _region_names(run)
+    cats = run.substance_categories
+    figures, context = {}, {}
+    if cats.num_rows:
+        figures["substances"] = plot.substance_trend(cats, share=True, title="毒品种类 share of cases by drug category")
+    sub = run.substances.to_pandas()
+    new = sub[sub["first_seen"] & sub["category"].isin(["新精神活性物质", "非列管成瘾物质"])]
+    totals = sub.groupby(["region_id", "drug"], as_index=False)["cases"].sum().rename(columns={"cases": "cases_total"})
+    new = new.merge(totals, on=["region_id", "drug"]).sort_values(["period", "region_id"], ascending=[False, True])
+    new = new.assign(region=new["region_id"].map(lambda r: names.get(r, r)), first_seen=new["period"].astype(str))
+    context["emerging"] = _table_html(new[["region", "drug", "category", "first_seen", "cases_total"]], 12) if len(new) else None
+    ch = run.parcel_channels
+    context["parcels"] = ch is not None
+    if ch is not None:
+        figures["outlets"] = plot.parcel_channel_plot(ch, endpoint="origin_outlet")
+        df = ch.to_pandas()
+        flagged = df[df["flagged"]]
+        context["n_flagged"] = {e: int((flagged["endpoint"] == e).sum()) for e in ("origin_outlet", "sender", "receiver")}
+        context["n_endpoints"] = {e: int((df["endpoint"] == e).sum()) for e in ("origin_outlet", "sender", "receiver")}
+        out = flagged[flagged["endpoint"] == "origin_outlet"].head(12)
+        out = out.assign(region=out["region"].map(lambda r: names.get(r, r)), expected=out["expected"].round(2),
+                         q_value=out["q_value"].map(lambda q: f"{q:.1e}"))
+        context["outlets"] = _table_html(out[["rank", "value", "region", "parcels", "tied", "expected", "q_value"]], 12)
+    pl = run.precursor_links.to_pandas()
+    best = pl[pl["rank"] == 1]
+    context["n_precursor"] = int(len(best))
+    if len(best):
+        cases = get_table(run.data, "cases", columns=("case_id", "region_id")).to_pandas().set_index("case_id")["region_id"]
+        per = best.groupby("production_case").agg(product=("product", "first"), purchases=("purchase_case", "size"),
+                                                  precursors=("precursor", lambda s: ", ".join(sorted(set(s)))),
+                                                  regions=("purchase_case", lambda s: ", ".join(
+                                                      sorted({names.get(cases[c], cases[c]) for c in s}))),
+                                                  best_score=("score", "max")).reset_index()
+        per["region"] = per["production_case"].map(lambda c: names.get(cases[c], cases[c]))
+        per = per.sort_values(["purchases", "best_score"], ascending=False)
+        per["best_score"] = per["best_score"].round(3)
+        context["precursor"] = _table_html(per[["production_case", "region", "product", "purchases", "precursors",
+                                                "regions", "best_score"]], 12)
+    return Section("channels", "sections/channels.html.j2",
+                   tables={"substances": run.substances, "substance_categories": cats,
+                           "parcel_channels": ch, "parcel_evidence": run.parcel_evidence,
+                           "precursor_links": run.precursor_links},
+                   figures=figures, context=context)
+
+
 #: The report's sections, in order: (run, mask) -> Section. ``mask`` renders an entity value for
 #: the report (None: shown in full).
 SECTIONS: list[Callable[[Run, Callable | None], Section]] = [
-    data_section, clusters_section, trace_section, linkage_section, routes_section, checkpoints_section,
-    disruption_section,
+    data_section, clusters_section, trace_section, linkage_section, channels_section, routes_section,
+    checkpoints_section, disruption_section,
 ]

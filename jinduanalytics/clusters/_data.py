@@ -22,11 +22,15 @@ def _str(t: pa.Table, col: str) -> pa.Array:
 
 
 @tabular
-def case_links(data, *, person_kinds: tuple[str, ...] = PERSON_KINDS) -> pa.Table:
+def case_links(data, *, person_kinds: tuple[str, ...] = PERSON_KINDS, parcel_endpoints: bool = True) -> pa.Table:
     """Every piece of evidence that ties a case to something another case may share.
 
-    The ``case_entities`` rows (phones, accounts, parcel senders, addresses, vehicles) plus,
-    from the persons of each case (``case_persons`` joined to ``person_records``):
+    The ``case_entities`` rows (phones, accounts, addresses, vehicles, online identifiers,
+    waybills, parcel senders and receivers ...), plus, when the dataset has a ``parcels`` table,
+    the two ends of every parcel whose waybill a case holds (``parcel_sender`` and
+    ``parcel_receiver`` rows: a buyer's seized waybill ties the case to the seller who posted it
+    and to the other parcels of either party), plus, from the persons of each case
+    (``case_persons`` joined to ``person_records``):
 
     * ``person``: the person record itself — the same record in two cases of one region's
       system is the same suspect;
@@ -40,6 +44,8 @@ def case_links(data, *, person_kinds: tuple[str, ...] = PERSON_KINDS) -> pa.Tabl
         Needs ``case_entities``; ``case_persons`` and ``person_records`` for person kinds.
     person_kinds : tuple of str
         Which of :data:`PERSON_KINDS` to add; ``()`` gives the entities alone.
+    parcel_endpoints : bool, default True
+        Add the sender and receiver of the parcels behind seized waybills (when ``parcels`` exists).
 
     Returns
     -------
@@ -51,6 +57,9 @@ def case_links(data, *, person_kinds: tuple[str, ...] = PERSON_KINDS) -> pa.Tabl
         raise ParameterError(f"person_kinds: unknown {unknown}; choose among {', '.join(PERSON_KINDS)}")
     ce = get_table(data, "case_entities", columns=("case_id", "kind", "value"))
     parts = [pa.table({"case_id": _str(ce, "case_id"), "kind": _str(ce, "kind"), "value": _str(ce, "value")})]
+    parcels = get_table(data, "parcels", required=False, columns=("waybill", "sender", "receiver"))
+    if parcel_endpoints and parcels is not None:
+        parts += _parcel_endpoints(parts[0], parcels)
     if person_kinds:
         cp = get_table(data, "case_persons", columns=("case_id", "record_id"))
         case, rec = _str(cp, "case_id"), _str(cp, "record_id")
@@ -75,6 +84,22 @@ def case_links(data, *, person_kinds: tuple[str, ...] = PERSON_KINDS) -> pa.Tabl
     out = pa.concat_tables(parts)
     out = out.group_by(["case_id", "kind", "value"], use_threads=False).aggregate([])
     return out.sort_by([("case_id", "ascending"), ("kind", "ascending"), ("value", "ascending")])
+
+
+def _parcel_endpoints(entities: pa.Table, parcels: pa.Table) -> list[pa.Table]:
+    """(case, parcel_sender, sender) and (case, parcel_receiver, receiver) for each waybill a case holds."""
+    wb = entities.filter(pc.equal(entities.column("kind"), "waybill"))
+    idx = pc.index_in(wb.column("value"), value_set=_str(parcels, "waybill"))
+    found = pc.is_valid(idx)
+    case, idx = wb.column("case_id").filter(found), idx.filter(found)
+    out = []
+    for kind, col in (("parcel_sender", "sender"), ("parcel_receiver", "receiver")):
+        value = _str(parcels, col).take(idx)
+        keep = pc.is_valid(value)
+        n = int(pc.sum(keep).as_py() or 0)
+        out.append(pa.table({"case_id": case.filter(keep), "kind": pa.array([kind] * n, pa.string()),
+                             "value": value.filter(keep)}))
+    return out
 
 
 def evidence_links(data, person_kinds: tuple[str, ...], links: pa.Table | None = None) -> pa.Table:

@@ -14,6 +14,7 @@ from ..graph import case_graph
 from ..graph.build import _bipartite, auto_max_cases
 from ..options import tabular
 from ..tables import get_table
+from ..vocabulary import vocabulary_of
 from ._data import PERSON_KINDS, evidence_links
 
 __all__ = ["cluster_cases"]
@@ -32,6 +33,7 @@ def cluster_cases(
     seed: int = 0,
     progress: bool = False,
     links: pa.Table | None = None,
+    vocabulary=None,
 ) -> pa.Table:
     """Which cases belong together: one row per case with its cluster and how stable it is.
 
@@ -53,7 +55,8 @@ def cluster_cases(
         ``cases``, ``case_entities``; ``case_persons`` and ``person_records`` when
         ``person_kinds`` is not empty.
     rarity, max_cases, kind_weights
-        Evidence weighting, see :func:`jinduanalytics.graph.case_graph`. The default cap
+        Evidence weighting, see :func:`jinduanalytics.graph.case_graph`; ``kind_weights`` adds to
+        (and overrides) the vocabulary's ``evidence_weights`` (shipped: ``ip`` 0.25). The default cap
         ``"auto"`` is a robust outlier bound on how many cases an entity links
         (:func:`jinduanalytics.graph.auto_max_cases`); the value used is in the provenance.
     person_kinds : tuple of str
@@ -65,6 +68,8 @@ def cluster_cases(
         Seeds in the consensus (>= 2).
     links : pyarrow.Table, optional
         :func:`case_links` of ``data`` (with every person kind), when already computed.
+    vocabulary : Vocabulary, path or mapping, optional
+        Default: the dataset's (see :mod:`jinduanalytics.vocabulary`).
 
     Returns
     -------
@@ -91,6 +96,7 @@ def cluster_cases(
     with stages(["links", "case graph", "leiden consensus"], enabled=progress, desc="cluster_cases") as step:
         step("links")
         links = evidence_links(data, person_kinds, links)
+        kind_weights = _kind_weights(links, vocabulary_of(data, vocabulary), kind_weights)
         cap = max_cases
         if cap == "auto":
             cap = auto_max_cases(_bipartite(links, cases, entity_order="hash").entity_cases())
@@ -115,3 +121,11 @@ def cluster_cases(
     params = {"rarity": rarity, "max_cases": max_cases, "max_cases_used": cap, "kind_weights": kind_weights,
               "person_kinds": list(person_kinds), "density": density, "resolution": resolution, "n_runs": n_runs}
     return with_provenance(out, algorithm="cluster_cases", seed=seed, params=params, digest=g.digest())
+
+
+def _kind_weights(links: pa.Table, vocabulary, kind_weights) -> dict[str, float] | None:
+    """The vocabulary's evidence weights of the kinds the links hold, overridden by the call's."""
+    present = set(pc.unique(links.column("kind")).to_pylist())
+    weights = {k: w for k, w in vocabulary.evidence_weights if k in present}
+    weights.update(kind_weights or {})
+    return weights or None

@@ -20,8 +20,9 @@ from .._kernels import projection as _proj
 from .._kernels.pairs import expand_pairs
 from ..errors import GraphInputError, ParameterError
 from ..options import tabular
-from ..schema import ENTITY_KINDS, PERSON_KINDS
+from ..schema import PERSON_KINDS
 from ..tables import as_table, rows_text
+from ..vocabulary import default_vocabulary
 from .csr import CSRGraph
 
 __all__ = [
@@ -380,14 +381,17 @@ def _rarity_weights(k: np.ndarray, n_cases: int, rarity: str, max_cases) -> np.n
     return w
 
 
-def _check_projection_params(rarity, max_cases, kind_weights):
+def _check_projection_params(rarity, max_cases, kind_weights, case_entities=None):
     check_choice("rarity", rarity, RARITY)
     if isinstance(max_cases, str):
         check_choice("max_cases", max_cases, ("auto",))
     elif max_cases is not None:
         check_int("max_cases", max_cases, minimum=2)
-    known = ENTITY_KINDS + PERSON_KINDS
+    known = default_vocabulary().entity_kinds + PERSON_KINDS
     unknown = sorted(set(kind_weights or {}) - set(known))
+    if unknown and isinstance(case_entities, pa.Table) and "kind" in case_entities.column_names:
+        known = tuple(dict.fromkeys(known + tuple(pc.unique(case_entities.column("kind")).to_pylist())))
+        unknown = sorted(set(unknown) - set(known))  # kinds of a user's vocabulary that the data holds
     if unknown:
         raise ParameterError(f"kind_weights keys must be evidence kinds ({', '.join(repr(k) for k in known)}); "
                              f"got {', '.join(repr(k) for k in unknown)}.")
@@ -429,7 +433,7 @@ def entity_weights(case_entities, *, cases=None, rarity: str = "newman", max_cas
     kind_weights : dict, optional
         Multiplier per evidence kind, e.g. ``{"address": 0.5}``.
     """
-    _check_projection_params(rarity, max_cases, kind_weights)
+    _check_projection_params(rarity, max_cases, kind_weights, case_entities)
     bp = _bipartite(case_entities, cases)
     w = _entity_weight_array(bp, rarity, max_cases, kind_weights)
     return pa.table({"kind": bp.entity_kind, "value": bp.entity_value,
@@ -515,7 +519,7 @@ def case_graph(
     >>> g.n_edges, float(g.weights[0])
     (3, 0.5)
     """
-    _check_projection_params(rarity, max_cases, kind_weights)
+    _check_projection_params(rarity, max_cases, kind_weights, case_entities)
     bp = _bipartite(case_entities, cases, entity_order="hash")
     w = _entity_weight_array(bp, rarity, max_cases, kind_weights)
     # entity names are not needed from here on: let them go before the projection's peak

@@ -13,8 +13,10 @@ from .figures import (
                       cluster_ranking,
                       disruption_curve,
                       linkage_waterfall,
+                      parcel_channel_plot,
                       region_heatmap,
+                      substance_trend,
 )
 
 __all__ = ["cluster_network", "region_heatmap", "beibu_map", "cluster_ranking", "case_timeline",
-           "linkage_waterfall", "disruption_curve", "cjk_font"]
+           "linkage_waterfall", "disruption_curve", "substance_trend", "parcel_channel_plot", "cjk_font"]

@@ -15,7 +15,7 @@ from ..errors import ParameterError, SchemaError
 from ._style import MODE_COLORS, MODE_ZH, PART_COLORS, PROVINCE_COLORS, ROLE_COLORS, ROLE_ZH, new_figure, style
 
 __all__ = ["cluster_network", "region_heatmap", "beibu_map", "cluster_ranking", "case_timeline",
-           "linkage_waterfall", "disruption_curve"]
+           "linkage_waterfall", "disruption_curve", "substance_trend", "parcel_channel_plot"]
 
 
 def _frame(table, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -410,4 +410,81 @@ def disruption_curve(curves, *, x: str = "removed", y: str = "lcc", by: str = "s
         ax.grid(alpha=0.3)
         ax.legend(frameon=False, fontsize=9, title=by)
         ax.set_title(title or "打击效果 disruption: largest component as nodes are removed", loc="left")
+    return fig
+
+
+# ----------------------------------------------------------------------------- channels
+
+#: Colours of the drug categories of the shipped vocabulary (others cycle through the palette).
+CATEGORY_COLORS = {"合成毒品": "#4c72b0", "传统毒品": "#8c8c8c", "新精神活性物质": "#dd8452",
+                   "非列管成瘾物质": "#c44e52", "易制毒化学品": "#55a868", "其他": "#cccccc"}
+
+
+def substance_trend(table, *, value: str = "cases", share: bool = False, title: str | None = None):
+    """Cases (or grams) per period, stacked by drug category or drug.
+
+    Parameters
+    ----------
+    table : pyarrow.Table or pandas.DataFrame
+        From :func:`jinduanalytics.channels.substance_table` for one region or ``per_region=False``
+        (rows of several regions are stacked together).
+    value : {"cases", "quantity_g"}
+    share : bool, default False
+        Plot each item's share of the period instead of the count (the ``share`` column).
+    title : str, optional
+    """
+    df = _frame(table, "substances", ("period", value))
+    item = "drug" if "drug" in df.columns else "category"
+    col = "share" if share else value
+    wide = df.pivot_table(index="period", columns=item, values=col, aggfunc="sum", fill_value=0).sort_index()
+    order = wide.sum().sort_values(ascending=False).index
+    with style():
+        fig = new_figure(10, 4.2)
+        ax = fig.add_subplot()
+        x = pd.to_datetime(wide.index)
+        colors = [CATEGORY_COLORS.get(c, f"C{i % 10}") for i, c in enumerate(order)]
+        ax.stackplot(x, [wide[c].to_numpy(float) for c in order], labels=list(order), colors=colors, alpha=0.9)
+        ax.set_ylabel("share of cases" if share else ("cases" if value == "cases" else "grams"))
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9, title=item)
+        ax.set_title(title or "毒品种类 substances over time", loc="left")
+    return fig
+
+
+def parcel_channel_plot(channels, *, endpoint: str = "origin_outlet", label_top: int = 8, title: str | None = None):
+    """Each outlet (or sender, receiver): its parcels against its drug-tied parcels, with what the
+    volume null model expects; flagged endpoints in red. Busy endpoints sit on the expected line.
+
+    Parameters
+    ----------
+    channels : pyarrow.Table or pandas.DataFrame
+        From :func:`jinduanalytics.channels.parcel_channels`.
+    endpoint : {"origin_outlet", "sender", "receiver"}
+    label_top : int
+        Name the most significant flagged endpoints.
+    title : str, optional
+    """
+    df = _frame(channels, "channels", ("endpoint", "value", "parcels", "tied", "expected", "flagged", "rank"))
+    df = df[df["endpoint"] == endpoint].sort_values("parcels")
+    if df.empty:
+        raise ParameterError(f"channels: no rows for endpoint {endpoint!r}")
+    with style():
+        fig = new_figure(8, 5)
+        ax = fig.add_subplot()
+        flagged = df["flagged"].to_numpy(bool)
+        ax.scatter(df.loc[~flagged, "parcels"], df.loc[~flagged, "tied"], s=14, color="#8c8c8c", alpha=0.6,
+                   label="not flagged")
+        ax.scatter(df.loc[flagged, "parcels"], df.loc[flagged, "tied"], s=28, color="#c44e52", edgecolor="black",
+                   lw=0.3, label="flagged (FDR)")
+        ax.plot(df["parcels"], df["expected"], color="black", lw=1, label="expected from volume")
+        for _, r in df[flagged].sort_values("rank").head(label_top).iterrows():
+            ax.annotate(str(r["value"]), (r["parcels"], r["tied"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_yscale("symlog", linthresh=1)
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("parcels (all)")
+        ax.set_ylabel("parcels tied to drug cases")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", frameon=False, fontsize=9)
+        ax.set_title(title or f"寄递渠道 {endpoint}: drug-tied parcels beyond volume", loc="left")
     return fig

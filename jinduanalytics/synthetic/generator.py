@@ -47,8 +47,10 @@ from .._checks import check_choice
 from .._progress import stages
 from ..errors import ParameterError
 from ..io import Dataset, dataset_from_tables
-from ..regions import BEIBU_CITIES, STRAIT_CROSSING, beibu_regions
+from ..regions import BEIBU_CITIES, beibu_regions
 from . import identity as idt
+from .channels import add_channels
+from .shipping import legs as _legs
 
 __all__ = ["SyntheticConfig", "PRESETS", "generate", "preset_config"]
 
@@ -79,10 +81,14 @@ class SyntheticConfig:
     entity_missing ... recycled_burner_share
         Entities and noise: missing entities, hub entities per region and how often they appear,
         burner phones recycled across networks.
-    registry_per_case ... (the remaining fields)
+    registry_per_case ... noise_contacts_per_person
         Person records and identity noise: records per case, multi-region registrations, name
         confusions, missing, masked and mistyped ID numbers, swapped birth dates, and the rest
         as named.
+    online_networks, precursor_chains, courier_outlets, legit_parcels_per_drug_parcel
+        The online, precursor and 寄递 channels (:mod:`.channels`): how many online networks and
+        precursor diversion chains, how many courier outlets (0: no ``parcels`` table), and the
+        legitimate parcels hiding each drug parcel.
     """
 
     n_networks: int = 25
@@ -117,6 +123,11 @@ class SyntheticConfig:
     phone_changed: float = 0.3
     phone_missing: float = 0.15
     noise_contacts_per_person: float = 0.3
+    # channels beyond the street networks (see .channels): 0 adds nothing
+    online_networks: int = 0
+    precursor_chains: int = 0
+    courier_outlets: int = 0
+    legit_parcels_per_drug_parcel: float = 50.0
 
     def replace(self, **changes) -> SyntheticConfig:
         names = {f.name for f in dataclasses.fields(self)}
@@ -130,6 +141,8 @@ class SyntheticConfig:
 PRESETS = {
     "county": dict(n_networks=20),  # ~1k cases, ~3.5k person records
     "city": dict(n_networks=200),  # ~10k cases
+    # the city plus online networks, precursor chains and ~60k parcels (issue 24's channels)
+    "channels": dict(n_networks=200, online_networks=40, precursor_chains=30, courier_outlets=300),
     "beibu": dict(n_networks=6200),  # ~300k cases, ~1M person records
     "national": dict(n_networks=200_000),  # ~10M cases (for a distributed engine)
 }
@@ -140,7 +153,7 @@ def preset_config(preset: str = "county", **overrides) -> SyntheticConfig:
 
     Parameters
     ----------
-    preset : {"county", "city", "beibu", "national"}
+    preset : {"county", "city", "channels", "beibu", "national"}
     **overrides
         Any field of :class:`SyntheticConfig`.
     """
@@ -189,6 +202,9 @@ def _validate_config(cfg: SyntheticConfig) -> None:
             raise ParameterError(f"{name} is a probability and must be <= 1; got {v!r}.")
     if cfg.id_missing + cfg.id_masked + cfg.id_mistyped > 1:
         raise ParameterError("id_missing + id_masked + id_mistyped must be <= 1")
+    for name in ("online_networks", "precursor_chains", "courier_outlets"):
+        if not isinstance(getattr(cfg, name), (int, np.integer)) or getattr(cfg, name) < 0:
+            raise ParameterError(f"{name} must be an integer >= 0; got {getattr(cfg, name)!r}.")
     if not 0 <= cfg.background_share < 1:
         raise ParameterError(f"background_share must be in [0, 1); got {cfg.background_share!r}.")
 
@@ -217,7 +233,7 @@ def generate(preset: str | SyntheticConfig = "county", *, seed: int | None = Non
 
     Parameters
     ----------
-    preset : {"county", "city", "beibu", "national"} or SyntheticConfig
+    preset : {"county", "city", "channels", "beibu", "national"} or SyntheticConfig
         Scale tier (see :data:`PRESETS`) or a full configuration.
     seed : int, optional
         Overrides the configuration's seed. Same seed and parameters give identical tables.
@@ -629,27 +645,13 @@ def _generate(cfg: SyntheticConfig, step) -> Dataset:
     tables = {"regions": regions, "person_records": person_records, "cases": cases,
               "case_persons": case_persons, "case_entities": case_entities, "contacts": contacts,
               "transactions": transactions, "flows": flows, "checkpoints": checkpoints}
-
-    ds = dataset_from_tables(tables)
-    ds.truth = _truth(cfg, N, cities, home, second, cross, two_way, origin, drug, net_lo, net_hi, t0,
-                      record_id, rp, case_id, case_net, case_kind, p_net, p_role, upstream, n_net_persons,
-                      n_bg, n_reg, all_home, hub_kind, hub_value, recycled_values, sup_of_net, is_dup)
-    return ds
-
-
-def _legs(src: str, dst: str, province_of: dict) -> list[tuple[str, str, str]]:
-    """Legs of one shipment: to or from Hainan it crosses the strait 徐闻 -> 海口 by sea."""
-    xw, hk = STRAIT_CROSSING
-    s_hn, d_hn = province_of[src] == "海南", province_of[dst] == "海南"
-    if s_hn == d_hn:
-        return [(src, dst, "")]
-    if d_hn:
-        legs = [(src, xw, ""), (xw, hk, "sea")]
-        if dst != hk:
-            legs.append((hk, dst, "road"))
-        return legs
-    legs = [] if src == hk else [(src, hk, "road")]
-    return legs + [(hk, xw, "sea"), (xw, dst, "")]
+    truth = _truth(cfg, N, cities, home, second, cross, two_way, origin, drug, net_lo, net_hi, t0,
+                   record_id, rp, case_id, case_net, case_kind, p_net, p_role, upstream, n_net_persons,
+                   n_bg, n_reg, all_home, hub_kind, hub_value, recycled_values, sup_of_net, is_dup)
+    if cfg.online_networks or cfg.precursor_chains or cfg.courier_outlets:
+        tables, truth = add_channels(cfg, tables, truth, cities=cities, city_p=city_p, province_of=province_of,
+                                     t0=t0, span=span)
+    return dataset_from_tables(tables, truth=truth)
 
 
 def _flows(rng, cfg, cities, home, second, cross, two_way, origin, drug, net_lo, net_hi, t0, province_of):

@@ -1,0 +1,432 @@
+"""The channels beyond the street: the 寄递 parcels, new substances and precursor chains.
+
+* :func:`parcel_evidence`: the parcels a case ties to drugs (its waybill seized, or its sender or
+  receiver named in a case), with the cases behind each.
+* :func:`parcel_channels`: which courier outlets, senders and receivers carry such parcels beyond
+  their volume — a significance score per endpoint against a volume null model.
+* :func:`substance_table`: cases and grams per region, period and drug (or drug category), each
+  drug's share and its first appearance in the region (emergence of new substances; the share of
+  non-scheduled substances).
+* :func:`precursor_links`: the purchases of precursor chemicals (易制毒化学品) behind each
+  production case, through shared evidence, directly or along a chain of purchases.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import routes
+from ._checks import check_choice, check_int, check_nonnegative, check_positive
+from .clusters._data import case_links
+from .errors import ParameterError
+from .graph import entity_weights
+from .graph.build import auto_max_cases
+from .options import tabular
+from .periods import period_start
+from .stats import bh_qvalues, poisson_z
+from .tables import get_table
+from .vocabulary import vocabulary_of
+
+__all__ = ["parcel_evidence", "parcel_channels", "ENDPOINTS", "substance_table", "precursor_links",
+           "PRECURSOR_CATEGORY"]
+
+#: The parcel columns :func:`parcel_channels` scores, and the case-entity kind that names each
+#: (``None``: an outlet is never evidence by itself).
+ENDPOINTS = {"origin_outlet": None, "sender": "parcel_sender", "receiver": "parcel_receiver"}
+#: The drug category of precursor chemicals.
+PRECURSOR_CATEGORY = "易制毒化学品"
+_EVIDENCE = {"waybill": "waybill", "parcel_sender": "sender", "parcel_receiver": "receiver"}
+
+
+def _s(t: pa.Table, col: str) -> pa.Array:
+    return t.column(col).combine_chunks().cast(pa.string())
+
+
+@tabular
+def parcel_evidence(data) -> pa.Table:
+    """The parcels that cases tie to drugs, and why.
+
+    A parcel is tied when a case holds its waybill (``case_entities`` kind ``waybill``), its
+    sender (kind ``parcel_sender``) or its receiver (kind ``parcel_receiver``).
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+        ``parcels`` and ``case_entities``.
+
+    Returns
+    -------
+    pyarrow.Table
+        One row per tied parcel: the parcel's columns, ``by_waybill``, ``by_sender``,
+        ``by_receiver`` (bool), ``n_cases`` and ``case_ids`` (list), sorted by waybill.
+    """
+    parcels = get_table(data, "parcels", columns=("waybill", "origin_outlet", "sender", "receiver", "date"))
+    ce = get_table(data, "case_entities", columns=("case_id", "kind", "value"))
+    kinds = _s(ce, "kind")
+    ties = []
+    for kind, column in _EVIDENCE.items():
+        rows = ce.filter(pc.equal(kinds, kind))
+        idx = pc.index_in(_s(parcels, column), value_set=_s(rows, "value"))
+        hit = np.flatnonzero(pc.is_valid(idx).to_numpy(zero_copy_only=False))
+        if not hit.size:
+            continue
+        # every case holding the value, for every parcel that carries it
+        df = pd.DataFrame({"parcel": hit, "value": _s(parcels, column).take(pa.array(hit)).to_numpy(zero_copy_only=False)})
+        cases = pd.DataFrame({"value": _s(rows, "value").to_numpy(zero_copy_only=False),
+                              "case_id": _s(rows, "case_id").to_numpy(zero_copy_only=False)})
+        ties.append(df.merge(cases, on="value").assign(by=column)[["parcel", "case_id", "by"]])
+    if not ties:
+        df = pd.DataFrame({"parcel": pd.Series([], dtype=np.int64), "case_id": pd.Series([], dtype=object),
+                           "by": pd.Series([], dtype=object)})
+    else:
+        df = pd.concat(ties, ignore_index=True)
+    flags = pd.crosstab(df["parcel"], df["by"]).reindex(columns=list(_EVIDENCE.values()), fill_value=0) > 0
+    case_lists = df.drop_duplicates(["parcel", "case_id"]).sort_values(["parcel", "case_id"]).groupby("parcel")["case_id"].agg(list)
+    parcel_rows = np.asarray(flags.index, dtype=np.int64)
+    out = parcels.take(pa.array(parcel_rows, pa.int64()))
+    for column in _EVIDENCE.values():
+        out = out.append_column(f"by_{column}", pa.array(flags[column].to_numpy(dtype=bool)))
+    lists = case_lists.reindex(flags.index)
+    out = out.append_column("n_cases", pa.array(lists.map(len).to_numpy(dtype=np.int64)))
+    out = out.append_column("case_ids", pa.array(list(lists), pa.list_(pa.string())))
+    return out.sort_by("waybill")
+
+
+@tabular
+def parcel_channels(data, *, endpoints: tuple[str, ...] = tuple(ENDPOINTS), alpha: float = 0.05,
+                    min_parcels: int = 1, robust: bool = True) -> pa.Table:
+    """Courier outlets, senders and receivers that carry drug-tied parcels beyond their volume.
+
+    For each endpoint (an outlet, a sender, a receiver) with ``n`` parcels, of which ``k`` are tied
+    to drugs (:func:`parcel_evidence`), the null model is ``k ~ Poisson(r n)``: every parcel has the
+    same chance ``r`` of being tied, so a busy outlet is expected to carry more tied parcels and only
+    the excess counts. ``r`` is estimated from the endpoints not found significant, iterated until
+    the set is stable (``robust=True``; a few bad outlets would otherwise raise ``r`` for everyone),
+    or from all parcels (``robust=False``). ``k`` is scored by the Poisson mid-p upper tail, and
+    Benjamini-Hochberg q-values over the endpoints of a kind keep the expected share of false
+    discoveries among the flagged at ``alpha``.
+
+    A sender's or receiver's own listing in a case would tie every one of its parcels: it is left
+    out of its own count (a parcel of a listed sender counts when its waybill or its receiver ties
+    it) and shown as ``named_in_cases``.
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+        ``parcels`` and ``case_entities``.
+    endpoints : tuple of {"origin_outlet", "sender", "receiver"}
+    alpha : float
+        False discovery rate of the ``flagged`` column.
+    min_parcels : int
+        Endpoints with fewer parcels are left out of the table (they still count in ``r``).
+    robust : bool
+
+    Returns
+    -------
+    pyarrow.Table
+        ``endpoint`` (the column), ``value``, ``region`` (an outlet's region; a sender's most
+        frequent origin, a receiver's most frequent destination), ``parcels``, ``tied`` (drug-tied
+        parcels), ``expected``, ``excess``, ``z``, ``p_value``, ``q_value``, ``flagged``,
+        ``named_in_cases``, ``rank`` (1 = most significant within the endpoint kind), sorted by
+        endpoint and rank.
+    """
+    for e in endpoints:
+        check_choice("endpoints", e, tuple(ENDPOINTS))
+    check_positive(alpha=alpha)
+    check_int("min_parcels", min_parcels, minimum=1)
+    parcels = get_table(data, "parcels", columns=("waybill", "origin_outlet", "origin_region",
+                                                  "destination_region", "sender", "receiver"))
+    ev = parcel_evidence(data)
+    p = parcels.select(["waybill", "origin_outlet", "origin_region", "destination_region", "sender", "receiver"]).to_pandas()
+    e = ev.select(["waybill", "by_waybill", "by_sender", "by_receiver"]).to_pandas()
+    p = p.merge(e, on="waybill", how="left")
+    for c in ("by_waybill", "by_sender", "by_receiver"):
+        p[c] = p[c].astype("boolean").fillna(False).astype(bool)
+    ce = get_table(data, "case_entities", columns=("kind", "value"))
+    named = {column: set(ce.filter(pc.equal(_s(ce, "kind"), kind)).column("value").to_pylist())
+             for column, kind in ENDPOINTS.items() if kind is not None}
+    region_of = {"origin_outlet": "origin_region", "sender": "origin_region", "receiver": "destination_region"}
+    parts = []
+    for endpoint in endpoints:
+        own = {"sender": "by_sender", "receiver": "by_receiver"}.get(endpoint)
+        other = [c for c in ("by_waybill", "by_sender", "by_receiver") if c != own]
+        q = p[p[endpoint].notna()]
+        tied = q[other].any(axis=1)
+        g = pd.DataFrame({"value": q[endpoint], "tied": tied, "region": q[region_of[endpoint]]})
+        agg = g.groupby("value", sort=True).agg(parcels=("tied", "size"), tied=("tied", "sum"))
+        agg["region"] = g.groupby(["value", "region"]).size().reset_index().sort_values(
+            [0, "region"], ascending=[False, True]).drop_duplicates("value").set_index("value")["region"]
+        n, k = agg["parcels"].to_numpy(np.float64), agg["tied"].to_numpy(np.float64)
+        z, pv, expected = _volume_null(n, k, robust, alpha)
+        agg = agg.assign(expected=expected, excess=k - expected, z=z, p_value=pv, q_value=bh_qvalues(pv))
+        agg["flagged"] = (agg["q_value"] < alpha) & (agg["excess"] > 0)
+        agg["named_in_cases"] = agg.index.isin(named[endpoint]) if endpoint in named else False
+        agg = agg[agg["parcels"] >= min_parcels].reset_index()
+        agg = agg.sort_values(["p_value", "excess", "value"], ascending=[True, False, True], kind="stable")
+        agg["rank"] = np.arange(1, len(agg) + 1)
+        agg.insert(0, "endpoint", endpoint)
+        parts.append(agg)
+    out = pd.concat(parts, ignore_index=True)
+    cols = ["endpoint", "value", "region", "parcels", "tied", "expected", "excess", "z", "p_value", "q_value",
+            "flagged", "named_in_cases", "rank"]
+    out = out[cols].astype({"parcels": np.int64, "tied": np.int64, "rank": np.int64, "flagged": bool,
+                            "named_in_cases": bool})
+    return pa.Table.from_pandas(out, preserve_index=False)
+
+
+def _volume_null(n: np.ndarray, k: np.ndarray, robust: bool, alpha: float):
+    """Poisson scores of k against r * n, r from the not-significant endpoints (robust) or all."""
+    background = np.ones(n.size, dtype=bool)
+    for _ in range(20):
+        rate = k[background].sum() / max(n[background].sum(), 1.0)
+        expected = rate * n
+        z, pv = poisson_z(k, expected)
+        if not robust:
+            break
+        significant = (bh_qvalues(pv) < alpha) & (k > expected)
+        new = ~significant
+        if not new.any() or np.array_equal(new, background):
+            break
+        background = new
+    return z, pv, expected
+
+
+@tabular
+def substance_table(data, *, period: str = "month", by: str = "drug", per_region: bool = True,
+                    vocabulary=None) -> pa.Table:
+    """Cases and grams per region, period and drug (or drug category).
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+        ``cases``.
+    period : {"month", "quarter", "year"}
+    by : {"drug", "category"}
+        Count each drug, or each category of the vocabulary (合成毒品, 新精神活性物质,
+        非列管成瘾物质, 易制毒化学品 ...).
+    per_region : bool, default True
+        False: the whole dataset as one region (``region_id`` null).
+    vocabulary : Vocabulary, path or mapping, optional
+        Default: the dataset's.
+
+    Returns
+    -------
+    pyarrow.Table
+        ``region_id``, ``period`` (first day), ``drug`` or nothing, ``category``, ``cases``,
+        ``quantity_g``, ``share`` (of the region's cases in the period), ``first_seen`` (the first
+        period this drug or category has a case in the region: its emergence there), sorted by
+        region, period and count.
+
+    Examples
+    --------
+    >>> from jinduanalytics.synthetic import generate
+    >>> t = substance_table(generate("county"), by="category", period="year")
+    >>> t.column_names[:4]
+    ['region_id', 'period', 'category', 'cases']
+    """
+    check_choice("by", by, ("drug", "category"))
+    vocab = vocabulary_of(data, vocabulary)
+    cases = get_table(data, "cases", columns=("region_id", "date", "drug", "quantity_g"))
+    df = pd.DataFrame({"region_id": _s(cases, "region_id").to_numpy(zero_copy_only=False),
+                       "period": period_start(cases.column("date"), period).to_pandas(),
+                       "drug": _s(cases, "drug").to_numpy(zero_copy_only=False),
+                       "quantity_g": cases.column("quantity_g").to_numpy(zero_copy_only=False)})
+    df["category"] = df["drug"].map(dict((d, c) for d, c, _ in vocab.drugs)).fillna("其他")
+    if not per_region:
+        df["region_id"] = ""
+    keys = ["region_id", "period"] + (["drug", "category"] if by == "drug" else ["category"])
+    out = df.groupby(keys, sort=True, dropna=False).agg(cases=("drug", "size"), quantity_g=("quantity_g", "sum")).reset_index()
+    out["share"] = out["cases"] / out.groupby(["region_id", "period"])["cases"].transform("sum")
+    item = "drug" if by == "drug" else "category"
+    first = out.groupby(["region_id", item])["period"].transform("min")
+    out["first_seen"] = out["period"] == first
+    out = out.sort_values(["region_id", "period", "cases", item], ascending=[True, True, False, True], kind="stable")
+    cols = keys + ["cases", "quantity_g", "share", "first_seen"]
+    out = out[cols].reset_index(drop=True)
+    if not per_region:
+        out["region_id"] = None
+    out = out.astype({"cases": np.int64, "region_id": object})
+    return pa.Table.from_pandas(out, preserve_index=False).cast(pa.schema(
+        [pa.field("region_id", pa.string()), pa.field("period", pa.date32())] +
+        [pa.field(c, pa.string()) for c in keys[2:]] +
+        [pa.field("cases", pa.int64()), pa.field("quantity_g", pa.float64()), pa.field("share", pa.float64()),
+         pa.field("first_seen", pa.bool_())]))
+
+
+@tabular
+def precursor_links(data, *, window_days: int = 365, max_hops: int = 3, hop_discount: float = 0.5,
+                    max_cases: int | str | None = "auto", transport_weight: float = 0.5,
+                    links: pa.Table | None = None, trips: pa.Table | None = None, vocabulary=None) -> pa.Table:
+    """The precursor purchases behind each production case.
+
+    A *production case* is a case of type 制造 whose drug is not a precursor; a *purchase* is a
+    case whose drug is a precursor chemical (category 易制毒化学品) that the vocabulary says can
+    make the production's drug (``makes``; a precursor with no ``makes`` fits any), dated at most
+    ``window_days`` before the production case (or up to 30 days after it: raids and purchases
+    are recorded late).
+
+    Evidence is the 集群打零 evidence (:func:`~jinduanalytics.clusters.case_links`: entities, the
+    parcels behind waybills, the persons) with its rarity weights (:func:`~jinduanalytics.graph.entity_weights`,
+    Newman's ``1/(k-1)``, hubs above the ``max_cases`` cap dropped — a licensed chemical vendor's
+    account named in every purchase links nothing). Two cases are tied by the sum of the weights of
+    what they share. A purchase reaches a production case directly or along a chain of other
+    candidate purchases (front companies buy in several places; the chain shares a buyer, a phone,
+    a vehicle): a path's score is its weakest tie times ``hop_discount`` per extra hop, and the
+    pair's score the best path of at most ``max_hops`` ties.
+
+    Transport (跨省运输核查): a consignment (the legs of ``flows`` chained into trips,
+    :func:`~jinduanalytics.routes.trips`) that leaves the purchase's region within 3 days of its date
+    with its quantity (within 5%) ties the purchase to the production cases of the consignment's final
+    destination, each by ``transport_weight / n`` (``n`` such production cases there).
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+        ``cases``, ``case_entities`` (and what :func:`case_links` reads).
+    window_days : int
+    max_hops : int
+        1 = direct ties only.
+    hop_discount : float
+        In (0, 1].
+    max_cases : int, "auto" or None
+        Entity cap, as in :func:`~jinduanalytics.clusters.cluster_cases`.
+    transport_weight : float
+        Weight of a transport tie to the only candidate production case of a region (0: none).
+    links : pyarrow.Table, optional
+        :func:`case_links` of ``data``, when already computed.
+    trips : pyarrow.Table, optional
+        :func:`~jinduanalytics.routes.trips` of ``data``, when already computed.
+    vocabulary : Vocabulary, path or mapping, optional
+
+    Returns
+    -------
+    pyarrow.Table
+        One row per (production case, purchase) with a path: ``production_case``,
+        ``purchase_case``, ``precursor``, ``product``, ``days_before``, ``score``, ``hops``,
+        ``via`` (the purchases the path passes, list), ``evidence`` (the kinds of the purchase's own tie on the path),
+        ``rank`` (1 = this purchase's best production case), sorted by production case and score.
+    """
+    check_int("window_days", window_days, minimum=0)
+    check_int("max_hops", max_hops, minimum=1)
+    check_positive(hop_discount=hop_discount)
+    check_nonnegative(transport_weight=transport_weight)
+    if hop_discount > 1:
+        raise ParameterError(f"hop_discount must be in (0, 1]; got {hop_discount!r}.")
+    vocab = vocabulary_of(data, vocabulary)
+    cases = get_table(data, "cases", columns=("case_id", "region_id", "date", "case_type", "drug", "quantity_g")).to_pandas()
+    category = {d: c for d, c, _ in vocab.drugs}
+    makes = {d: set(m) for d, _, m in vocab.drugs}
+    cases["category"] = cases["drug"].map(category)
+    prod = cases[(cases["case_type"] == "制造") & (cases["category"] != PRECURSOR_CATEGORY)]
+    purch = cases[cases["category"] == PRECURSOR_CATEGORY]
+    empty = _precursor_empty()
+    if prod.empty or purch.empty:
+        return empty
+    links = case_links(data) if links is None else links
+    cap = auto_max_cases(entity_weights(links).column("n_cases").to_numpy()) if max_cases == "auto" else max_cases
+    ew = entity_weights(links, max_cases=cap).to_pandas()
+    ew = ew[ew["weight"] > 0]
+    ids = set(prod["case_id"]) | set(purch["case_id"])
+    lk = links.filter(pc.is_in(links.column("case_id"), value_set=pa.array(sorted(ids), pa.string()))).to_pandas()
+    lk = lk.merge(ew[["kind", "value", "weight"]], on=["kind", "value"])
+    pairs = lk.merge(lk, on=["kind", "value", "weight"], suffixes=("_a", "_b"))
+    pairs = pairs[pairs["case_id_a"] != pairs["case_id_b"]]
+    tie = pairs.groupby(["case_id_a", "case_id_b"]).agg(w=("weight", "sum"), kinds=("kind", lambda s: sorted(set(s))))
+    weights = tie["w"].to_dict()
+    kinds_of = tie["kinds"].to_dict()
+    date = dict(zip(cases["case_id"], pd.to_datetime(cases["date"])))
+    drug = dict(zip(cases["case_id"], cases["drug"]))
+    purch_ids = set(purch["case_id"])
+
+    def fits(purchase, pdate, pdrug) -> bool:
+        if makes[drug[purchase]] and pdrug not in makes[drug[purchase]]:
+            return False
+        return -30 <= (pdate - date[purchase]).days <= window_days
+
+    if transport_weight > 0 and trips is None and get_table(data, "flows", required=False) is not None:
+        trips = routes.trips(data)
+    if transport_weight > 0 and trips is not None:
+        for (a, b), w in _transport_ties(purch, prod, trips.to_pandas(), fits, transport_weight).items():
+            weights[(a, b)] = weights.get((a, b), 0.0) + w
+            kinds_of[(a, b)] = sorted(set(kinds_of.get((a, b), [])) | {"transport"})
+    neighbours: dict[str, list[tuple[str, float]]] = {}
+    for (a, b), w in weights.items():
+        neighbours.setdefault(a, []).append((b, float(w)))
+    rows = []
+    for pid, pdate, pdrug in zip(prod["case_id"], pd.to_datetime(prod["date"]), prod["drug"]):
+        def ok(c, pdate=pdate, pdrug=pdrug):
+            return c in purch_ids and fits(c, pdate, pdrug)
+        for target, (score, path) in _widest_paths(pid, neighbours, ok, max_hops, hop_discount).items():
+            rows.append((pid, target, drug[target], pdrug, (pdate - date[target]).days, score, len(path),
+                         list(reversed(path[1:-1])), kinds_of[(path[0], path[1])]))
+    if not rows:
+        return empty
+    out = pd.DataFrame(rows, columns=["production_case", "purchase_case", "precursor", "product", "days_before",
+                                      "score", "hops", "via", "evidence"])
+    out["hops"] = out["hops"] - 1
+    out = out.sort_values(["purchase_case", "score", "production_case"], ascending=[True, False, True], kind="stable")
+    out["rank"] = out.groupby("purchase_case").cumcount() + 1
+    out = out.sort_values(["production_case", "score", "purchase_case"], ascending=[True, False, True], kind="stable")
+    return pa.Table.from_pandas(out.reset_index(drop=True), schema=empty.schema, preserve_index=False)
+
+
+def _transport_ties(purch: pd.DataFrame, prod: pd.DataFrame, flows: pd.DataFrame, fits, weight: float) -> dict:
+    """(purchase, production) and (production, purchase) -> weight, for purchases whose consignment
+    (same origin region, date within 3 days, quantity within 5%) went to the production's region."""
+    if flows.empty:
+        return {}
+    f = flows.assign(date=pd.to_datetime(flows["date"]))
+    m = purch[["case_id", "region_id", "date", "quantity_g"]].assign(date=lambda d: pd.to_datetime(d["date"]))
+    m = m.merge(f, left_on="region_id", right_on="origin", suffixes=("", "_flow"))
+    m = m[((m["date_flow"] - m["date"]).dt.days.abs() <= 3)
+          & ((m["quantity_g_flow"] - m["quantity_g"]).abs() <= 0.05 * m["quantity_g"])]
+    ties = {}
+    prod_dates = pd.to_datetime(prod["date"])
+    for purchase, dest in m[["case_id", "destination"]].drop_duplicates().itertuples(index=False):
+        cand = [c for c, r, d, dr in zip(prod["case_id"], prod["region_id"], prod_dates, prod["drug"])
+                if r == dest and fits(purchase, d, dr)]
+        for c in cand:
+            ties[(purchase, c)] = ties[(c, purchase)] = weight / len(cand)
+    return ties
+
+
+def _precursor_empty() -> pa.Table:
+    return pa.schema([("production_case", pa.string()), ("purchase_case", pa.string()), ("precursor", pa.string()),
+                      ("product", pa.string()), ("days_before", pa.int64()), ("score", pa.float64()),
+                      ("hops", pa.int64()), ("via", pa.list_(pa.string())), ("evidence", pa.list_(pa.string())),
+                      ("rank", pa.int64())]).empty_table()
+
+
+def _widest_paths(source: str, neighbours: dict, allowed, max_hops: int, discount: float) -> dict:
+    """Best discounted bottleneck path from ``source`` to each allowed node through allowed nodes,
+    of at most ``max_hops`` edges: ``score = min(tie weights) * discount ** (edges - 1)``, exact by
+    dynamic programming over the number of edges. Returns target -> (score, path target..source)."""
+    layer = {source: (np.inf, None)}  # node -> (bottleneck with h edges, predecessor)
+    layers = [layer]
+    for _ in range(max_hops):
+        nxt: dict[str, tuple[float, str]] = {}
+        for u, (b, _) in layer.items():
+            for v, w in neighbours.get(u, ()):
+                if v == source or not allowed(v):
+                    continue
+                cand = min(b, w)
+                if cand > nxt.get(v, (-1.0, None))[0] or (cand == nxt[v][0] and u < nxt[v][1]):
+                    nxt[v] = (cand, u)
+        if not nxt:
+            break
+        layers.append(nxt)
+        layer = nxt
+    best: dict[str, tuple[float, list[str]]] = {}
+    for h in range(1, len(layers)):
+        for v, (b, _) in layers[h].items():
+            score = b * discount ** (h - 1)
+            if v not in best or score > best[v][0]:
+                path, node = [v], v
+                for k in range(h, 0, -1):
+                    node = layers[k][node][1]
+                    path.append(node)
+                best[v] = (score, path)
+    return best
