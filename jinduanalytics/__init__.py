@@ -4,7 +4,7 @@ Everything shipped with the package is synthetic. See the README for the data mo
 the two commands that run the demo and the tests.
 """
 
-from . import clusters
+from . import channels, clusters
 from ._version import __version__
 from ._warmup import warmup
 from .community import (
@@ -48,9 +48,10 @@ from .options import get_output, output_as, set_output
 from .pseudonymise import pseudonymise, pseudonymise_values
 from .schema import TABLES, table_spec
 from .validate import ValidationResult, validate_dataset, validate_table
+from .vocabulary import Vocabulary, default_vocabulary
 
 __all__ = [
-    "__version__", "warmup", "clusters",
+    "__version__", "warmup", "clusters", "channels", "Vocabulary", "default_vocabulary",
     "JinduError", "SchemaError", "GraphInputError", "ParameterError", "MissingDependencyError", "OutputError",
     "JinduWarning",
     "CSRGraph", "as_graph", "from_edges", "case_entity_graph", "case_graph", "entity_weights",

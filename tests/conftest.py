@@ -73,3 +73,12 @@ def city():
     from jinduanalytics.synthetic import generate
 
     return generate("city", seed=7)
+
+
+@pytest.fixture(scope="session")
+def channels_data():
+    """The channels preset (seed 7: the city plus online networks, precursor chains and parcels),
+    generated once per test run."""
+    from jinduanalytics.synthetic import generate
+
+    return generate("channels", seed=7)

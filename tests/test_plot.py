@@ -12,10 +12,12 @@ import pyarrow as pa
 import pytest
 
 from jinduanalytics import clusters as jc
+from jinduanalytics.channels import parcel_channels, substance_table
 from jinduanalytics import plot
 from jinduanalytics.errors import ParameterError, SchemaError
 from jinduanalytics.io import read_dataset
 from jinduanalytics.routes import flow_legs
+from jinduanalytics.synthetic import generate
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "synthetic" / "county"
 
@@ -37,6 +39,7 @@ def _figures(results):
                           "z": [5.2, 1.0, 3.4, 0.5], "significant": [True, False, True, False]})
     contrib = pd.DataFrame({"comparison": ["prior", "name", "id_number", "birth_date", "phone"],
                             "weight": [-12.3, 6.1, 9.8, 4.2, -1.5]})
+    chan = generate("county", seed=7, online_networks=4, precursor_chains=2, courier_outlets=30)
     curves = pd.DataFrame({"strategy": ["degree"] * 4 + ["betweenness"] * 4, "removed": [0, .1, .2, .3] * 2,
                            "lcc": [1, .6, .3, .1, 1, .5, .2, .05]})
     return {
@@ -49,6 +52,8 @@ def _figures(results):
         "case_timeline": plot.case_timeline(jc.cluster_timeline(ds, cl, summary)),
         "linkage_waterfall": plot.linkage_waterfall(contrib, threshold=3.0),
         "disruption_curve": plot.disruption_curve(curves),
+        "substance_trend": plot.substance_trend(substance_table(chan, by="category", per_region=False), share=True),
+        "parcel_channel_plot": plot.parcel_channel_plot(parcel_channels(chan)),
     }
 
 

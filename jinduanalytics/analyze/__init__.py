@@ -28,6 +28,7 @@ from .._version import __version__
 from ..clusters import mask_value
 from ..community import provenance
 from ..io import dataset_files
+from ..vocabulary import vocabulary_of
 from .report import png_base64, render_report
 from .run import Run, cross_region_clusters
 from .sections import SECTIONS, Section
@@ -166,6 +167,7 @@ def analyze_into(data, out: Path, *, seed: int | None, source, input_sha256: dic
     if run.checkpoints is not None:
         res["plain_share_under_evasion"] = run.checkpoints["plain_share_under_evasion"]
     prov = provenance(run.case_clusters)
+    vocab = vocabulary_of(data)
     manifest = {
         "jinduanalytics": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -179,6 +181,8 @@ def analyze_into(data, out: Path, *, seed: int | None, source, input_sha256: dic
         "input_rows": {name: data[name].num_rows for name in data},
         "parameters": {"cluster_cases": prov["params"]},
         "input_digest": prov["input_digest"],
+        "vocabulary": {"sources": list(vocab.sources),
+                       "sha256": hashlib.sha256(vocab.to_toml().encode("utf-8")).hexdigest()},
         "timings_s": {k: round(v, 3) for k, v in res["timings"].items()},
         "outputs": written + ["manifest.json"],
     }

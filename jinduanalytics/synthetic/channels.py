@@ -305,7 +305,9 @@ class _Channels:
         prec = [d for d, c, _ in vocab.drugs if c == "易制毒化学品"]
         day = rng.integers(0, self.span + 1, n_purchases)
         cases = self.new_cases(np.full(n_purchases, -1), np.full(n_purchases, "background", dtype=object),
-                               self.city(n_purchases), day, np.full(n_purchases, "非法买卖制毒物品"),
+                               self.city(n_purchases), day,
+                               np.asarray(["非法买卖制毒物品", "走私制毒物品", "非法生产制毒物品"], dtype=object)[
+                                   rng.choice(3, n_purchases, p=[0.6, 0.2, 0.2])],
                                np.asarray(prec, dtype=object)[rng.integers(0, len(prec), n_purchases)],
                                np.round(rng.lognormal(9.0, 1.0, n_purchases), 1))
         self.involve(cases, self.new_persons(n_purchases, -1, "unaffiliated", self.city(n_purchases)),
@@ -319,7 +321,7 @@ class _Channels:
         self.involve(prod, self.new_persons(n_production, -1, "unaffiliated", self.city(n_production)), "producer")
         self.found(prod, self.ids("ADDRP", n_production), "address", 0.85)
 
-    def background_posts(self, n: int):
+    def background_posts(self, n: int, vocab):
         """Users of any drug who had a parcel posted to them from any outlet (by volume): their case
         holds the waybill."""
         rng = self.rng
@@ -328,9 +330,11 @@ class _Channels:
         day = rng.integers(0, self.span + 1, n)
         wb = self.post(self.outlet_id[out], dest, self.ids("OS", n), self.ids("RV", n), day,
                        np.round(rng.lognormal(4.0, 0.8, n), 1), np.full(n, _NO_NETWORK))
-        drugs = np.asarray(list(ONLINE_DRUGS) + ["冰毒", "氯胺酮", "大麻"], dtype=object)
+        # any drug of the vocabulary but the precursors (those travel as purchases); some from abroad (走私)
+        drugs = np.asarray([d for d, c, _ in vocab.drugs if c != "易制毒化学品"], dtype=object)
         cases = self.new_cases(np.full(n, -1), np.full(n, "background", dtype=object), dest,
-                               np.minimum(day + rng.integers(1, 60, n), self.span), np.full(n, "持有"),
+                               np.minimum(day + rng.integers(1, 60, n), self.span),
+                               np.where(rng.random(n) < 0.8, "持有", "走私"),
                                drugs[rng.integers(0, drugs.size, n)], np.round(rng.lognormal(0.5, 0.8, n), 2))
         self.involve(cases, self.new_persons(n, -1, "unaffiliated", dest), "user")
         self.found(cases, wb, "waybill", 1.0)
@@ -380,7 +384,7 @@ def add_channels(cfg, tables: dict, truth: dict, *, cities, city_p, province_of,
     ch.decoys(cfg.precursor_chains * 2, max(cfg.precursor_chains // 2, 1) if cfg.precursor_chains else 0, vocab)
     n_drug = sum(p.shape[0] for p in ch.parcels.parts["waybill"])
     if cfg.courier_outlets:
-        ch.background_posts(max(int(0.15 * n_drug), 1))
+        ch.background_posts(max(int(0.15 * n_drug), 1), vocab)
         n_drug = sum(p.shape[0] for p in ch.parcels.parts["waybill"])
         ch.legit_parcels(int(round(cfg.legit_parcels_per_drug_parcel * n_drug)))
     ch.noise()
