@@ -12,8 +12,8 @@ import pyarrow as pa
 import pytest
 
 from jinduanalytics import clusters as jc
-from jinduanalytics.channels import parcel_channels, substance_table
 from jinduanalytics import plot
+from jinduanalytics.channels import parcel_channels, substance_table
 from jinduanalytics.errors import ParameterError, SchemaError
 from jinduanalytics.io import read_dataset
 from jinduanalytics.routes import flow_legs
