@@ -45,6 +45,20 @@ def _s(t: pa.Table, col: str) -> pa.Array:
     return t.column(col).combine_chunks().cast(pa.string())
 
 
+def _ties(data) -> tuple[pa.Table, dict[str, np.ndarray], pa.Table]:
+    """The parcels table, per evidence column a mask of the parcels it ties (aligned to the table),
+    and the (kind, value, case_id) rows of the case entities that name a parcel."""
+    parcels = get_table(data, "parcels", columns=("waybill", "origin_outlet", "origin_region", "destination_region",
+                                                  "sender", "receiver", "date"))
+    ce = get_table(data, "case_entities", columns=("case_id", "kind", "value"))
+    ce = ce.filter(pc.is_in(_s(ce, "kind"), value_set=pa.array(list(_EVIDENCE), pa.string())))
+    masks = {}
+    for kind, column in _EVIDENCE.items():
+        values = _s(ce.filter(pc.equal(_s(ce, "kind"), kind)), "value")
+        masks[column] = pc.fill_null(pc.is_in(_s(parcels, column), value_set=values), False).to_numpy(zero_copy_only=False)
+    return parcels, masks, ce
+
+
 @tabular
 def parcel_evidence(data) -> pa.Table:
     """The parcels that cases tie to drugs, and why.
@@ -63,35 +77,24 @@ def parcel_evidence(data) -> pa.Table:
         One row per tied parcel: the parcel's columns, ``by_waybill``, ``by_sender``,
         ``by_receiver`` (bool), ``n_cases`` and ``case_ids`` (list), sorted by waybill.
     """
-    parcels = get_table(data, "parcels", columns=("waybill", "origin_outlet", "sender", "receiver", "date"))
-    ce = get_table(data, "case_entities", columns=("case_id", "kind", "value"))
-    kinds = _s(ce, "kind")
-    ties = []
+    parcels, masks, ce = _ties(data)
+    rows = np.flatnonzero(np.logical_or.reduce(list(masks.values())))
+    tied = parcels.take(pa.array(rows, pa.int64()))
+    # every (parcel, case) pair: the parcel's value in each evidence column joined to the cases naming it
+    pairs = []
     for kind, column in _EVIDENCE.items():
-        rows = ce.filter(pc.equal(kinds, kind))
-        idx = pc.index_in(_s(parcels, column), value_set=_s(rows, "value"))
-        hit = np.flatnonzero(pc.is_valid(idx).to_numpy(zero_copy_only=False))
-        if not hit.size:
-            continue
-        # every case holding the value, for every parcel that carries it
-        df = pd.DataFrame({"parcel": hit, "value": _s(parcels, column).take(pa.array(hit)).to_numpy(zero_copy_only=False)})
-        cases = pd.DataFrame({"value": _s(rows, "value").to_numpy(zero_copy_only=False),
-                              "case_id": _s(rows, "case_id").to_numpy(zero_copy_only=False)})
-        ties.append(df.merge(cases, on="value").assign(by=column)[["parcel", "case_id", "by"]])
-    if not ties:
-        df = pd.DataFrame({"parcel": pd.Series([], dtype=np.int64), "case_id": pd.Series([], dtype=object),
-                           "by": pd.Series([], dtype=object)})
-    else:
-        df = pd.concat(ties, ignore_index=True)
-    flags = pd.crosstab(df["parcel"], df["by"]).reindex(columns=list(_EVIDENCE.values()), fill_value=0) > 0
-    case_lists = df.drop_duplicates(["parcel", "case_id"]).sort_values(["parcel", "case_id"]).groupby("parcel")["case_id"].agg(list)
-    parcel_rows = np.asarray(flags.index, dtype=np.int64)
-    out = parcels.take(pa.array(parcel_rows, pa.int64()))
-    for column in _EVIDENCE.values():
-        out = out.append_column(f"by_{column}", pa.array(flags[column].to_numpy(dtype=bool)))
-    lists = case_lists.reindex(flags.index)
-    out = out.append_column("n_cases", pa.array(lists.map(len).to_numpy(dtype=np.int64)))
-    out = out.append_column("case_ids", pa.array(list(lists), pa.list_(pa.string())))
+        named = ce.filter(pc.equal(_s(ce, "kind"), kind)).select(["value", "case_id"])
+        t = pa.table({"row": pa.array(np.arange(len(rows)), pa.int64()), "value": _s(tied, column)})
+        pairs.append(t.join(named, "value", join_type="inner").select(["row", "case_id"]))
+    pairs = pa.concat_tables(pairs).group_by(["row", "case_id"], use_threads=False).aggregate([])
+    pairs = pairs.sort_by([("row", "ascending"), ("case_id", "ascending")])
+    lists = pairs.group_by("row", use_threads=False).aggregate([("case_id", "list")]).sort_by("row")
+    out = tied
+    for column, mask in masks.items():
+        out = out.append_column(f"by_{column}", pa.array(mask[rows]))
+    case_ids = lists.column("case_id_list")
+    out = out.append_column("n_cases", pc.list_value_length(case_ids).cast(pa.int64()))
+    out = out.append_column("case_ids", case_ids)
     return out.sort_by("waybill")
 
 
@@ -128,47 +131,45 @@ def parcel_channels(data, *, endpoints: tuple[str, ...] = tuple(ENDPOINTS), alph
     -------
     pyarrow.Table
         ``endpoint`` (the column), ``value``, ``region`` (an outlet's region; a sender's most
-        frequent origin, a receiver's most frequent destination), ``parcels``, ``tied`` (drug-tied
-        parcels), ``expected``, ``excess``, ``z``, ``p_value``, ``q_value``, ``flagged``,
-        ``named_in_cases``, ``rank`` (1 = most significant within the endpoint kind), sorted by
-        endpoint and rank.
+        frequent origin, a receiver's most frequent destination; ties broken by region id),
+        ``parcels``, ``tied`` (drug-tied parcels), ``expected``, ``excess``, ``z``, ``p_value``,
+        ``q_value``, ``flagged``, ``named_in_cases``, ``rank`` (1 = most significant within the
+        endpoint kind), sorted by endpoint and rank.
     """
     for e in endpoints:
         check_choice("endpoints", e, tuple(ENDPOINTS))
     check_positive(alpha=alpha)
     check_int("min_parcels", min_parcels, minimum=1)
-    parcels = get_table(data, "parcels", columns=("waybill", "origin_outlet", "origin_region",
-                                                  "destination_region", "sender", "receiver"))
-    ev = parcel_evidence(data)
-    p = parcels.select(["waybill", "origin_outlet", "origin_region", "destination_region", "sender", "receiver"]).to_pandas()
-    e = ev.select(["waybill", "by_waybill", "by_sender", "by_receiver"]).to_pandas()
-    p = p.merge(e, on="waybill", how="left")
-    for c in ("by_waybill", "by_sender", "by_receiver"):
-        p[c] = p[c].astype("boolean").fillna(False).astype(bool)
-    ce = get_table(data, "case_entities", columns=("kind", "value"))
-    named = {column: set(ce.filter(pc.equal(_s(ce, "kind"), kind)).column("value").to_pylist())
-             for column, kind in ENDPOINTS.items() if kind is not None}
+    parcels, masks, ce = _ties(data)
     region_of = {"origin_outlet": "origin_region", "sender": "origin_region", "receiver": "destination_region"}
     parts = []
     for endpoint in endpoints:
-        own = {"sender": "by_sender", "receiver": "by_receiver"}.get(endpoint)
-        other = [c for c in ("by_waybill", "by_sender", "by_receiver") if c != own]
-        q = p[p[endpoint].notna()]
-        tied = q[other].any(axis=1)
-        g = pd.DataFrame({"value": q[endpoint], "tied": tied, "region": q[region_of[endpoint]]})
-        agg = g.groupby("value", sort=True).agg(parcels=("tied", "size"), tied=("tied", "sum"))
-        agg["region"] = g.groupby(["value", "region"]).size().reset_index().sort_values(
-            [0, "region"], ascending=[False, True]).drop_duplicates("value").set_index("value")["region"]
-        n, k = agg["parcels"].to_numpy(np.float64), agg["tied"].to_numpy(np.float64)
+        tied = np.logical_or.reduce([m for column, m in masks.items() if column != endpoint])
+        t = pa.table({"value": _s(parcels, endpoint), "tied": pa.array(tied.astype(np.int64)),
+                      "region": _s(parcels, region_of[endpoint])}).filter(pc.is_valid(_s(parcels, endpoint)))
+        agg = t.group_by("value", use_threads=False).aggregate([("tied", "count"), ("tied", "sum")]).sort_by("value")
+        by_region = t.group_by(["value", "region"], use_threads=False).aggregate([("tied", "count")]).to_pandas()
+        top_region = by_region.sort_values(["value", "tied_count", "region"], ascending=[True, False, True],
+                                           kind="stable").drop_duplicates("value").set_index("value")["region"]
+        df = pd.DataFrame({"value": agg.column("value").to_numpy(zero_copy_only=False),
+                           "parcels": agg.column("tied_count").to_numpy(), "tied": agg.column("tied_sum").to_numpy()})
+        df["region"] = df["value"].map(top_region)
+        n, k = df["parcels"].to_numpy(np.float64), df["tied"].to_numpy(np.float64)
         z, pv, expected = _volume_null(n, k, robust, alpha)
-        agg = agg.assign(expected=expected, excess=k - expected, z=z, p_value=pv, q_value=bh_qvalues(pv))
-        agg["flagged"] = (agg["q_value"] < alpha) & (agg["excess"] > 0)
-        agg["named_in_cases"] = agg.index.isin(named[endpoint]) if endpoint in named else False
-        agg = agg[agg["parcels"] >= min_parcels].reset_index()
-        agg = agg.sort_values(["p_value", "excess", "value"], ascending=[True, False, True], kind="stable")
-        agg["rank"] = np.arange(1, len(agg) + 1)
-        agg.insert(0, "endpoint", endpoint)
-        parts.append(agg)
+        df = df.assign(expected=expected, excess=k - expected, z=z, p_value=pv, q_value=bh_qvalues(pv))
+        df["flagged"] = (df["q_value"] < alpha) & (df["excess"] > 0)
+        kind = ENDPOINTS[endpoint]
+        if kind is None:
+            df["named_in_cases"] = False
+        else:
+            named = ce.filter(pc.equal(_s(ce, "kind"), kind)).column("value")
+            df["named_in_cases"] = pc.is_in(pa.array(df["value"], pa.string()), value_set=named.combine_chunks()
+                                            ).to_numpy(zero_copy_only=False)
+        df = df[df["parcels"] >= min_parcels]
+        df = df.sort_values(["p_value", "excess", "value"], ascending=[True, False, True], kind="stable")
+        df["rank"] = np.arange(1, len(df) + 1)
+        df.insert(0, "endpoint", endpoint)
+        parts.append(df)
     out = pd.concat(parts, ignore_index=True)
     cols = ["endpoint", "value", "region", "parcels", "tied", "expected", "excess", "z", "p_value", "q_value",
             "flagged", "named_in_cases", "rank"]
@@ -280,7 +281,10 @@ def precursor_links(data, *, window_days: int = 365, max_hops: int = 3, hop_disc
     Transport (跨省运输核查): a consignment (the legs of ``flows`` chained into trips,
     :func:`~jinduanalytics.routes.trips`) that leaves the purchase's region within 3 days of its date
     with its quantity (within 5%) ties the purchase to the production cases of the consignment's final
-    destination, each by ``transport_weight / n`` (``n`` such production cases there).
+    destination, each by ``transport_weight / n`` (``n`` such production cases there). A consignment
+    carries one purchase: a purchase and a consignment are paired only when each is the other's
+    closest match (quantity and date), so a purchase that merely resembles another's consignment
+    is not tied by it.
 
     Parameters
     ----------
@@ -326,9 +330,11 @@ def precursor_links(data, *, window_days: int = 365, max_hops: int = 3, hop_disc
     if prod.empty or purch.empty:
         return empty
     links = case_links(data) if links is None else links
-    cap = auto_max_cases(entity_weights(links).column("n_cases").to_numpy()) if max_cases == "auto" else max_cases
-    ew = entity_weights(links, max_cases=cap).to_pandas()
-    ew = ew[ew["weight"] > 0]
+    ew = entity_weights(links, max_cases=None)
+    if max_cases is not None:
+        cap = auto_max_cases(ew.column("n_cases").to_numpy()) if max_cases == "auto" else max_cases
+        ew = ew.filter(pc.less_equal(ew.column("n_cases"), cap))
+    ew = ew.filter(pc.greater(ew.column("weight"), 0)).to_pandas()
     ids = set(prod["case_id"]) | set(purch["case_id"])
     lk = links.filter(pc.is_in(links.column("case_id"), value_set=pa.array(sorted(ids), pa.string()))).to_pandas()
     lk = lk.merge(ew[["kind", "value", "weight"]], on=["kind", "value"])
@@ -378,16 +384,21 @@ def _transport_ties(purch: pd.DataFrame, prod: pd.DataFrame, flows: pd.DataFrame
     (same origin region, date within 3 days, quantity within 5%) went to the production's region."""
     if flows.empty:
         return {}
-    f = flows.assign(date=pd.to_datetime(flows["date"]))
+    f = flows.assign(date=pd.to_datetime(flows["date"])).reset_index(names="trip")
     m = purch[["case_id", "region_id", "date", "quantity_g"]].assign(date=lambda d: pd.to_datetime(d["date"]))
     m = m.merge(f, left_on="region_id", right_on="origin", suffixes=("", "_flow"))
-    m = m[((m["date_flow"] - m["date"]).dt.days.abs() <= 3)
-          & ((m["quantity_g_flow"] - m["quantity_g"]).abs() <= 0.05 * m["quantity_g"])]
+    days = (m["date_flow"] - m["date"]).dt.days.abs()
+    rel = (m["quantity_g_flow"] - m["quantity_g"]).abs() / m["quantity_g"]
+    m = m.assign(distance=rel / 0.05 + days / 3)[(days <= 3) & (rel <= 0.05)]
+    # a consignment carries one purchase: keep the pairs that are each other's closest match
+    m = m.sort_values(["distance", "case_id", "trip"], kind="stable")
+    m = m[~m.duplicated("trip") & ~m.duplicated("case_id")]
     ties = {}
-    prod_dates = pd.to_datetime(prod["date"])
-    for purchase, dest in m[["case_id", "destination"]].drop_duplicates().itertuples(index=False):
-        cand = [c for c, r, d, dr in zip(prod["case_id"], prod["region_id"], prod_dates, prod["drug"])
-                if r == dest and fits(purchase, d, dr)]
+    by_region: dict[str, list] = {}
+    for c, r, d, dr in zip(prod["case_id"], prod["region_id"], pd.to_datetime(prod["date"]), prod["drug"]):
+        by_region.setdefault(r, []).append((c, d, dr))
+    for purchase, dest in m[["case_id", "destination"]].itertuples(index=False):
+        cand = [c for c, d, dr in by_region.get(dest, ()) if fits(purchase, d, dr)]
         for c in cand:
             ties[(purchase, c)] = ties[(c, purchase)] = weight / len(cand)
     return ties
