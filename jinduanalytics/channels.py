@@ -148,12 +148,16 @@ def parcel_channels(data, *, endpoints: tuple[str, ...] = tuple(ENDPOINTS), alph
         t = pa.table({"value": _s(parcels, endpoint), "tied": pa.array(tied.astype(np.int64)),
                       "region": _s(parcels, region_of[endpoint])}).filter(pc.is_valid(_s(parcels, endpoint)))
         agg = t.group_by("value", use_threads=False).aggregate([("tied", "count"), ("tied", "sum")]).sort_by("value")
-        by_region = t.group_by(["value", "region"], use_threads=False).aggregate([("tied", "count")]).to_pandas()
-        top_region = by_region.sort_values(["value", "tied_count", "region"], ascending=[True, False, True],
-                                           kind="stable").drop_duplicates("value").set_index("value")["region"]
+        # each endpoint's most frequent region (ties: the smaller id), in the same value order as agg
+        by_region = t.group_by(["value", "region"], use_threads=False).aggregate([("tied", "count")])
+        by_region = by_region.sort_by([("value", "ascending"), ("tied_count", "descending"), ("region", "ascending")])
+        values = by_region.column("value").combine_chunks()
+        first = np.ones(len(values), dtype=bool)
+        if len(values) > 1:
+            first[1:] = pc.not_equal(values.slice(1), values.slice(0, len(values) - 1)).to_numpy(zero_copy_only=False)
         df = pd.DataFrame({"value": agg.column("value").to_numpy(zero_copy_only=False),
-                           "parcels": agg.column("tied_count").to_numpy(), "tied": agg.column("tied_sum").to_numpy()})
-        df["region"] = df["value"].map(top_region)
+                           "parcels": agg.column("tied_count").to_numpy(), "tied": agg.column("tied_sum").to_numpy(),
+                           "region": by_region.column("region").filter(pa.array(first)).to_numpy(zero_copy_only=False)})
         n, k = df["parcels"].to_numpy(np.float64), df["tied"].to_numpy(np.float64)
         z, pv, expected = _volume_null(n, k, robust, alpha)
         df = df.assign(expected=expected, excess=k - expected, z=z, p_value=pv, q_value=bh_qvalues(pv))
@@ -165,8 +169,8 @@ def parcel_channels(data, *, endpoints: tuple[str, ...] = tuple(ENDPOINTS), alph
             named = ce.filter(pc.equal(_s(ce, "kind"), kind)).column("value")
             df["named_in_cases"] = pc.is_in(pa.array(df["value"], pa.string()), value_set=named.combine_chunks()
                                             ).to_numpy(zero_copy_only=False)
-        df = df[df["parcels"] >= min_parcels]
-        df = df.sort_values(["p_value", "excess", "value"], ascending=[True, False, True], kind="stable")
+        df = df[df["parcels"] >= min_parcels]  # (still in value order)
+        df = df.iloc[np.lexsort((np.arange(len(df)), -df["excess"].to_numpy(), df["p_value"].to_numpy()))]
         df["rank"] = np.arange(1, len(df) + 1)
         df.insert(0, "endpoint", endpoint)
         parts.append(df)
@@ -384,12 +388,34 @@ def _transport_ties(purch: pd.DataFrame, prod: pd.DataFrame, flows: pd.DataFrame
     (same origin region, date within 3 days, quantity within 5%) went to the production's region."""
     if flows.empty:
         return {}
-    f = flows.assign(date=pd.to_datetime(flows["date"])).reset_index(names="trip")
-    m = purch[["case_id", "region_id", "date", "quantity_g"]].assign(date=lambda d: pd.to_datetime(d["date"]))
-    m = m.merge(f, left_on="region_id", right_on="origin", suffixes=("", "_flow"))
-    days = (m["date_flow"] - m["date"]).dt.days.abs()
+    # candidate (purchase, trip) pairs: same origin region, dates within 3 days (a window join per
+    # region on sorted dates, never the region's full cross product), quantities within 5%
+    f = flows.assign(day=pd.to_datetime(flows["date"]).to_numpy("datetime64[D]").astype(np.int64))
+    pu = purch.assign(day=pd.to_datetime(purch["date"]).to_numpy("datetime64[D]").astype(np.int64))
+    parts = []
+    for region, fr in f.groupby("origin", sort=False):
+        pr = pu[pu["region_id"] == region]
+        if pr.empty:
+            continue
+        fr = fr.sort_values("day", kind="stable")
+        days = fr["day"].to_numpy()
+        lo = np.searchsorted(days, pr["day"].to_numpy() - 3, side="left")
+        hi = np.searchsorted(days, pr["day"].to_numpy() + 3, side="right")
+        count = hi - lo
+        if not count.sum():
+            continue
+        p_idx = np.repeat(np.arange(len(pr)), count)
+        f_idx = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])
+        parts.append(pd.DataFrame({"case_id": pr["case_id"].to_numpy()[p_idx], "trip": fr.index.to_numpy()[f_idx],
+                                   "quantity_g": pr["quantity_g"].to_numpy()[p_idx],
+                                   "quantity_g_flow": fr["quantity_g"].to_numpy()[f_idx],
+                                   "days": np.abs(fr["day"].to_numpy()[f_idx] - pr["day"].to_numpy()[p_idx]),
+                                   "destination": fr["destination"].to_numpy()[f_idx]}))
+    if not parts:
+        return {}
+    m = pd.concat(parts, ignore_index=True)
     rel = (m["quantity_g_flow"] - m["quantity_g"]).abs() / m["quantity_g"]
-    m = m.assign(distance=rel / 0.05 + days / 3)[(days <= 3) & (rel <= 0.05)]
+    m = m.assign(distance=rel / 0.05 + m["days"] / 3)[rel <= 0.05]
     # a consignment carries one purchase: keep the pairs that are each other's closest match
     m = m.sort_values(["distance", "case_id", "trip"], kind="stable")
     m = m[~m.duplicated("trip") & ~m.duplicated("case_id")]
