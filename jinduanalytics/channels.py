@@ -285,10 +285,10 @@ def precursor_links(data, *, window_days: int = 365, max_hops: int = 3, hop_disc
     Transport (跨省运输核查): a consignment (the legs of ``flows`` chained into trips,
     :func:`~jinduanalytics.routes.trips`) that leaves the purchase's region within 3 days of its date
     with its quantity (within 5%) ties the purchase to the production cases of the consignment's final
-    destination, each by ``transport_weight / n`` (``n`` such production cases there). A consignment
-    carries one purchase: a purchase and a consignment are paired only when each is the other's
-    closest match (quantity and date), so a purchase that merely resembles another's consignment
-    is not tied by it.
+    destination, each by ``transport_weight / n`` (``n`` such production cases there), when the pairing is
+    unambiguous both ways: the only consignment of about that weight leaving the region within 30 days
+    either side of the purchase, and the only purchase of about its weight there (a common weight
+    matches street consignments by chance; two purchases of one weight cannot be told apart).
 
     Parameters
     ----------
@@ -383,6 +383,9 @@ def precursor_links(data, *, window_days: int = 365, max_hops: int = 3, hop_disc
     return pa.Table.from_pandas(out.reset_index(drop=True), schema=empty.schema, preserve_index=False)
 
 
+_DISTINCT_DAYS = 30  # a matched consignment must be the only one of its weight (5%) within this many days
+
+
 def _transport_ties(purch: pd.DataFrame, prod: pd.DataFrame, flows: pd.DataFrame, fits, weight: float) -> dict:
     """(purchase, production) and (production, purchase) -> weight, for purchases whose consignment
     (same origin region, date within 3 days, quantity within 5%) went to the production's region."""
@@ -399,8 +402,8 @@ def _transport_ties(purch: pd.DataFrame, prod: pd.DataFrame, flows: pd.DataFrame
             continue
         fr = fr.sort_values("day", kind="stable")
         days = fr["day"].to_numpy()
-        lo = np.searchsorted(days, pr["day"].to_numpy() - 3, side="left")
-        hi = np.searchsorted(days, pr["day"].to_numpy() + 3, side="right")
+        lo = np.searchsorted(days, pr["day"].to_numpy() - _DISTINCT_DAYS, side="left")
+        hi = np.searchsorted(days, pr["day"].to_numpy() + _DISTINCT_DAYS, side="right")
         count = hi - lo
         if not count.sum():
             continue
@@ -415,10 +418,12 @@ def _transport_ties(purch: pd.DataFrame, prod: pd.DataFrame, flows: pd.DataFrame
         return {}
     m = pd.concat(parts, ignore_index=True)
     rel = (m["quantity_g_flow"] - m["quantity_g"]).abs() / m["quantity_g"]
-    m = m.assign(distance=rel / 0.05 + m["days"] / 3)[rel <= 0.05]
-    # a consignment carries one purchase: keep the pairs that are each other's closest match
-    m = m.sort_values(["distance", "case_id", "trip"], kind="stable")
-    m = m[~m.duplicated("trip") & ~m.duplicated("case_id")]
+    m = m[rel <= 0.05]
+    # a weight is evidence only where it is distinctive both ways: the purchase's only consignment of
+    # about its weight leaving the region within a month, and that consignment's only purchase
+    # (street consignments of common weights, or two purchases of one weight, match by chance)
+    unique = (m.groupby("case_id")["trip"].transform("size") == 1) & (m.groupby("trip")["case_id"].transform("size") == 1)
+    m = m[unique & (m["days"] <= 3)]
     ties = {}
     by_region: dict[str, list] = {}
     for c, r, d, dr in zip(prod["case_id"], prod["region_id"], pd.to_datetime(prod["date"]), prod["drug"]):
