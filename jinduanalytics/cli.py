@@ -102,6 +102,9 @@ def _cmd_analyze(args) -> int:
     config = load_config(args.config) if args.config else resolve_config()
     if args.seed is not None:
         config["seed"] = args.seed
+    if args.date_from is not None or args.date_to is not None:
+        config = resolve_config({**config, "window": {"from": args.date_from or config["window"]["from"],
+                                                      "to": args.date_to or config["window"]["to"]}})
     if args.print_config:
         print(config_toml(config), end="")
         return 0
@@ -150,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "--print-config's keys) or an earlier run's manifest.json")
     a.add_argument("--print-config", action="store_true", help="print the configuration (defaults, or with --config "
                                                                "the file's) as TOML and exit")
+    a.add_argument("--from", dest="date_from", metavar="DATE", help="analyse the period from this date (YYYY-MM-DD): "
+                                                                     "dated rows before it are not evidence")
+    a.add_argument("--to", dest="date_to", metavar="DATE", help="... up to this date (included)")
     a.add_argument("--vocabulary", metavar="FILE", help=_VOCABULARY)
     a.add_argument("--show-identifiers", action="store_true",
                    help="show entity values (phones, accounts) unmasked in the report")

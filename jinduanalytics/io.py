@@ -52,6 +52,9 @@ class Dataset(Mapping):
     vocabulary : Vocabulary, optional
         The vocabulary the tables were validated with (None: the shipped one); analyses that read
         drug categories use it.
+    window : (start, end), optional
+        Set by :func:`jinduanalytics.temporal.window`: the dated rows are those of this period
+        (ISO dates; None for an open side); results record it in their provenance.
     """
 
     tables: dict[str, pa.Table]
@@ -60,6 +63,7 @@ class Dataset(Mapping):
     source: str | None = None
     files: DatasetFiles | None = None  # set by read_dataset: files read, ignored, missing
     vocabulary: Vocabulary | None = None
+    window: tuple[str | None, str | None] | None = None
 
     def __getitem__(self, name: str) -> pa.Table:
         try:

@@ -100,6 +100,16 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
     return df
 
 
+def _stamp_window(result, window):
+    """Result tables of an analysis of a windowed dataset carry the window (``jindu.window``)."""
+    if isinstance(result, pa.Table):
+        return result.replace_schema_metadata({**(result.schema.metadata or {}),
+                                               b"jindu.window": json.dumps(list(window)).encode()})
+    if isinstance(result, tuple):
+        return tuple(_stamp_window(r, window) for r in result)
+    return result
+
+
 def _deliver(result, kind: str):
     if kind == "arrow":
         return result
@@ -155,6 +165,9 @@ def tabular(fn):
             result = fn(*args, **kwargs)
         finally:
             _nested.reset(token)
+        windows = [a.window for a in (*args, *kwargs.values()) if getattr(a, "window", None)]
+        if windows:
+            result = _stamp_window(result, windows[0])
         return _deliver(result, kind)
 
     params = list(sig.parameters.values())

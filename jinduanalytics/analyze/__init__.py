@@ -179,6 +179,8 @@ def analyze_into(data, out: Path, *, seed: int | None, source, input_sha256: dic
         "source": str(source) if source is not None else None,
         "input_sha256": input_sha256,
         "input_rows": {name: data[name].num_rows for name in data},
+        "window": list(run.data.window) if getattr(run.data, "window", None) else None,
+        "analysed_rows": {name: run.data[name].num_rows for name in run.data},
         "parameters": {"cluster_cases": prov["params"]},
         "input_digest": prov["input_digest"],
         "vocabulary": {"sources": list(vocab.sources),

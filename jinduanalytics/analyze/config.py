@@ -20,6 +20,8 @@ __all__ = ["DEFAULTS", "resolve_config", "load_config", "config_toml"]
 #: Every parameter ``jindu analyze`` uses, by section.
 DEFAULTS: dict = {
     "seed": 7,
+    # the campaign period analysed: dated rows outside it are not evidence ("" = open side)
+    "window": {"from": "", "to": ""},
     "clusters": {"density": 2e-4, "n_runs": 5, "rarity": "newman", "max_cases": "auto"},
     "trace": {"top": 5, "contact_weight": 1.0, "cluster_weight": 0.1},
     "linkage": {"threshold": 0.5, "across": "source_region"},

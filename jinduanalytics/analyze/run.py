@@ -32,6 +32,7 @@ from ..disruption import key_players, removal_curves
 from ..linkage import resolve_persons
 from ..options import tabular
 from ..region_pairs import region_pairs
+from ..temporal import window
 from .config import resolve_config
 
 __all__ = ["Run", "cross_region_clusters", "release_memory"]
@@ -80,18 +81,19 @@ class Run:
         Validated tables (:func:`jinduanalytics.read_dataset`).
     config : dict, optional
         Parameters of every step (:data:`jinduanalytics.analyze.config.DEFAULTS`, which any
-        subset overrides).
+        subset overrides); ``window`` restricts the data to a period (:func:`jinduanalytics.temporal.window`).
     seed : int, optional
         Overrides the configuration's seed (default 7).
         Seed of every randomised step (clustering consensus, linkage u sample).
     """
 
     def __init__(self, data, *, config: dict | None = None, seed: int | None = None):
-        self.data = data
         self.config = resolve_config(config)
         if seed is not None:
             self.config["seed"] = seed
         self.seed = self.config["seed"]
+        w = self.config["window"]
+        self.data = window(data, w["from"] or None, w["to"] or None) if (w["from"] or w["to"]) else data
 
     def has(self, table: str) -> bool:
         return table in self.data

@@ -96,7 +96,8 @@ def with_provenance(t: pa.Table, *, algorithm: str, seed, params: dict, digest: 
 
 @tabular
 def provenance(table: pa.Table) -> dict:
-    """Read back how a result table was made: algorithm, params, seed, version, input_digest.
+    """Read back how a result table was made: algorithm, params, seed, version, input_digest, and
+    window (the date window of a windowed dataset, :func:`jinduanalytics.temporal.window`; else None).
 
     Parameters
     ----------
@@ -119,6 +120,7 @@ def provenance(table: pa.Table) -> dict:
         "seed": json.loads(meta[b"jindu.seed"]),
         "version": meta[b"jindu.version"].decode(),
         "input_digest": meta[b"jindu.input_digest"].decode(),
+        "window": json.loads(meta[b"jindu.window"]) if b"jindu.window" in meta else None,
     }
 
 
