@@ -284,3 +284,63 @@ def test_gh25_tracking_finds_planted_events_with_their_periods():
         precision, recall = hit / max(det, 1), hit / max(pl, 1)
         print(f"{e}: precision {precision:.2f} recall {recall:.2f} ({pl} planted)")
         assert pl >= 5 and precision >= 0.8 and recall >= 0.8, e
+
+
+# ----------------------------------------------------------------------------- indicators and change points
+
+import pandas as pd  # noqa: E402
+
+from jinduanalytics.trends import change_points, indicators  # noqa: E402
+
+
+def test_gh25_indicators_match_a_direct_count(city):
+    ind = indicators(city, period="year", clusters=cluster_cases(city, seed=7)).to_pandas()
+    cases = city.cases.to_pandas()
+    cases["year"] = pd.to_datetime(cases["date"]).dt.year
+    got = ind[ind["indicator"] == "cases"].assign(year=lambda d: pd.to_datetime(d["period"]).dt.year)
+    want = cases.groupby(["region_id", "year"]).size()
+    assert got.set_index(["region_id", "year"])["value"].sort_index().equals(want.sort_index().rename("value"))
+    # new persons over all periods and regions = distinct persons with a case
+    cp = city.case_persons.to_pandas()
+    assert ind.loc[ind["indicator"] == "new_persons", "value"].sum() == cp["record_id"].nunique()
+    # year over year: value / value a year before - 1
+    s = got.set_index(["region_id", "year"])
+    r = s.index[5]
+    before = s["value"].get((r[0], r[1] - 1))
+    if before:
+        assert s.loc[r, "yoy_change"] == pytest.approx(s.loc[r, "value"] / before - 1)
+    assert {"repeat_persons", "outflow_persons", "clusters_active", "clusters_new"} <= set(ind["indicator"])
+
+
+def _series(rng, n_series, break_at=None, n=40, low=20, high=32):
+    periods = pd.date_range("2015-01-01", periods=n, freq="QS").date
+    rows = []
+    for s in range(n_series):
+        lam = np.full(n, low) if break_at is None else np.where(np.arange(n) < break_at, low, high)
+        rows += [(f"R{s}", "cases", p, int(v)) for p, v in zip(periods, rng.poisson(lam))]
+    return pd.DataFrame(rows, columns=["region_id", "indicator", "period", "value"]), periods
+
+
+def test_gh25_planted_breaks_found_within_one_period_and_few_false_alarms():
+    rng = np.random.default_rng(11)
+    df, periods = _series(rng, 40, break_at=20)
+    cps = change_points(df).to_pandas()
+    near = cps[(pd.to_datetime(cps["period"]) - pd.Timestamp(periods[20])).abs() <= pd.Timedelta(days=92)]
+    assert near["region_id"].nunique() / 40 >= 0.8
+    assert (near["after"] > near["before"]).all()
+    null, _ = _series(rng, 40)  # 40 region-decades of quarterly counts with no break
+    assert len(change_points(null)) <= 4  # at most one false alarm per ten region-decades here
+
+
+def test_gh25_change_point_statistic_matches_a_direct_likelihood_ratio():
+    from jinduanalytics.trends import _llr
+
+    x = np.array([3.0, 5, 4, 9, 11, 10, 12])
+
+    def loglik(seg):
+        m = seg.mean()
+        return float(np.sum(seg * np.log(m)) - seg.size * m) if m > 0 else 0.0
+
+    want = [loglik(x[:k]) + loglik(x[k:]) - loglik(x) for k in range(1, x.size)]
+    got = _llr(x[None, :], 1)[0]
+    assert np.allclose(got, want)
