@@ -248,12 +248,17 @@ def track_clusters(data, *, period: str = "quarter", min_size: int = 3, theta: f
     dates = per_case.to_pandas().set_index("case_id")["date"]
     mem = memberships.to_pandas()
     mem_by = {k: set(g["member"]) for k, g in mem.groupby(["period", "community"])}
-    case_mem = members_of.select(["case_id", "kind", "value"]).to_pandas()
-    case_mem["member"] = case_mem["kind"] + ":" + case_mem["value"]
-    case_mem = case_mem.groupby("case_id")["member"].agg(set).to_dict()
+    tracked_ids = pa.array(cdf.loc[cdf["track"].notna(), "case_id"].unique(), pa.string())
+    cm = members_of.filter(pc.is_in(members_of.column("case_id"), value_set=tracked_ids))
+    cm = pa.table({"case_id": cm.column("case_id"),
+                   "member": pc.binary_join_element_wise(cm.column("kind"), cm.column("value"), ":")})
+    cm = cm.group_by("case_id", use_threads=False).aggregate([("member", "list")])
+    case_mem = dict(zip(cm.column("case_id").to_pylist(), map(set, cm.column("member_list").to_pylist())))
     periods = sorted(mem["period"].unique()) if len(mem) else []
     before = {p: periods[i - 1] if i else None for i, p in enumerate(periods)}
     ev = events.to_pandas()
+    tracked = cdf[cdf["track"].notna()]
+    cases_of = {k: sorted(g) for k, g in tracked.groupby(["period", "cluster"])["case_id"]}
     moved, first, last = [], [], []
     for p, c, prev in zip(ev["period"], ev["community"], ev["previous"]):
         if pd.isna(c):
@@ -261,7 +266,7 @@ def track_clusters(data, *, period: str = "quarter", min_size: int = 3, theta: f
             first.append(None)
             last.append(None)
             continue
-        own = sorted(cdf.loc[(cdf["period"] == p) & (cdf["cluster"] == c), "case_id"])
+        own = cases_of[(p, int(c))]
         old = set().union(*(mem_by.get((before.get(p), a), set()) for a in prev)) if len(prev) else set()
         moved.append([x for x in own if case_mem.get(x, set()) & old])
         first.append(min(dates[x] for x in own))

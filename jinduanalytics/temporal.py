@@ -174,12 +174,14 @@ def time_respecting_paths(edges, seeds, *, start=None, max_gap_days: int | None 
     if reverse:  # latest departure = earliest arrival on the reversed edges, time negated
         src, dst, days = dst, src, -days
         t0 = -t0 if t0 is not None else None
-    order = np.lexsort((dst, src, days))
+    order = np.lexsort((dst, days, src))  # out-edges grouped by tail, each node's in date order
     src, dst, days = src[order], dst[order], days[order]
+    indptr = np.zeros(len(nodes) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=len(nodes)), out=indptr[1:])
     is_seed = pc.is_in(nodes, value_set=pa.array(seeds, pa.string())).to_numpy(zero_copy_only=False)
     begin = t0 if t0 is not None else -NEVER + 1
     gap = -1 if max_gap_days is None else int(max_gap_days)
-    arrival, first_edge, parent = earliest_arrival(src, dst, days, len(nodes), is_seed, begin, gap)
+    arrival, first_edge, parent = earliest_arrival(indptr, dst, days, is_seed, np.flatnonzero(is_seed), begin, gap)
     reached = np.flatnonzero((arrival != NEVER) & ~is_seed)
     names = nodes.to_numpy(zero_copy_only=False)
     paths, hops = [], []

@@ -16,8 +16,10 @@ from jinduanalytics import plot
 from jinduanalytics.channels import parcel_channels, substance_table
 from jinduanalytics.errors import ParameterError, SchemaError
 from jinduanalytics.io import read_dataset
+from jinduanalytics.lifecycle import track_clusters
 from jinduanalytics.routes import flow_legs
 from jinduanalytics.synthetic import generate
+from jinduanalytics.trends import change_points, indicators
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "synthetic" / "county"
 
@@ -40,6 +42,7 @@ def _figures(results):
     contrib = pd.DataFrame({"comparison": ["prior", "name", "id_number", "birth_date", "phone"],
                             "weight": [-12.3, 6.1, 9.8, 4.2, -1.5]})
     chan = generate("county", seed=7, online_networks=4, precursor_chains=2, courier_outlets=30)
+    ind = indicators(ds, period="quarter").to_pandas()
     curves = pd.DataFrame({"strategy": ["degree"] * 4 + ["betweenness"] * 4, "removed": [0, .1, .2, .3] * 2,
                            "lcc": [1, .6, .3, .1, 1, .5, .2, .05]})
     return {
@@ -54,6 +57,8 @@ def _figures(results):
         "disruption_curve": plot.disruption_curve(curves),
         "substance_trend": plot.substance_trend(substance_table(chan, by="category", per_region=False), share=True),
         "parcel_channel_plot": plot.parcel_channel_plot(parcel_channels(chan)),
+        "indicator_lines": plot.indicator_lines(ind, change_points(ind), region=ind["region_id"].iloc[0]),
+        "lifecycle_plot": plot.lifecycle_plot(track_clusters(ds, period="quarter")[0]),
     }
 
 

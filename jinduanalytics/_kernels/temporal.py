@@ -7,58 +7,93 @@ NEVER = np.iinfo(np.int64).max
 
 
 @njit(cache=True, nogil=True)
-def earliest_arrival(src, dst, t, n, is_source, start, max_gap):
-    """One pass over edges sorted by time (Wu et al. 2014, with a waiting limit).
+def earliest_arrival(indptr, dst, t, is_source, sources, start, max_gap):
+    """Earliest arrival over dated edges whose dates never go backwards, with a waiting limit.
 
-    ``src``, ``dst`` int64[m], ``t`` int64[m] nondecreasing; ``is_source`` bool[n]; a path leaves a
-    source at or after ``start`` and waits at most ``max_gap`` (< 0: no limit) at any other node
-    between arriving and leaving. Edges of one time step chain within the step (iterated to a fixed
-    point). A node's latest arrival so far is the best one to leave from (arrivals only move
-    forward in time), so keeping it is exact for reachability with a waiting limit.
+    ``indptr``/``dst``/``t``: out-edges grouped by tail node, each node's sorted by time. Edges are
+    activated in time order from a heap; an activated edge u->v at time t activates v's out-edges
+    dated in [t, t + max_gap] (no upper bound when ``max_gap`` < 0; a source's from ``start`` on).
+    Arrivals at a node come in time order, so a per-node pointer makes each out-edge scanned once:
+    O(reached edges x log) instead of a pass over every edge.
 
     Returns (arrival int64[n] (NEVER when unreached; ``start`` at a source), first_edge int64[n]
-    (the edge of the first arrival, -1), parent int64[m] (for an edge that carried a path: the
-    edge that brought it to the edge's tail, -1 when it left a source)).
+    (the edge of the first arrival, -1), parent int64[m] (for an activated edge, the edge that
+    activated it, -1 when it left a source; -2 never activated)), edge indices being positions
+    in the grouped arrays.
     """
-    m = src.shape[0]
+    n = indptr.shape[0] - 1
+    m = dst.shape[0]
     arrival = np.full(n, NEVER, dtype=np.int64)
-    latest = np.full(n, -NEVER, dtype=np.int64)
-    latest_edge = np.full(n, -1, dtype=np.int64)
     first_edge = np.full(n, -1, dtype=np.int64)
-    parent = np.full(m, -2, dtype=np.int64)  # -2: never carried a path
-    for v in range(n):
+    parent = np.full(m, -2, dtype=np.int64)
+    done = indptr[:-1].copy()  # out-edges before this index are already activated
+    heap_t = np.empty(m, dtype=np.int64)
+    heap_e = np.empty(m, dtype=np.int64)
+    size = 0
+    for s in sources:
+        arrival[s] = start
+        lo = indptr[s]
+        hi = indptr[s + 1]
+        k = lo + np.searchsorted(t[lo:hi], start)
+        for e in range(k, hi):
+            parent[e] = -1
+            # push
+            i = size
+            size += 1
+            heap_t[i] = t[e]
+            heap_e[i] = e
+            while i > 0:
+                p = (i - 1) // 2
+                if heap_t[p] < heap_t[i] or (heap_t[p] == heap_t[i] and heap_e[p] <= heap_e[i]):
+                    break
+                heap_t[p], heap_t[i] = heap_t[i], heap_t[p]
+                heap_e[p], heap_e[i] = heap_e[i], heap_e[p]
+                i = p
+        done[s] = hi
+    while size > 0:
+        tt = heap_t[0]
+        e = heap_e[0]
+        size -= 1
+        heap_t[0] = heap_t[size]
+        heap_e[0] = heap_e[size]
+        i = 0
+        while True:
+            a = 2 * i + 1
+            if a >= size:
+                break
+            b = a + 1
+            c = a
+            if b < size and (heap_t[b] < heap_t[a] or (heap_t[b] == heap_t[a] and heap_e[b] < heap_e[a])):
+                c = b
+            if heap_t[i] < heap_t[c] or (heap_t[i] == heap_t[c] and heap_e[i] <= heap_e[c]):
+                break
+            heap_t[c], heap_t[i] = heap_t[i], heap_t[c]
+            heap_e[c], heap_e[i] = heap_e[i], heap_e[c]
+            i = c
+        v = dst[e]
         if is_source[v]:
-            arrival[v] = start
-    i = 0
-    while i < m:
-        j = i
-        while j < m and t[j] == t[i]:
-            j += 1
-        if t[i] >= start:
-            changed = True
-            while changed:
-                changed = False
-                for k in range(i, j):
-                    u = src[k]
-                    tt = t[k]
-                    if is_source[u]:
-                        prev = -1
-                    elif latest[u] != -NEVER and (max_gap < 0 or tt - latest[u] <= max_gap):
-                        prev = latest_edge[u]
-                    else:
-                        continue
-                    v = dst[k]
-                    if parent[k] == -2:
-                        parent[k] = prev
-                    if is_source[v]:
-                        continue
-                    if arrival[v] == NEVER:
-                        arrival[v] = tt
-                        first_edge[v] = k
-                        changed = True
-                    if latest[v] < tt:
-                        latest[v] = tt
-                        latest_edge[v] = k
-                        changed = True
-        i = j
+            continue
+        if arrival[v] == NEVER:
+            arrival[v] = tt
+            first_edge[v] = e
+        lo = indptr[v]
+        hi = indptr[v + 1]
+        k = max(done[v], lo + np.searchsorted(t[lo:hi], tt))
+        while k < hi and (max_gap < 0 or t[k] - tt <= max_gap):
+            if parent[k] == -2:
+                parent[k] = e
+                j = size
+                size += 1
+                heap_t[j] = t[k]
+                heap_e[j] = k
+                while j > 0:
+                    p = (j - 1) // 2
+                    if heap_t[p] < heap_t[j] or (heap_t[p] == heap_t[j] and heap_e[p] <= heap_e[j]):
+                        break
+                    heap_t[p], heap_t[j] = heap_t[j], heap_t[p]
+                    heap_e[p], heap_e[j] = heap_e[j], heap_e[p]
+                    j = p
+            k += 1
+        if k > done[v]:
+            done[v] = k
     return arrival, first_edge, parent

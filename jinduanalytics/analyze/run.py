@@ -29,10 +29,12 @@ from ..clusters import (
 )
 from ..clusters._data import case_links
 from ..disruption import key_players, removal_curves
+from ..lifecycle import track_clusters
 from ..linkage import resolve_persons
 from ..options import tabular
 from ..region_pairs import region_pairs
 from ..temporal import window
+from ..trends import change_points, indicators
 from .config import resolve_config
 
 __all__ = ["Run", "cross_region_clusters", "release_memory"]
@@ -198,6 +200,25 @@ class Run:
         c = self.config["channels"]
         return precursor_links(self.data, window_days=c["window_days"], max_hops=c["max_hops"], links=self.case_links,
                                trips=self.trips)
+
+    # --- over time ------------------------------------------------------------------------------
+    @intermediate
+    def indicators(self) -> pa.Table:
+        return indicators(self.data, period=self.config["trends"]["period"], persons=self.person_linkage[1],
+                          clusters=self.case_clusters)
+
+    @intermediate
+    def change_points(self) -> pa.Table:
+        return change_points(self.indicators, alpha=self.config["trends"]["alpha"], seed=self.seed)
+
+    @intermediate
+    def lifecycle(self) -> tuple[pa.Table, pa.Table] | None:
+        """Clusters per period tracked across periods (None when switched off)."""
+        c = self.config
+        if not c["trends"]["track_clusters"]:
+            return None
+        return track_clusters(self.data, period=c["trends"]["period"], seed=self.seed, links=self.case_links,
+                              density=c["clusters"]["density"], n_runs=c["clusters"]["n_runs"])
 
     # --- routes, checkpoints, disruption ---------------------------------------------------------
     @intermediate

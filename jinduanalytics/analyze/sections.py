@@ -219,9 +219,39 @@ def channels_section(run: Run, mask) -> Section:
                    figures=figures, context=context)
 
 
+def time_section(run: Run, mask) -> Section:
+    ind, cps = run.indicators, run.change_points
+    names = _region_names(run)
+    figures, context = {}, {}
+    cases = ind.to_pandas()
+    cases = cases[cases["indicator"] == "cases"]
+    if len(cases):
+        busiest = cases.groupby("region_id")["value"].sum().sort_values(ascending=False).index[0]
+        figures["indicators"] = plot.indicator_lines(ind, cps, region=busiest, regions=get_table(run.data, "regions",
+                                                                                               required=False))
+    cp = cps.to_pandas()
+    cp = cp.assign(region=cp["region_id"].map(lambda r: names.get(r, r)), change=(cp["after"] - cp["before"]).round(1),
+                   before=cp["before"].round(1), after=cp["after"].round(1), period=cp["period"].astype(str))
+    context["change_points"] = _table_html(cp[["region", "indicator", "period", "before", "after", "change", "p_value"]],
+                                           20) if len(cp) else None
+    context["period"] = run.config["trends"]["period"]
+    tables = {"indicators": ind, "change_points": cps}
+    lc = run.lifecycle
+    if lc is not None:
+        events, clusters = lc
+        ev = events.to_pandas()
+        if len(ev):
+            figures["lifecycle"] = plot.lifecycle_plot(events)
+        counts = ev.groupby("event").size()
+        context["events"] = ", ".join(f"{k} {int(v)}" for k, v in counts.items())
+        tables.update({"cluster_events": events, "period_clusters": clusters})
+    context["window"] = run.data.window if getattr(run.data, "window", None) else None
+    return Section("over time", "sections/time.html.j2", tables=tables, figures=figures, context=context)
+
+
 #: The report's sections, in order: (run, mask) -> Section. ``mask`` renders an entity value for
 #: the report (None: shown in full).
 SECTIONS: list[Callable[[Run, Callable | None], Section]] = [
-    data_section, clusters_section, trace_section, linkage_section, channels_section, routes_section,
+    data_section, clusters_section, trace_section, linkage_section, channels_section, time_section, routes_section,
     checkpoints_section, disruption_section,
 ]

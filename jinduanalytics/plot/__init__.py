@@ -12,6 +12,8 @@ from .figures import (
                       cluster_network,
                       cluster_ranking,
                       disruption_curve,
+                      indicator_lines,
+                      lifecycle_plot,
                       linkage_waterfall,
                       parcel_channel_plot,
                       region_heatmap,
@@ -19,4 +21,5 @@ from .figures import (
 )
 
 __all__ = ["cluster_network", "region_heatmap", "beibu_map", "cluster_ranking", "case_timeline",
-           "linkage_waterfall", "disruption_curve", "substance_trend", "parcel_channel_plot", "cjk_font"]
+           "linkage_waterfall", "disruption_curve", "substance_trend", "parcel_channel_plot", "indicator_lines",
+           "lifecycle_plot", "cjk_font"]

@@ -15,7 +15,8 @@ from ..errors import ParameterError, SchemaError
 from ._style import MODE_COLORS, MODE_ZH, PART_COLORS, PROVINCE_COLORS, ROLE_COLORS, ROLE_ZH, new_figure, style
 
 __all__ = ["cluster_network", "region_heatmap", "beibu_map", "cluster_ranking", "case_timeline",
-           "linkage_waterfall", "disruption_curve", "substance_trend", "parcel_channel_plot"]
+           "linkage_waterfall", "disruption_curve", "substance_trend", "parcel_channel_plot", "indicator_lines",
+           "lifecycle_plot"]
 
 
 def _frame(table, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -487,4 +488,85 @@ def parcel_channel_plot(channels, *, endpoint: str = "origin_outlet", label_top:
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", frameon=False, fontsize=9)
         ax.set_title(title or f"寄递渠道 {endpoint}: drug-tied parcels beyond volume", loc="left")
+    return fig
+
+
+# ----------------------------------------------------------------------------- over time
+
+EVENT_COLORS = {"birth": "#55a868", "death": "#c44e52", "merge": "#8172b3", "split": "#dd8452",
+                "growth": "#4c72b0", "contraction": "#937860", "continuation": "#8c8c8c"}
+
+
+def indicator_lines(indicators, change_points=None, *, region: str, names=None, regions=None, title: str | None = None):
+    """One region's indicators over time, with the change points found in them marked.
+
+    Parameters
+    ----------
+    indicators : pyarrow.Table or pandas.DataFrame
+        From :func:`jinduanalytics.trends.indicators`.
+    change_points : pyarrow.Table or pandas.DataFrame, optional
+        From :func:`jinduanalytics.trends.change_points`: a vertical line at each, with the levels.
+    region : str
+    names : list of str, optional
+        The indicators to draw (default: cases, new_persons, repeat_persons, outflow_persons).
+    regions : pyarrow.Table, optional
+        For the region's name.
+    title : str, optional
+    """
+    df = _frame(indicators, "indicators", ("region_id", "period", "indicator", "value"))
+    names = list(names or ["cases", "new_persons", "repeat_persons", "outflow_persons"])
+    df = df[(df["region_id"] == region) & df["indicator"].isin(names)]
+    if df.empty:
+        raise ParameterError(f"indicators: no rows for region {region!r} and {names}")
+    cps = None if change_points is None else _frame(change_points, "change_points", ("region_id", "indicator", "period"))
+    with style():
+        fig = new_figure(10, 4.2)
+        ax = fig.add_subplot()
+        for i, name in enumerate([n for n in names if n in set(df["indicator"])]):
+            d = df[df["indicator"] == name].sort_values("period")
+            ax.plot(pd.to_datetime(d["period"]), d["value"], marker="o", ms=3, color=f"C{i}", label=name)
+            if cps is not None:
+                for _, r in cps[(cps["region_id"] == region) & (cps["indicator"] == name)].iterrows():
+                    ax.axvline(pd.to_datetime(r["period"]), color=f"C{i}", ls="--", lw=1)
+        ax.grid(alpha=0.3)
+        ax.set_ylabel("count per period")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9)
+        label = _region_names(regions).get(region, region)
+        ax.set_title(title or f"趋势 {label}: indicators (dashed: change points)", loc="left")
+    return fig
+
+
+def lifecycle_plot(events, *, top: int = 25, title: str | None = None):
+    """Tracked clusters as lines across periods, each event a coloured marker; a merge or split is
+    drawn from the tracks it joins or leaves.
+
+    Parameters
+    ----------
+    events : pyarrow.Table or pandas.DataFrame
+        ``events`` of :func:`jinduanalytics.lifecycle.track_clusters` or ``track_communities``.
+    top : int
+        The longest-lived tracks shown.
+    title : str, optional
+    """
+    df = _frame(events, "events", ("period", "event", "track", "size"))
+    span = df[df["event"] != "death"].groupby("track")["period"].agg(["min", "max", "size"])
+    keep = span.sort_values(["size", "min"], ascending=[False, True]).head(top).index
+    df = df[df["track"].isin(keep)]
+    row = {t: i for i, t in enumerate(span.loc[keep].sort_values("min").index)}
+    with style():
+        fig = new_figure(10, 0.32 * len(row) + 1.8)
+        ax = fig.add_subplot()
+        x = pd.to_datetime(df["period"]) if not np.issubdtype(df["period"].dtype, np.number) else df["period"]
+        df = df.assign(x=x)
+        for t, g in df[df["event"] != "death"].groupby("track"):
+            g = g.sort_values("x")
+            ax.plot(g["x"], [row[t]] * len(g), color="#bbbbbb", lw=2, zorder=1)
+        for ev, g in df.groupby("event"):
+            ax.scatter(g["x"], [row[t] for t in g["track"]], s=18 + 2 * np.sqrt(g["size"].clip(lower=0)) * 4,
+                       color=EVENT_COLORS.get(ev, "black"), edgecolor="black", lw=0.3, label=ev, zorder=2)
+        ax.set_yticks(range(len(row)), [f"track {t}" for t in row])
+        ax.invert_yaxis()
+        ax.grid(axis="x", alpha=0.3)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9, title="event")
+        ax.set_title(title or "集群生命周期 clusters tracked across periods", loc="left")
     return fig
