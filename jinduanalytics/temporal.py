@@ -124,8 +124,9 @@ def time_respecting_paths(edges, seeds, *, start=None, max_gap_days: int | None 
     edges : pyarrow.Table or pandas.DataFrame
         ``source``, ``target``, ``date`` (a contact list, transfers, flow legs or case links
         renamed to these).
-    seeds : iterable of str
-        Where paths start (with ``reverse``: where they must end).
+    seeds : iterable of str, or dict of name -> iterable of str
+        Where paths start (with ``reverse``: where they must end). A dict runs one search per seed
+        set over the edges prepared once (tracing many subjects), the result keyed by ``seed_set``.
     start : date or "YYYY-MM-DD", optional
         Earliest date a path may leave a seed (with ``reverse``: latest date it may arrive).
     max_gap_days : int, optional
@@ -139,7 +140,8 @@ def time_respecting_paths(edges, seeds, *, start=None, max_gap_days: int | None 
     Returns
     -------
     pyarrow.Table
-        One row per reached item (seeds excluded): ``node``, ``date`` (earliest arrival, or with
+        One row per reached item (seeds excluded), with ``seed_set`` first when ``seeds`` is a dict:
+        ``node``, ``date`` (earliest arrival, or with
         ``reverse`` the latest departure), ``hops`` and ``path`` (the items from a seed to the node,
         or from the node to a seed), sorted by date then node.
 
@@ -163,8 +165,10 @@ def time_respecting_paths(edges, seeds, *, start=None, max_gap_days: int | None 
     dst_s = e.column("target").combine_chunks().cast(pa.string())
     days = e.column("date").combine_chunks().cast(pa.date32()).cast(pa.int32()).to_numpy(zero_copy_only=False)
     days = days.astype(np.int64)
-    seeds = sorted({str(s) for s in seeds})
-    nodes = pc.unique(pa.concat_arrays([src_s, dst_s, pa.array(seeds, pa.string())])).sort()
+    sets = {k: sorted({str(x) for x in v}) for k, v in seeds.items()} if isinstance(seeds, dict) else \
+        {None: sorted({str(x) for x in seeds})}
+    everyone = sorted({x for v in sets.values() for x in v})
+    nodes = pc.unique(pa.concat_arrays([src_s, dst_s, pa.array(everyone, pa.string())])).sort()
     src = pc.index_in(src_s, value_set=nodes).to_numpy(zero_copy_only=False).astype(np.int64)
     dst = pc.index_in(dst_s, value_set=nodes).to_numpy(zero_copy_only=False).astype(np.int64)
     if not directed:
@@ -178,27 +182,33 @@ def time_respecting_paths(edges, seeds, *, start=None, max_gap_days: int | None 
     src, dst, days = src[order], dst[order], days[order]
     indptr = np.zeros(len(nodes) + 1, dtype=np.int64)
     np.cumsum(np.bincount(src, minlength=len(nodes)), out=indptr[1:])
-    is_seed = pc.is_in(nodes, value_set=pa.array(seeds, pa.string())).to_numpy(zero_copy_only=False)
     begin = t0 if t0 is not None else -NEVER + 1
     gap = -1 if max_gap_days is None else int(max_gap_days)
-    arrival, first_edge, parent = earliest_arrival(indptr, dst, days, is_seed, np.flatnonzero(is_seed), begin, gap)
-    reached = np.flatnonzero((arrival != NEVER) & ~is_seed)
     names = nodes.to_numpy(zero_copy_only=False)
-    paths, hops = [], []
-    for v in reached:
-        chain = [v]
-        k = first_edge[v]
-        while k >= 0:
-            chain.append(src[k])
-            k = parent[k]
-        chain = chain[::-1] if not reverse else chain
-        paths.append([str(names[x]) for x in chain])
-        hops.append(len(chain) - 1)
-    when = arrival[reached] if not reverse else -arrival[reached]
-    out = pd.DataFrame({"node": names[reached].astype(object), "day": when, "hops": np.asarray(hops, np.int64),
-                        "path": paths})
-    out = out.sort_values(["day", "node"], kind="stable")
+    parts = []
+    for key, members in sets.items():  # one preparation, one search per seed set
+        is_seed = pc.is_in(nodes, value_set=pa.array(members, pa.string())).to_numpy(zero_copy_only=False)
+        arrival, first_edge, parent = earliest_arrival(indptr, dst, days, is_seed, np.flatnonzero(is_seed), begin, gap)
+        reached = np.flatnonzero((arrival != NEVER) & ~is_seed)
+        paths, hops = [], []
+        for v in reached:
+            chain = [v]
+            k = first_edge[v]
+            while k >= 0:
+                chain.append(src[k])
+                k = parent[k]
+            chain = chain[::-1] if not reverse else chain
+            paths.append([str(names[x]) for x in chain])
+            hops.append(len(chain) - 1)
+        when = arrival[reached] if not reverse else -arrival[reached]
+        parts.append(pd.DataFrame({"seed_set": key, "node": names[reached].astype(object), "day": when,
+                                   "hops": np.asarray(hops, np.int64), "path": paths}))
+    out = pd.concat(parts, ignore_index=True).sort_values(["day", "node"], kind="stable")
+    if isinstance(seeds, dict):
+        out = out.sort_values(["seed_set"], kind="stable")
     date = pa.array(out["day"].to_numpy().astype(np.int32), pa.int32()).cast(pa.date32())
-    return pa.table({"node": pa.array(out["node"], pa.string()), "date": date,
-                     "hops": pa.array(out["hops"].to_numpy(), pa.int64()),
-                     "path": pa.array(list(out["path"]), pa.list_(pa.string()))})
+    cols = {"node": pa.array(out["node"], pa.string()), "date": date, "hops": pa.array(out["hops"].to_numpy(), pa.int64()),
+            "path": pa.array(list(out["path"]), pa.list_(pa.string()))}
+    if isinstance(seeds, dict):
+        cols = {"seed_set": pa.array([str(k) for k in out["seed_set"]], pa.string()), **cols}
+    return pa.table(cols)

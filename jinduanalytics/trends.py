@@ -53,7 +53,9 @@ def indicators(data, *, period: str = "quarter", persons=None, clusters=None) ->
         period with a case has a row for every indicator (0 when nothing happened).
     """
     cases = get_table(data, "cases", columns=("case_id", "region_id", "date", "case_type")).to_pandas()
-    cases["period"] = period_start(pa.array(cases["date"], pa.date32()), period).to_pandas()
+    # datetime64, not Python dates: group-bys on object columns fall back to Python (10 s at the rim)
+    cases["period"] = pd.to_datetime(period_start(pa.array(cases["date"], pa.date32()), period).to_pandas())
+    cases["date"] = pd.to_datetime(cases["date"])
     parts = [cases.groupby(["region_id", "period"]).size().rename("value").reset_index().assign(indicator="cases")]
     by_type = cases.groupby(["region_id", "period", "case_type"]).size().rename("value").reset_index()
     parts.append(by_type.assign(indicator="cases:" + by_type["case_type"]).drop(columns="case_type"))
@@ -177,7 +179,7 @@ def change_points(series, *, alpha: float = 0.01, min_segment: int = 3, permutat
                 continue
             stat = _llr(seg[None, :], min_segment)[0]
             k = int(np.argmax(stat))
-            perm = np.array([rng.permutation(seg) for _ in range(permutations)])
+            perm = seg[np.argsort(rng.random((permutations, seg.size)), axis=1)]  # one random order per row
             null = _llr(perm, min_segment).max(axis=1)
             p = (1 + np.sum(null >= stat[k] - 1e-12)) / (permutations + 1)
             if p < alpha:

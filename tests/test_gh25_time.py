@@ -124,6 +124,19 @@ def test_gh25_time_respecting_paths_match_brute_force(raw, gap, start, directed)
         assert times == sorted(times)
 
 
+def test_gh25_several_seed_sets_in_one_call_equal_separate_calls():
+    rng = np.random.default_rng(3)
+    n = 200
+    e = pa.table({"source": [f"p{i}" for i in rng.integers(0, 60, n)], "target": [f"p{i}" for i in rng.integers(0, 60, n)],
+                  "date": pa.array([dt.date(2024, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 200, n)])})
+    sets = {"a": ["p1", "p2"], "b": ["p7"], "c": ["p30", "p31", "p32"]}
+    together = time_respecting_paths(e, sets, max_gap_days=20).to_pandas()
+    for k, s in sets.items():
+        alone = time_respecting_paths(e, s, max_gap_days=20).to_pandas()
+        mine = together[together["seed_set"] == k].drop(columns="seed_set").reset_index(drop=True)
+        assert mine[["node", "date", "hops"]].equals(alone[["node", "date", "hops"]])
+
+
 def test_gh25_latest_departure_is_the_mirror_of_earliest_arrival():
     e = pa.table({"source": ["a", "b", "c", "b"], "target": ["b", "c", "d", "d"],
                   "date": pa.array([dt.date(2024, 1, d) for d in (1, 3, 9, 2)], pa.date32())})

@@ -556,7 +556,7 @@ def lifecycle_plot(events, *, top: int = 25, title: str | None = None):
     with style():
         fig = new_figure(10, 0.32 * len(row) + 1.8)
         ax = fig.add_subplot()
-        x = pd.to_datetime(df["period"]) if not np.issubdtype(df["period"].dtype, np.number) else df["period"]
+        x = df["period"] if pd.api.types.is_numeric_dtype(df["period"]) else pd.to_datetime(df["period"])
         df = df.assign(x=x)
         for t, g in df[df["event"] != "death"].groupby("track"):
             g = g.sort_values("x")
