@@ -48,9 +48,10 @@ def track_communities(memberships, *, theta: float = 0.3, contain: float = 0.5, 
     * matches two or more of ``t-1``: **merge** (it continues the track of the largest);
     * it is one of two or more matches of one community of ``t-1``: **split** (the largest part
       continues the track, the others start new ones);
-    * else it continues its one match's track: **growth** when its members grew by at least
-      ``growth`` (relative) and ``min_change`` (members), **contraction** when they shrank by as much,
-      else **continuation** (a member or two missing from one period's data is not a contraction).
+    * else it continues its one match's track: **growth** when it has at least ``growth`` (relative
+      to the previous size) and ``min_change`` members the track had in neither of its last two
+      periods (a member missing from one period's data is no gain when it is back), **contraction**
+      when it is smaller than the previous period by as much, else **continuation**.
 
     A community of ``t-1`` that matches nothing in ``t`` ends its track: **death** (dated ``t``).
     Periods are taken in sorted order; a period with no communities ends every track.
@@ -99,6 +100,7 @@ def track_communities(memberships, *, theta: float = 0.3, contain: float = 0.5, 
             for p, d in df.groupby("period", sort=True)}
     events, rows = [], []
     track_of: dict = {}
+    history: dict = {}  # track -> its members the period before last
     next_track = 0
     prev_p = None
     for p in periods:
@@ -121,12 +123,17 @@ def track_communities(memberships, *, theta: float = 0.3, contain: float = 0.5, 
                     event = "merge"
                 elif len(succs[lead]) >= 2:
                     event = "split"
-                elif size - len(prev[lead]) >= max(growth * len(prev[lead]), min_change):
-                    event = "growth"
-                elif len(prev[lead]) - size >= max(growth * len(prev[lead]), min_change):
-                    event = "contraction"
                 else:
-                    event = "continuation"
+                    # against the track's last two periods: a member missing from one period's data
+                    # is neither a loss nor, when it is back, a gain
+                    before_last = history.get(track_of[(prev_p, lead)], set())
+                    bar = max(growth * len(prev[lead]), min_change)
+                    if len(cur[c] - prev[lead] - before_last) >= bar:
+                        event = "growth"
+                    elif len(prev[lead]) - size >= bar:
+                        event = "contraction"
+                    else:
+                        event = "continuation"
                 # the largest successor of the lead keeps its track; other parts of a split start new ones
                 track = track_of[(prev_p, lead)] if succs[lead][0] == c else None
             if track is None:
@@ -138,6 +145,7 @@ def track_communities(memberships, *, theta: float = 0.3, contain: float = 0.5, 
         for a in prev:
             if not succs[a]:
                 events.append((p, "death", track_of[(prev_p, a)], None, [a], 0, len(prev[a]), 0.0, 0, 0, len(prev[a])))
+        history = {track_of[(prev_p, a)]: prev[a] for a in prev} if prev_p is not None else {}
         for c, t in new_tracks.items():
             track_of[(p, c)] = t
             rows.append((p, c, t, len(cur[c])))

@@ -357,3 +357,56 @@ def test_gh25_change_point_statistic_matches_a_direct_likelihood_ratio():
     want = [loglik(x[:k]) + loglik(x[k:]) - loglik(x) for k in range(1, x.size)]
     got = _llr(x[None, :], 1)[0]
     assert np.allclose(got, want)
+
+
+# ----------------------------------------------------------------------------- planted in the generator
+
+from jinduanalytics.lifecycle import track_clusters  # noqa: E402
+from jinduanalytics.synthetic import generate  # noqa: E402
+
+
+def _detected_lifecycle_events(ds):
+    """track_clusters' events, each cluster named by the planted network most of its cases belong to."""
+    ev, cl = track_clusters(ds, period="quarter")
+    ev, cl = ev.to_pandas(), cl.to_pandas()
+    c = cl.merge(ds.truth["case_network"].to_pandas(), on="case_id")
+    major = c.groupby(["period", "cluster"])["network"].agg(lambda s: s.value_counts().index[0]).to_dict()
+    periods = sorted(cl["period"].unique())
+    out = set()
+    for p, e, com, prev in zip(ev["period"], ev["event"], ev["community"], ev["previous"]):
+        key = (periods[periods.index(p) - 1], int(prev[0])) if e == "death" else (p, int(com))
+        out.add((p, e, int(major.get(key, -1))))
+    return out
+
+
+def test_gh25_planted_network_lifecycles_found_with_their_quarters():
+    score = {e: [0, 0, 0] for e in ("birth", "death", "merge", "split", "growth", "contraction", "continuation")}
+    for seed in (7, 8, 9):
+        ds = generate("county", seed=seed, lifecycle_networks=16)
+        t = ds.truth["lifecycle_events"].to_pandas()
+        planted = {(p, e, int(n)) for p, e, n in zip(t["period"], t["event"], t["network"])}
+        nets = set(t["network"])
+        found = {x for x in _detected_lifecycle_events(ds) if x[2] in nets}
+        for e in score:
+            d, p = {x for x in found if x[1] == e}, {x for x in planted if x[1] == e}
+            score[e][0] += len(d & p)
+            score[e][1] += len(d)
+            score[e][2] += len(p)
+    for e, (hit, det, pl) in score.items():
+        print(f"{e}: precision {hit / max(det, 1):.2f} recall {hit / max(pl, 1):.2f} ({pl} planted)")
+        assert pl >= 5 and hit / det >= 0.8 and hit / pl >= 0.8, e
+
+
+def test_gh25_planted_trend_breaks_found_within_one_quarter():
+    found = total = 0
+    for seed in (7, 8, 9):
+        ds = generate("timeline", seed=seed)
+        breaks = ds.truth["trend_breaks"].to_pandas()
+        ind = indicators(ds, period="quarter")
+        cps = change_points(ind.filter(pc.is_in(ind.column("indicator"), pa.array(["cases:吸食", "new_persons"])))).to_pandas()
+        for region, period in zip(breaks["region_id"], breaks["period"]):
+            gap = (pd.to_datetime(cps["period"]) - pd.Timestamp(period)).abs()
+            found += bool(((cps["region_id"] == region) & (gap <= pd.Timedelta(days=92))).any())
+            total += 1
+    print(f"planted trend breaks found within one quarter: {found} of {total}")
+    assert found / total >= 0.8

@@ -355,6 +355,139 @@ class _Channels:
         self.post(self.outlet_id[out], self.city(n), sender, self.ids("RV", n), rng.integers(0, self.span + 1, n),
                   np.round(rng.lognormal(6.5, 1.0, n), 1), np.full(n, _LEGIT))
 
+    def lifecycles(self, count: int):
+        """Street networks living through planted events, quarter by quarter (calendar quarters): born,
+        growing, contracting, splitting, merging, and dismantled in an arrest (收网) quarter with a
+        burst of cases, after which they are gone. Each quarter a network has about twice as many
+        cases as identifiers, each case holding two of its identifiers and one of its persons. Truth: ``lifecycle_events`` (quarter, event, network)."""
+        rng = self.rng
+        t0 = np.datetime64(self.t0, "D")
+        first_q = t0.astype("datetime64[M]")
+        first_q = first_q - (first_q.astype(int) % 3)
+        q_start = np.arange(first_q, (t0 + self.span).astype("datetime64[M]") + 1, 3).astype("datetime64[D]")
+        q_day = (q_start - t0).astype(np.int64)
+        nq = q_day.size
+        next_net = [self.n_street + self.cfg.online_networks + self.cfg.precursor_chains]
+
+        def new_network(q):
+            net = next_net[0]
+            next_net[0] += 1
+            city = self.city(1)[0]
+            pool = {"phone": list(self.ids("LP", int(rng.integers(4, 7)))), "account": list(self.ids("9993", 3, 12))}
+            people = list(self.new_persons(3, net, "seller", city))
+            self.net_rows.append(dict(network=net, home_region=city, drug="冰毒", lo=int(q_day[q]), hi=int(q_day[q]),
+                                      channel="lifecycle", supplier=int(people[0])))
+            return net, {"city": city, "pool": pool, "people": people}
+
+        alive = {}
+        for _ in range(count):
+            net, st = new_network(0)
+            alive[net] = st
+            self.events.append((0, "birth", net))
+        for q in range(nq):
+            if q >= 1:
+                ids = sorted(alive)
+                rng.shuffle(ids)
+                used = set()
+                for net in ids:
+                    if net in used:
+                        continue
+                    used.add(net)
+                    st = alive[net]
+                    size = len(st["pool"]["phone"]) + len(st["pool"]["account"])
+                    kind = rng.choice(["continuation", "growth", "contraction", "split", "merge", "death"],
+                                      p=[0.62, 0.08, 0.07, 0.07, 0.07, 0.09])
+                    partner = next((x for x in ids if x not in used), None)
+                    if (kind == "merge" and partner is None) or (kind in ("contraction", "split") and size < 8):
+                        kind = "growth" if size < 8 else "continuation"
+                    if kind == "death":  # the arrest quarter: every identifier seized, then nothing
+                        self._lifecycle_cases(net, st, q_day[q], q_day[q + 1] - 1 if q + 1 < nq else self.span, burst=True)
+                        del alive[net]
+                        if q + 1 < nq:
+                            self.events.append((q + 1, "death", net))
+                        continue
+                    if kind == "growth":
+                        for k, v in st["pool"].items():
+                            v += list(self.ids("LP" if k == "phone" else "9993", len(v), 10 if k == "phone" else 12))
+                        st["people"] += list(self.new_persons(2, net, "seller", st["city"]))
+                    elif kind == "contraction":
+                        for k in st["pool"]:
+                            st["pool"][k] = st["pool"][k][: max(len(st["pool"][k]) // 2, 1)]
+                    elif kind == "split":
+                        other_net = next_net[0]
+                        next_net[0] += 1
+                        other = {"city": st["city"], "people": st["people"][1:] or list(
+                            self.new_persons(1, other_net, "seller", st["city"])),
+                            "pool": {k: v[len(v) // 2:] for k, v in st["pool"].items()}}
+                        st["pool"] = {k: v[: len(v) // 2] for k, v in st["pool"].items()}
+                        st["people"] = st["people"][:1]
+                        self.net_rows.append(dict(network=other_net, home_region=st["city"], drug="冰毒", lo=int(q_day[q]),
+                                                  hi=int(q_day[q]), channel="lifecycle", supplier=-1))
+                        alive[other_net] = other
+                        self.events.append((q, "split", other_net))
+                    elif kind == "merge":
+                        used.add(partner)
+                        for k in st["pool"]:
+                            st["pool"][k] = st["pool"][k] + alive[partner]["pool"][k]
+                        st["people"] += alive[partner]["people"]
+                        del alive[partner]
+                    self.events.append((q, kind, net))
+                if rng.random() < 0.5:
+                    net, st = new_network(q)
+                    alive[net] = st
+                    self.events.append((q, "birth", net))
+            for net, st in alive.items():
+                self._lifecycle_cases(net, st, q_day[q], q_day[q + 1] - 1 if q + 1 < nq else self.span)
+        self.quarters = q_start
+
+    def _lifecycle_cases(self, net, st, lo, hi, burst=False):
+        rng = self.rng
+        lo, hi = max(int(lo), 0), min(int(hi), self.span)
+        if hi < lo:
+            return
+        ents = [(k, v) for k, vals in st["pool"].items() for v in vals]
+        n = len(ents) if burst else max(4, int(rng.poisson(2.0 * len(ents))))
+        day = rng.integers(lo, hi + 1, n)
+        cases = self.new_cases(np.full(n, net), np.full(n, "lifecycle", dtype=object), np.full(n, st["city"], dtype=object),
+                               day, np.where(rng.random(n) < 0.7, "贩卖", "吸食"), np.full(n, "冰毒"),
+                               np.round(rng.lognormal(1.5, 0.8, n), 2))
+        people = np.asarray(st["people"])
+        self.involve(cases, people[rng.integers(0, people.size, n)], "seller")
+        for c in cases:
+            picks = range(len(ents)) if burst else rng.choice(len(ents), min(2, len(ents)), replace=False)
+            for j in picks:
+                kind, value = ents[j]
+                self.ents.add(case=[c], kind=[kind], value=[value])
+        # the network's history: the lifecycle spans the quarters it has cases in
+        for row in self.net_rows:
+            if row["network"] == net:
+                row["lo"], row["hi"] = min(row["lo"], lo), max(row["hi"], hi)
+
+    def trend_breaks(self, count: int, cases: pa.Table):
+        """Planted level shifts: in ``count`` regions, from a calendar quarter on, user cases (吸食/持有,
+        one new person each) come at 1.5 times the region's case rate plus 15 a quarter (a 新增 surge);
+        before it the region is as generated. Truth: ``trend_breaks`` (region_id, period)."""
+        rng = self.rng
+        t0 = np.datetime64(self.t0, "D")
+        region = cases.column("region_id").to_numpy(zero_copy_only=False).astype(object)
+        first_q = t0.astype("datetime64[M]")
+        q_start = np.arange(first_q - first_q.astype(int) % 3, (t0 + self.span).astype("datetime64[M]") + 1, 3)
+        q_day = (q_start.astype("datetime64[D]") - t0).astype(np.int64)
+        nq = q_day.size
+        chosen = rng.choice(self.cities, size=min(count, len(self.cities)), replace=False)
+        for city in chosen:
+            q = int(rng.integers(nq // 4, 3 * nq // 4))
+            rate = np.sum(region == city) / max(nq, 1)
+            for k in range(q, nq):
+                lo, hi = int(q_day[k]), int(q_day[k + 1] - 1) if k + 1 < nq else self.span
+                n = int(rng.poisson(0.5 * rate + 15))
+                day = rng.integers(lo, max(hi, lo) + 1, n)
+                new = self.new_cases(np.full(n, -1), np.full(n, "background", dtype=object), np.full(n, city, dtype=object),
+                                     day, np.where(rng.random(n) < 0.7, "吸食", "持有"), np.full(n, "冰毒"),
+                                     np.round(rng.lognormal(-0.7, 0.8, n), 2))
+                self.involve(new, self.new_persons(n, -1, "unaffiliated", city), "user")
+            self.breaks.append((city, q_start[q].astype("datetime64[D]")))
+
     def noise(self):
         """VPN exit addresses in a few online cases; buyers who also bought from another network."""
         rng = self.rng
@@ -381,7 +514,13 @@ def add_channels(cfg, tables: dict, truth: dict, *, cities, city_p, province_of,
         ch.online(j)
     for c in range(cfg.precursor_chains):
         ch.chain(c, vocab)
-    ch.decoys(cfg.precursor_chains * 2, max(cfg.precursor_chains // 2, 1) if cfg.precursor_chains else 0, vocab)
+    ch.events, ch.breaks = [], []
+    if cfg.lifecycle_networks:
+        ch.lifecycles(cfg.lifecycle_networks)
+    if cfg.trend_breaks:
+        ch.trend_breaks(cfg.trend_breaks, tables["cases"])
+    if cfg.precursor_chains:
+        ch.decoys(cfg.precursor_chains * 2, max(cfg.precursor_chains // 2, 1), vocab)
     n_drug = sum(p.shape[0] for p in ch.parcels.parts["waybill"])
     if cfg.courier_outlets:
         ch.background_posts(max(int(0.15 * n_drug), 1), vocab)
@@ -488,7 +627,8 @@ def _tables(ch: _Channels, tables: dict, truth: dict) -> tuple[dict, dict]:
         "origin": pa.nulls(len(ch.net_rows), pa.string()),
         "cross_province": pa.array([False] * len(ch.net_rows)), "two_way": pa.array([False] * len(ch.net_rows)),
         "drug": pa.array([r["drug"] for r in ch.net_rows], pa.string()),
-        "supplier": pa.array([f"P{pid_base + r['supplier']:09d}" for r in ch.net_rows], pa.string()),
+        "supplier": pa.array([f"P{pid_base + r['supplier']:09d}" if r["supplier"] >= 0 else None for r in ch.net_rows],
+                             pa.string()),
         "start_date": pa.array(t0 + np.array([r["lo"] for r in ch.net_rows], dtype=np.int64)),
         "end_date": pa.array(t0 + np.array([r["hi"] for r in ch.net_rows], dtype=np.int64)),
         "n_cases": pa.array(counts[[r["network"] for r in ch.net_rows]].astype(np.int64)),
@@ -516,6 +656,17 @@ def _tables(ch: _Channels, tables: dict, truth: dict) -> tuple[dict, dict]:
             "precursor": pa.array(ch.chains.column("precursor"), pa.string()),
             "product": pa.array(ch.chains.column("product"), pa.string()),
             "fed_network": pa.array(ch.chains.column("fed_network").astype(np.int64))})
+    if ch.cfg.trend_breaks:
+        truth["trend_breaks"] = pa.table({"region_id": pa.array([b[0] for b in ch.breaks], pa.string()),
+                                          "period": pa.array(np.array([b[1] for b in ch.breaks], dtype="datetime64[D]"),
+                                                             pa.date32())}).sort_by("region_id")
+    if ch.cfg.lifecycle_networks:
+        q = ch.quarters
+        truth["lifecycle_events"] = pa.table({
+            "period": pa.array(np.array([q[e[0]] for e in ch.events], dtype="datetime64[D]"), pa.date32()),
+            "event": pa.array([str(e[1]) for e in ch.events], pa.string()),
+            "network": pa.array([int(e[2]) for e in ch.events], pa.int64())}).sort_by(
+            [("period", "ascending"), ("network", "ascending")])
     if ch.cfg.courier_outlets:
         order = np.argsort(-ch.outlet_volume, kind="stable")
         rank = np.empty_like(order)

@@ -89,6 +89,11 @@ class SyntheticConfig:
         The online, precursor and 寄递 channels (:mod:`.channels`): how many online networks and
         precursor diversion chains, how many courier outlets (0: no ``parcels`` table), and the
         legitimate parcels hiding each drug parcel.
+    lifecycle_networks
+        Networks living through planted births, growth, contraction, splits, merges and arrests
+        (:meth:`.channels._Channels.lifecycles`; truth ``lifecycle_events``).
+    trend_breaks
+        Regions whose case counts shift up from a planted quarter on (truth ``trend_breaks``).
     """
 
     n_networks: int = 25
@@ -128,6 +133,8 @@ class SyntheticConfig:
     precursor_chains: int = 0
     courier_outlets: int = 0
     legit_parcels_per_drug_parcel: float = 50.0
+    lifecycle_networks: int = 0
+    trend_breaks: int = 0
 
     def replace(self, **changes) -> SyntheticConfig:
         names = {f.name for f in dataclasses.fields(self)}
@@ -143,6 +150,8 @@ PRESETS = {
     "city": dict(n_networks=200),  # ~10k cases
     # the city plus online networks, precursor chains and ~60k parcels (issue 24's channels)
     "channels": dict(n_networks=200, online_networks=40, precursor_chains=30, courier_outlets=300),
+    # the city plus networks with planted lifecycles and regions with planted trend breaks (issue 25)
+    "timeline": dict(n_networks=200, lifecycle_networks=30, trend_breaks=5),
     "beibu": dict(n_networks=6200),  # ~300k cases, ~1M person records
     "national": dict(n_networks=200_000),  # ~10M cases (for a distributed engine)
 }
@@ -153,7 +162,7 @@ def preset_config(preset: str = "county", **overrides) -> SyntheticConfig:
 
     Parameters
     ----------
-    preset : {"county", "city", "channels", "beibu", "national"}
+    preset : {"county", "city", "channels", "timeline", "beibu", "national"}
     **overrides
         Any field of :class:`SyntheticConfig`.
     """
@@ -202,7 +211,7 @@ def _validate_config(cfg: SyntheticConfig) -> None:
             raise ParameterError(f"{name} is a probability and must be <= 1; got {v!r}.")
     if cfg.id_missing + cfg.id_masked + cfg.id_mistyped > 1:
         raise ParameterError("id_missing + id_masked + id_mistyped must be <= 1")
-    for name in ("online_networks", "precursor_chains", "courier_outlets"):
+    for name in ("online_networks", "precursor_chains", "courier_outlets", "lifecycle_networks", "trend_breaks"):
         if not isinstance(getattr(cfg, name), (int, np.integer)) or getattr(cfg, name) < 0:
             raise ParameterError(f"{name} must be an integer >= 0; got {getattr(cfg, name)!r}.")
     if not 0 <= cfg.background_share < 1:
@@ -233,7 +242,7 @@ def generate(preset: str | SyntheticConfig = "county", *, seed: int | None = Non
 
     Parameters
     ----------
-    preset : {"county", "city", "channels", "beibu", "national"} or SyntheticConfig
+    preset : {"county", "city", "channels", "timeline", "beibu", "national"} or SyntheticConfig
         Scale tier (see :data:`PRESETS`) or a full configuration.
     seed : int, optional
         Overrides the configuration's seed. Same seed and parameters give identical tables.
@@ -648,7 +657,7 @@ def _generate(cfg: SyntheticConfig, step) -> Dataset:
     truth = _truth(cfg, N, cities, home, second, cross, two_way, origin, drug, net_lo, net_hi, t0,
                    record_id, rp, case_id, case_net, case_kind, p_net, p_role, upstream, n_net_persons,
                    n_bg, n_reg, all_home, hub_kind, hub_value, recycled_values, sup_of_net, is_dup)
-    if cfg.online_networks or cfg.precursor_chains or cfg.courier_outlets:
+    if cfg.online_networks or cfg.precursor_chains or cfg.courier_outlets or cfg.lifecycle_networks or cfg.trend_breaks:
         tables, truth = add_channels(cfg, tables, truth, cities=cities, city_p=city_p, province_of=province_of,
                                      t0=t0, span=span)
     return dataset_from_tables(tables, truth=truth)
