@@ -81,8 +81,8 @@ def track_communities(memberships, *, theta: float = 0.3, contain: float = 0.5, 
 
     Examples
     --------
-    >>> m = pa.table({"period": [1, 1, 1, 2, 2, 2, 2], "community": [0, 0, 0, 5, 5, 5, 5],
-    ...               "member": ["a", "b", "c", "a", "b", "c", "d"]})
+    >>> m = pa.table({"period": [1] * 3 + [2] * 7, "community": [0] * 3 + [5] * 7,
+    ...               "member": list("abc") + list("abcdefg")})
     >>> track_communities(m)[0].column("event").to_pylist()
     ['birth', 'growth']
     """
@@ -246,7 +246,9 @@ def track_clusters(data, *, period: str = "quarter", min_size: int = 3, theta: f
         mm = big.join(members_of, "case_id", join_type="inner")
         membership.append(pa.table({"period": mm.column("period"), "community": mm.column("cluster"),
                                     "member": pc.binary_join_element_wise(mm.column("kind"), mm.column("value"), ":")}))
-    clusters = pa.concat_tables(parts)
+    clusters = pa.concat_tables(parts) if parts else pa.table(
+        {"case_id": pa.array([], pa.string()), "cluster": pa.array([], pa.int64()),
+         "cluster_size": pa.array([], pa.int64()), "period": pa.array([], pa.date32())})
     memberships = pa.concat_tables(membership) if membership else pa.table(
         {"period": pa.array([], pa.date32()), "community": pa.array([], pa.int64()), "member": pa.array([], pa.string())})
     events, comm = track_communities(memberships, theta=theta, contain=contain, growth=growth)

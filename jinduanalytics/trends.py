@@ -93,6 +93,9 @@ def indicators(data, *, period: str = "quarter", persons=None, clusters=None) ->
         parts.append(new.groupby(["region_id", "period"]).size().rename("value").reset_index()
                      .assign(indicator="clusters_new"))
     long = pd.concat(parts, ignore_index=True)
+    if cases.empty:  # no case, no period: an empty table of the same columns
+        return pa.schema([("region_id", pa.string()), ("period", pa.date32()), ("indicator", pa.string()),
+                          ("value", pa.int64()), ("yoy_change", pa.float64())]).empty_table()
     # every indicator on every (region, period) that has a case: 0 when nothing happened
     grid = cases[["region_id", "period"]].drop_duplicates()
     names = pd.DataFrame({"indicator": sorted(long["indicator"].unique())})
