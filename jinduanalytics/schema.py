@@ -33,6 +33,7 @@ _ARROW = {
     "int": pa.int64(),
     "float": pa.float64(),
     "date": pa.date32(),
+    "bool": pa.bool_(),
 }
 
 # Drugs, case types, roles, entity kinds and flow modes are open: their allowed values come from a
@@ -67,7 +68,7 @@ class ColumnSpec:
     Attributes
     ----------
     name : str
-    type : {"string", "int", "float", "date"}
+    type : {"string", "int", "float", "date", "bool"}
     nullable : bool
     personal : bool
         Holds personal identifiers: values are never shown in messages and are pseudonymised.
@@ -92,7 +93,7 @@ class ColumnSpec:
     """
 
     name: str
-    type: str  # "string" | "int" | "float" | "date"
+    type: str  # "string" | "int" | "float" | "date" | "bool"
     nullable: bool = False
     personal: bool = False  # never echo values; pseudonymised on request
     choices: tuple[str, ...] | None = None
@@ -274,6 +275,23 @@ TABLES: dict[str, TableSpec] = {
             description="a parcel posted through a courier (寄递): its waybill, outlet, parties and destination",
         ),
         TableSpec(
+            "wastewater",
+            (
+                _c("plant_id", "string", max_length=64),
+                _c("region_id", "string", references=("regions", "region_id")),
+                _c("date", "date", date_min=EVENT_DATE_MIN),
+                _c("biomarker", "string", max_length=64),
+                _c("substance", "string", vocabulary="drugs"),
+                _c("concentration_ng_l", "float", nullable=True, nonnegative=True, max_value=MAX_GRAMS),
+                _c("below_loq", "bool"),
+                _c("loq_ng_l", "float", nullable=True, nonnegative=True, max_value=MAX_GRAMS),
+                _c("flow_m3_day", "float", nonnegative=True, max_value=MAX_GRAMS),
+                _c("population", "int", nonnegative=True, max_value=MAX_COUNT),
+            ),
+            key=("plant_id", "date", "biomarker"),
+            description="one 24-hour composite sample of a wastewater plant: a drug residue's concentration",
+        ),
+        TableSpec(
             "checkpoints",
             (
                 _c("checkpoint_id", "string"),
@@ -299,6 +317,7 @@ TABLE_ORDER = (
     "transactions",
     "flows",
     "parcels",
+    "wastewater",
     "checkpoints",
 )
 

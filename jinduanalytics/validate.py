@@ -168,7 +168,17 @@ def _coerce(col: pa.ChunkedArray, spec_col) -> tuple[pa.ChunkedArray | None, np.
             bad_rows = np.flatnonzero(bad.to_numpy(zero_copy_only=False))
             return parsed, (bad_rows if bad_rows.size else None), None
         return None, None, f"type {_type_name(t)}, expected a date (date32, timestamp or 'YYYY-MM-DD' strings)"
-    raise AssertionError(want)  # pragma: no cover - specs only use the four types
+    if want == "bool":
+        if pa.types.is_boolean(t):
+            return col, None, None
+        if pa.types.is_integer(t):  # 0/1
+            bad = pc.and_(pc.is_valid(col), pc.invert(pc.is_in(col, value_set=pa.array([0, 1], t))))
+            bad_rows = _mask_rows(bad)
+            if bad_rows.size:
+                return None, None, f"type {_type_name(t)} with values other than 0 and 1 ({rows_text(bad_rows)}); expected booleans"
+            return col.cast(pa.bool_()), None, None
+        return None, None, f"type {_type_name(t)}, expected booleans (or 0/1)"
+    raise AssertionError(want)  # pragma: no cover - specs only use these five types
 
 
 def _mask_rows(mask) -> np.ndarray:

@@ -156,7 +156,7 @@ def test_gh21_validate_says_which_files_were_read_ignored_or_missing(dataset, ca
     (dataset / "checkpoints.parquet").unlink()
     assert main(["validate", str(dataset)]) == 0
     out = capsys.readouterr().out
-    assert "ignored: notes.parquet" in out and "missing: contacts, parcels, checkpoints" in out
+    assert "ignored: notes.parquet" in out and "missing: contacts, parcels, wastewater, checkpoints" in out
     assert "read:" in out and "cases.parquet" in out
 
 

@@ -51,6 +51,7 @@ from ..regions import BEIBU_CITIES, beibu_regions
 from . import identity as idt
 from .channels import add_channels
 from .shipping import legs as _legs
+from .wastewater import wastewater_tables
 
 __all__ = ["SyntheticConfig", "PRESETS", "generate", "preset_config"]
 
@@ -94,6 +95,9 @@ class SyntheticConfig:
         (:meth:`.channels._Channels.lifecycles`; truth ``lifecycle_events``).
     trend_breaks
         Regions whose case counts shift up from a planted quarter on (truth ``trend_breaks``).
+    wastewater_plants
+        Wastewater plants sampled over the last three years (:mod:`.wastewater`; truth
+        ``wastewater_use``, ``wastewater_surges``).
     """
 
     n_networks: int = 25
@@ -135,6 +139,7 @@ class SyntheticConfig:
     legit_parcels_per_drug_parcel: float = 50.0
     lifecycle_networks: int = 0
     trend_breaks: int = 0
+    wastewater_plants: int = 0
 
     def replace(self, **changes) -> SyntheticConfig:
         names = {f.name for f in dataclasses.fields(self)}
@@ -152,6 +157,8 @@ PRESETS = {
     "channels": dict(n_networks=200, online_networks=40, precursor_chains=30, courier_outlets=300),
     # the city plus networks with planted lifecycles and regions with planted trend breaks (issue 25)
     "timeline": dict(n_networks=200, lifecycle_networks=30, trend_breaks=5),
+    # the city plus 24 wastewater plants sampled over three years (issue 27)
+    "monitoring": dict(n_networks=200, wastewater_plants=24),
     "beibu": dict(n_networks=6200),  # ~300k cases, ~1M person records
     "national": dict(n_networks=200_000),  # ~10M cases (for a distributed engine)
 }
@@ -162,7 +169,7 @@ def preset_config(preset: str = "county", **overrides) -> SyntheticConfig:
 
     Parameters
     ----------
-    preset : {"county", "city", "channels", "timeline", "beibu", "national"}
+    preset : {"county", "city", "channels", "timeline", "monitoring", "beibu", "national"}
     **overrides
         Any field of :class:`SyntheticConfig`.
     """
@@ -211,7 +218,8 @@ def _validate_config(cfg: SyntheticConfig) -> None:
             raise ParameterError(f"{name} is a probability and must be <= 1; got {v!r}.")
     if cfg.id_missing + cfg.id_masked + cfg.id_mistyped > 1:
         raise ParameterError("id_missing + id_masked + id_mistyped must be <= 1")
-    for name in ("online_networks", "precursor_chains", "courier_outlets", "lifecycle_networks", "trend_breaks"):
+    for name in ("online_networks", "precursor_chains", "courier_outlets", "lifecycle_networks", "trend_breaks",
+                 "wastewater_plants"):
         if not isinstance(getattr(cfg, name), (int, np.integer)) or getattr(cfg, name) < 0:
             raise ParameterError(f"{name} must be an integer >= 0; got {getattr(cfg, name)!r}.")
     if not 0 <= cfg.background_share < 1:
@@ -242,7 +250,7 @@ def generate(preset: str | SyntheticConfig = "county", *, seed: int | None = Non
 
     Parameters
     ----------
-    preset : {"county", "city", "channels", "timeline", "beibu", "national"} or SyntheticConfig
+    preset : {"county", "city", "channels", "timeline", "monitoring", "beibu", "national"} or SyntheticConfig
         Scale tier (see :data:`PRESETS`) or a full configuration.
     seed : int, optional
         Overrides the configuration's seed. Same seed and parameters give identical tables.
@@ -660,6 +668,11 @@ def _generate(cfg: SyntheticConfig, step) -> Dataset:
     if cfg.online_networks or cfg.precursor_chains or cfg.courier_outlets or cfg.lifecycle_networks or cfg.trend_breaks:
         tables, truth = add_channels(cfg, tables, truth, cities=cities, city_p=city_p, province_of=province_of,
                                      t0=t0, span=span)
+    if cfg.wastewater_plants:
+        ww, ww_truth = wastewater_tables(np.random.default_rng([cfg.seed, 27]), cities, city_p, cfg.wastewater_plants,
+                                         cfg.end)
+        tables["wastewater"] = ww
+        truth.update(ww_truth)
     return dataset_from_tables(tables, truth=truth)
 
 

@@ -1,0 +1,130 @@
+"""Issue 27 (part): wastewater back-calculation and early warning.
+
+The back-calculation is checked against the published worked values of the Korean 15-WWTP study
+(Kim et al. 2015, Sci Total Environ 524-525:440-446: methamphetamine loads and consumption per
+plant, consumption = load / 0.43; codeine / 0.638; as tabulated in ../shared/REFERENCES.md). The
+surge and use scores rest on our own generator (jinduanalytics.synthetic.wastewater).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from scipy.stats import spearmanr
+
+import jinduanalytics as ja
+from jinduanalytics.errors import ParameterError, SchemaError
+from jinduanalytics.synthetic import generate
+from jinduanalytics.wastewater import consumption, wastewater_alarms, wastewater_loads
+
+
+@pytest.fixture(scope="module")
+def monitoring():
+    return generate("monitoring", seed=7)
+
+
+@pytest.mark.parametrize("plant, load, published", [("B-1", 5.18, 12.0), ("B-3", 2.85, 6.64), ("U-2", 15.1, 35.2),
+                                                    ("K-3", 29.2, 67.9)])
+def test_gh27_methamphetamine_consumption_matches_the_published_worked_values(plant, load, published):
+    # the loads are published rounded (to 0.01 or 0.1): the published consumption must lie within what
+    # the unrounded load could give, and the rounded load's estimate within rounding of it
+    half = 0.005 if load < 10 else 0.05
+    lo, hi = consumption([load - half, load + half], "methamphetamine")
+    assert lo - 0.05 <= published <= hi + 0.05
+    assert consumption([load], "methamphetamine")[0] == pytest.approx(published, rel=0.01)
+
+
+def test_gh27_codeine_worked_value_and_unknown_factor():
+    assert consumption([2.59], "codeine")[0] == pytest.approx(4.06, abs=0.005)
+    with pytest.raises(ParameterError, match="no correction factor for 'benzoylecgonine'"):
+        consumption([1.0], "benzoylecgonine")
+    assert consumption([1.0], "benzoylecgonine", factors={"benzoylecgonine": 2.33})[0] == pytest.approx(2.33)
+
+
+def _sample(**kw):
+    row = {"plant_id": "P1", "region_id": "GD-ZJ", "date": dt.date(2024, 3, 4), "biomarker": "methamphetamine",
+           "substance": "冰毒", "concentration_ng_l": 100.0, "below_loq": False, "loq_ng_l": 5.0,
+           "flow_m3_day": 200_000.0, "population": 800_000}
+    row.update(kw)
+    return {k: [v] for k, v in row.items()}
+
+
+def test_gh27_loads_follow_the_chain_by_hand():
+    t = ja.dataset_from_tables({"regions": ja.regions.beibu_regions(), "wastewater": pa.table(_sample())})
+    r = wastewater_loads(t).to_pylist()[0]
+    load = 100.0 * 200_000 * 1e-3  # ng/L x m3/day -> mg/day
+    assert r["load_mg_day"] == pytest.approx(load)
+    assert r["pnl"] == pytest.approx(load * 1000 / 800_000)
+    assert r["consumption"] == pytest.approx(load * 1000 / 800_000 / 0.43)
+    assert r["consumption_low"] < r["consumption"] < r["consumption_high"]
+
+
+@pytest.mark.parametrize("rule, value", [("loq_sqrt2", 5 / np.sqrt(2)), ("loq_half", 2.5), ("zero", 0.0), ("drop", None)])
+def test_gh27_below_the_loq_rules(rule, value):
+    t = {"wastewater": pa.table(_sample(concentration_ng_l=None, below_loq=True))}
+    got = wastewater_loads(t, loq_rule=rule).column("concentration_used")[0].as_py()
+    assert got == (pytest.approx(value) if value is not None else None)
+
+
+def test_gh27_wastewater_table_is_validated(monitoring):
+    bad = pa.table(_sample(flow_m3_day=-1.0, substance="新药X", below_loq=2))
+    with pytest.raises(SchemaError) as exc:
+        ja.validate_dataset({"regions": monitoring.regions, "wastewater": bad})
+    msg = str(exc.value)
+    assert "table 'wastewater'" in msg and "below_loq" in msg and "'新药X'" in msg and "flow_m3_day" in msg
+
+
+def test_gh27_estimates_follow_the_planted_use(monitoring):
+    loads = wastewater_loads(monitoring).to_pandas()
+    est = loads.groupby(["region_id", "biomarker"])["consumption"].median().rename("estimate").reset_index()
+    use = monitoring.truth["wastewater_use"].to_pandas().merge(est, on=["region_id", "biomarker"])
+    rho = spearmanr(use["consumption"], use["estimate"])[0]
+    print(f"Spearman(estimate, planted use) = {rho:.3f} over {len(use)} region-biomarkers")
+    assert rho >= 0.9
+
+
+def _alarm_scores(ds):
+    alarms = wastewater_alarms(wastewater_loads(ds)).to_pandas()
+    surges = ds.truth["wastewater_surges"].to_pandas()
+    alarms["week"] = pd.to_datetime(alarms["week"])
+    found, false = set(), 0
+    for a in alarms.itertuples():
+        m = surges[(surges["plant_id"] == a.plant_id) & (surges["biomarker"] == a.biomarker)
+                   & (pd.to_datetime(surges["start"]) - pd.Timedelta(days=7) <= a.week)
+                   & (a.week <= pd.to_datetime(surges["end"]) + pd.Timedelta(days=14))]
+        if len(m):
+            found.add(m.index[0])
+        else:
+            false += 1
+    plant_years = ds.wastewater.to_pandas().groupby(["plant_id", "biomarker"]).ngroups * 3
+    return len(found), len(surges), len(alarms), false, plant_years, alarms
+
+
+def test_gh27_planted_surges_found_with_few_false_alarms(monitoring):
+    hit, planted, n_alarms, false, plant_years, alarms = _alarm_scores(monitoring)
+    precision, recall = (n_alarms - false) / max(n_alarms, 1), hit / planted
+    print(f"surges: recall {recall:.2f}, precision {precision:.2f}, {false} false alarms in {plant_years} plant-years")
+    assert recall >= 0.8 and precision >= 0.8
+    assert false / plant_years <= 0.05  # well under the one false alarm per plant-year asked
+    # each alarm carries the samples behind it, dated from its onset to its week
+    a = alarms.iloc[0]
+    assert len(a["samples"]) >= 1 and min(a["samples"]) >= a["onset"] and a["ratio"] > 1
+
+
+def test_gh27_no_alarm_on_a_flat_series_with_missing_days():
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2023-01-02", periods=3 * 364, freq="D")
+    keep = rng.random(days.size) < 0.55  # about four days a week, at random
+    pnl = np.exp(rng.normal(np.log(40), 0.25, days.size))
+    loads = pd.DataFrame({"plant_id": "P", "region_id": "GD-ZJ", "biomarker": "methamphetamine",
+                          "date": days[keep].date, "pnl": pnl[keep]})
+    assert wastewater_alarms(loads).num_rows <= 1
+    pnl[500:560] *= 2.5  # a surge of two months
+    loads["pnl"] = pnl[keep]
+    got = wastewater_alarms(loads).to_pandas()
+    assert len(got) >= 1 and any(pd.Timestamp(days[500]) - pd.Timedelta(days=7) <= pd.Timestamp(w)
+                                 <= pd.Timestamp(days[500]) + pd.Timedelta(days=21) for w in got["week"])
