@@ -124,7 +124,7 @@ def wastewater_loads(data, *, loq_rule: str = "loq_sqrt2", factors: dict | None 
 
 @tabular
 def wastewater_alarms(loads, *, k: float = 0.5, h: float = 8.0, baseline_weeks: int = 26,
-                      min_baseline: int = 8) -> pa.Table:
+                      min_baseline: int = 8, max_censored: float = 0.25) -> pa.Table:
     """Surges and level shifts per plant and biomarker: a CUSUM on weekly log loads against a robust
     baseline.
 
@@ -137,7 +137,9 @@ def wastewater_alarms(loads, *, k: float = 0.5, h: float = 8.0, baseline_weeks: 
     baseline is learned again. For normal ``z``, ``k = 0.5, h = 8`` gives an in-control average run
     length of about 19,000 weeks (Siegmund's approximation); on the generator's series without a
     surge, where the weekly means have heavier tails, 0.012 false alarms per plant-year. A doubling
-    (daily noise 25%, 4 samples a week) raises the alarm in its second week.
+    (daily noise 25%, 4 samples a week) raises the alarm in its second week. Weeks whose baseline and
+    own samples are more than ``max_censored`` below the LOQ are not scored: their values are
+    substitutes (LOQ/sqrt 2), not measurements, and their spread says nothing about the noise.
 
     Parameters
     ----------
@@ -147,6 +149,8 @@ def wastewater_alarms(loads, *, k: float = 0.5, h: float = 8.0, baseline_weeks: 
         CUSUM reference value and decision interval (in robust standard deviations).
     baseline_weeks, min_baseline : int
         Weeks the baseline is taken from, and the fewest it needs.
+    max_censored : float
+        Largest share of below-LOQ samples in the baseline and the week for the week to be scored.
 
     Returns
     -------
@@ -161,6 +165,8 @@ def wastewater_alarms(loads, *, k: float = 0.5, h: float = 8.0, baseline_weeks: 
     check_int("min_baseline", min_baseline, minimum=2)
     df = pd.DataFrame(loads.to_pandas() if isinstance(loads, pa.Table) else loads)
     df = df[df["pnl"].notna() & (df["pnl"] > 0)].copy()
+    if "below_loq" not in df.columns:
+        df["below_loq"] = False
     df["date"] = pd.to_datetime(df["date"])
     df["week"] = df["date"] - pd.to_timedelta(df["date"].dt.weekday, unit="D")
     df["log"] = np.log(df["pnl"])
@@ -173,12 +179,15 @@ def wastewater_alarms(loads, *, k: float = 0.5, h: float = 8.0, baseline_weeks: 
         weekly = g.groupby("week").agg(log=("log", "mean"), n=("log", "size"), dates=("date", lambda s: sorted(s.dt.date)))
         logs, counts, weeks, dates = weekly["log"].to_numpy(), weekly["n"].to_numpy(), weekly.index, weekly["dates"].to_list()
         daily = [g.loc[g["week"] == w, "log"].to_numpy() for w in weeks]
+        censored = [g.loc[g["week"] == w, "below_loq"].to_numpy(bool) for w in weeks]
         s, start, onset = 0.0, 0, None
         for i in range(len(logs)):
             lo = max(start, i - baseline_weeks)
             if i - lo < min_baseline:
                 continue
             base = np.concatenate(daily[lo:i])
+            if np.mean(np.concatenate(censored[lo:i + 1])) > max_censored:
+                continue  # mostly below the LOQ: the values are substitutes, not measurements
             med = np.median(base)
             sd = max(1.4826 * np.median(np.abs(base - med)), 0.05)  # a floor: a flat baseline is not infinitely sure
             z = (logs[i] - med) * np.sqrt(counts[i]) / sd  # a week of n samples: its mean's spread is sd / sqrt(n)

@@ -669,8 +669,10 @@ def _generate(cfg: SyntheticConfig, step) -> Dataset:
         tables, truth = add_channels(cfg, tables, truth, cities=cities, city_p=city_p, province_of=province_of,
                                      t0=t0, span=span)
     if cfg.wastewater_plants:
+        users = tables["cases"].filter(pc.is_in(tables["cases"].column("case_type"), pa.array(["吸食", "持有"])))
+        counts = users.group_by("region_id").aggregate([("case_id", "count")]).to_pydict()
         ww, ww_truth = wastewater_tables(np.random.default_rng([cfg.seed, 27]), cities, city_p, cfg.wastewater_plants,
-                                         cfg.end)
+                                         cfg.end, dict(zip(counts["region_id"], counts["case_id_count"])))
         tables["wastewater"] = ww
         truth.update(ww_truth)
     return dataset_from_tables(tables, truth=truth)

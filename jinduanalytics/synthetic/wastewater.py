@@ -1,9 +1,10 @@
 """Wastewater samples with planted use, surges, missing samples and values below the LOQ.
 
 Each plant serves part of a rim city (population lognormal around 500k, 0.25 m3 of wastewater a
-person a day). Per region and biomarker a latent consumption (mg/day/1000 inhabitants) is drawn —
-methamphetamine 20-200, ketamine 5-60, codeine 20-60, the ranges the Chinese surveys report (Du et
-al. 2015; ESPR 2020) — and a sample measures it back through the chain (consumption / correction
+person a day). Per region and biomarker a latent consumption (mg/day/1000 inhabitants) follows the
+region's user cases per inhabitant served, within methamphetamine 20-200, ketamine 5-60, codeine
+20-60 (the ranges the Chinese surveys report: Du et al. 2015; ESPR 2020), times a hidden-demand
+factor (3 in a sixth of the regions: use their cases do not show; truth ``hidden_demand``) — and a sample measures it back through the chain (consumption / correction
 factor -> PNL -> load -> concentration) with day-to-day and analytical noise (lognormal, 25%),
 weekends 20% higher, 3-5 sampled days a week, whole weeks missing (5%), and values under a LOQ of
 5 ng/L reported as below it. A share of the series gets a planted surge: consumption x 2-3 from a
@@ -27,7 +28,7 @@ BIOMARKERS = {"methamphetamine": ("冰毒", 20.0, 200.0), "ketamine": ("氯胺�
 LOQ = 5.0
 
 
-def wastewater_tables(rng, cities, city_p, n_plants: int, end: _dt.date, years: int = 3,
+def wastewater_tables(rng, cities, city_p, n_plants: int, end: _dt.date, user_cases: dict, years: int = 3,
                       surge_share: float = 0.25) -> tuple[pa.Table, dict[str, pa.Table]]:
     """(the wastewater table, its truth tables) for ``n_plants`` plants over the last ``years`` years.
 
@@ -39,6 +40,8 @@ def wastewater_tables(rng, cities, city_p, n_plants: int, end: _dt.date, years: 
     n_plants : int
     end : datetime.date
         The last sampling day.
+    user_cases : dict
+        Region -> user cases (吸食/持有) in the data: latent use follows them per inhabitant served.
     years : int
     surge_share : float
         Share of plant-biomarker series with a planted surge.
@@ -48,7 +51,17 @@ def wastewater_tables(rng, cities, city_p, n_plants: int, end: _dt.date, years: 
     plant_id = np.array([f"WWTP{i:03d}" for i in range(n_plants)], dtype=object)
     population = np.round(rng.lognormal(np.log(500_000), 0.5, n_plants)).astype(np.int64)
     flow = np.round(population * 0.25 * rng.lognormal(0, 0.1, n_plants), 0)
-    use = {(c, b): float(rng.uniform(lo, hi)) for c in cities for b, (_, lo, hi) in BIOMARKERS.items()}
+    # latent use follows the region's user cases per inhabitant served, times a hidden-demand factor:
+    # in a few regions use is about three times what their cases show (隐性吸毒)
+    served = {c: population[plant_city == c].sum() for c in cities}
+    rate = np.array([user_cases.get(c, 0) / max(served[c], 1) for c in cities], dtype=float)
+    rank = (rate.argsort().argsort() + 0.5) / len(cities)  # 0..1 by case rate
+    hidden = np.exp(rng.normal(0, 0.15, len(cities)))
+    hidden_regions = rng.choice(len(cities), max(len(cities) // 6, 1), replace=False)
+    hidden[hidden_regions] = 3.0
+    latent = rank * hidden / (3.0 * rank.max())  # 0..1 scale of use
+    use = {(c, b): float(lo + (hi - lo) * min(latent[i], 1.0))
+           for i, c in enumerate(cities) for b, (_, lo, hi) in BIOMARKERS.items()}
     last = np.datetime64(end, "D")
     start = last - 365 * years
     start = start - int((start.astype(np.int64) + 3) % 7)  # a Monday (1970-01-01 was a Thursday)
@@ -91,6 +104,9 @@ def wastewater_tables(rng, cities, city_p, n_plants: int, end: _dt.date, years: 
                       "date": pa.array(np.array(rows["date"], dtype="datetime64[D]"), pa.date32())})
     table = table.select(list(rows))
     truth = {
+        "hidden_demand": pa.table({"region_id": pa.array(list(cities), pa.string()),
+                                   "hidden_factor": pa.array(hidden, pa.float64()),
+                                   "planted": pa.array(np.isin(np.arange(len(cities)), hidden_regions))}),
         "wastewater_use": pa.table({"region_id": pa.array([c for c, _ in use], pa.string()),
                                     "biomarker": pa.array([b for _, b in use], pa.string()),
                                     "consumption": pa.array(list(use.values()), pa.float64())}),
