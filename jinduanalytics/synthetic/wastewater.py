@@ -4,8 +4,9 @@ Each plant serves part of a rim city (population lognormal around 500k, 0.25 m3 
 person a day). Per region and biomarker a latent consumption (mg/day/1000 inhabitants) follows the
 region's user cases per inhabitant served, within methamphetamine 20-200, ketamine 5-60, codeine
 20-60 (the ranges the Chinese surveys report: Du et al. 2015; ESPR 2020), times a hidden-demand
-factor (3 in a sixth of the regions: use their cases do not show; truth ``hidden_demand``) — and a sample measures it back through the chain (consumption / correction
-factor -> PNL -> load -> concentration) with day-to-day and analytical noise (lognormal, 25%),
+factor (3 in a sixth of the regions: use their cases do not show; truth ``hidden_demand``). A
+sample measures it back through the chain (consumption / correction factor -> PNL -> load ->
+concentration) with day-to-day and analytical noise (lognormal, 25%),
 weekends 20% higher, 3-5 sampled days a week, whole weeks missing (5%), and values under a LOQ of
 5 ng/L reported as below it. A share of the series gets a planted surge: consumption x 2-3 from a
 week for 4-12 weeks. Truth: ``wastewater_use`` (region, biomarker, latent consumption) and
