@@ -128,3 +128,55 @@ def test_gh27_no_alarm_on_a_flat_series_with_missing_days():
     got = wastewater_alarms(loads).to_pandas()
     assert len(got) >= 1 and any(pd.Timestamp(days[500]) - pd.Timedelta(days=7) <= pd.Timestamp(w)
                                  <= pd.Timestamp(days[500]) + pd.Timedelta(days=21) for w in got["week"])
+
+
+# ----------------------------------------------------------------------------- hidden demand, grading
+
+from jinduanalytics.risk import LEVELS, POINTS, hidden_demand, region_risk  # noqa: E402
+
+
+def test_gh27_hidden_demand_ranks_the_planted_regions_first():
+    hits = total = 0
+    for seed in (7, 8, 9):
+        ds = generate("monitoring", seed=seed)
+        h = hidden_demand(ds).to_pandas()
+        t = ds.truth["hidden_demand"].to_pandas()
+        planted = set(t.loc[t["planted"], "region_id"])
+        hits += len(set(h["region_id"].head(len(planted))) & planted)
+        total += len(planted)
+    print(f"hidden demand: {hits} of {total} planted regions ranked first")
+    assert hits / total >= 0.8
+
+
+def test_gh27_region_levels_follow_planted_use(monitoring):
+    r = region_risk(monitoring, period="year").to_pandas()
+    use = monitoring.truth["wastewater_use"].to_pandas().query("biomarker == 'methamphetamine'")
+    mean_points = r[r["wastewater"].notna()].groupby("region_id")["points"].mean()
+    rho = spearmanr(mean_points, mean_points.index.map(use.set_index("region_id")["consumption"]))[0]
+    print(f"Spearman(region points, planted use) = {rho:.3f}")
+    assert rho >= 0.8
+
+
+def test_gh27_every_grade_is_its_points(monitoring):
+    r = region_risk(monitoring, period="year").to_pandas()
+    parts = [c for c in r.columns if c.endswith("_points") and c != "max_points"]
+    assert np.allclose(r[parts].sum(axis=1), r["points"])
+    share = r["points"] / r["max_points"]
+    for s, level in zip(share, r["level"]):
+        assert level == next(name for cut, name in LEVELS if s >= cut)
+
+
+def test_gh27_changing_a_weight_changes_grades_as_documented(monitoring):
+    only_ww = {k: 0.0 for k in ("cases_per_10k", "new_persons_per_10k", "repeat_persons", "outflow_persons",
+                                "clusters_active")} | {"wastewater": 1.0}
+    r = region_risk(monitoring, period="year", weights=only_ww).to_pandas()
+    r = r[r["wastewater"].notna()]
+    # with wastewater alone, a region's level is read off its wastewater points: 3 of 3 and 2 of 3
+    # points are >= 0.6 of the maximum (重点整治), 1 point is 0.33 (关注), 0 is 一般
+    expect = {3.0: "重点整治", 2.0: "重点整治", 1.0: "关注", 0.0: "一般"}
+    assert (r["level"] == r["wastewater_points"].map(expect)).all()
+    # and the documented quantiles decide the points: the top 10% of regions by wastewater get 3
+    top = r.groupby("period")["wastewater"].rank(pct=True) >= dict((p, q) for q, p in POINTS)[3]
+    assert (r.loc[top, "wastewater_points"] == 3).all()
+    with pytest.raises(ParameterError, match="unknown indicators"):
+        region_risk(monitoring, weights={"bogus": 1})

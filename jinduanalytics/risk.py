@@ -1,0 +1,204 @@
+"""Transparent grading of regions (重点整治 / 黄牌预警 / 关注 / 一般) and hidden demand.
+
+* :func:`hidden_demand`: where wastewater shows more use than the region's user cases explain (隐性
+  吸毒: use high, cases few) and the reverse, from a fit of cases against use across regions.
+* :func:`region_risk`: a scorecard per region and period — every indicator scored by where the region
+  stands among the rim's regions, weighted, summed, and read as a level; each grade comes with its
+  points per indicator. :data:`WEIGHTS`, :data:`POINTS` and :data:`LEVELS` are the documented
+  defaults; every one can be overridden per call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ._checks import check_choice
+from .errors import ParameterError
+from .options import tabular
+from .periods import period_start
+from .tables import get_table
+from .trends import indicators
+from .wastewater import wastewater_loads
+
+__all__ = ["hidden_demand", "region_risk", "region_population", "WEIGHTS", "POINTS", "LEVELS"]
+
+#: Indicator -> weight. Per-inhabitant indicators need a population (:func:`region_population`).
+WEIGHTS = {"cases_per_10k": 1.0, "new_persons_per_10k": 1.0, "repeat_persons": 1.0, "outflow_persons": 1.0,
+           "clusters_active": 1.0, "wastewater": 2.0}
+#: Points an indicator earns by the region's place among the regions of the period: at or above the
+#: median 1, the 75th percentile 2, the 90th percentile 3 (a region with no value earns 0).
+POINTS = ((0.5, 1), (0.75, 2), (0.9, 3))
+#: Level by the share of the maximum weighted points a region earned, highest first.
+LEVELS = ((0.6, "重点整治"), (0.4, "黄牌预警"), (0.2, "关注"), (0.0, "一般"))
+
+
+def region_population(data, population: dict | None = None) -> dict[str, float]:
+    """Inhabitants per region: the mapping given, else the population served by the region's wastewater
+    plants (the latest sample of each plant), else empty (per-inhabitant indicators are then left out).
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+    population : dict, optional
+        Region id -> inhabitants.
+    """
+    if population is not None:
+        return {str(k): float(v) for k, v in population.items()}
+    ww = get_table(data, "wastewater", required=False, columns=("plant_id", "region_id", "date", "population"))
+    if ww is None or not ww.num_rows:
+        return {}
+    df = ww.select(["plant_id", "region_id", "date", "population"]).to_pandas()
+    latest = df.sort_values("date").drop_duplicates("plant_id", keep="last")
+    return latest.groupby("region_id")["population"].sum().astype(float).to_dict()
+
+
+def _median_consumption(loads: pd.DataFrame, biomarker: str, by: list[str]) -> pd.Series:
+    return loads[loads["biomarker"] == biomarker].groupby(by)["consumption"].median()
+
+
+@tabular
+def hidden_demand(data, *, biomarker: str = "methamphetamine", loads=None, population: dict | None = None,
+                  threshold: float = 2.0) -> pa.Table:
+    """Regions where wastewater shows more (or less) use than their user cases explain.
+
+    Over the dates the samples cover, each region's median consumption estimate of ``biomarker`` and
+    its user cases (吸食, 持有) per 100,000 inhabitants are compared on the log scale: a straight line
+    fitted across regions by least absolute deviations (robust to the regions it should find) gives
+    the cases a region's use would predict; the residual, in robust standard deviations (MAD), says
+    how far off it is. ``hidden`` (z >= threshold): use high, cases few — 隐性吸毒 not reached by
+    enforcement; ``enforcement`` (z <= -threshold): many cases for the use measured.
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+        ``cases`` and ``wastewater``.
+    biomarker : str
+    loads : pyarrow.Table, optional
+        :func:`~jinduanalytics.wastewater.wastewater_loads` of ``data``, when already computed.
+    population : dict, optional
+        Region -> inhabitants (default: population served, :func:`region_population`).
+    threshold : float
+
+    Returns
+    -------
+    pyarrow.Table
+        ``region_id``, ``consumption`` (median estimate, mg/day/1000), ``user_cases``, ``population``,
+        ``cases_per_100k``, ``expected_per_100k``, ``z``, ``label`` ("hidden", "enforcement" or ""),
+        sorted by z, highest first.
+    """
+    loads = (wastewater_loads(data) if loads is None else loads).to_pandas() if not isinstance(loads, pd.DataFrame) \
+        else loads
+    use = _median_consumption(loads, biomarker, ["region_id"])
+    if use.empty:
+        raise ParameterError(f"no wastewater samples of {biomarker!r}")
+    lo, hi = pd.to_datetime(loads["date"]).min(), pd.to_datetime(loads["date"]).max()
+    cases = get_table(data, "cases", columns=("region_id", "date", "case_type")).to_pandas()
+    when = pd.to_datetime(cases["date"])
+    users = cases[cases["case_type"].isin(["吸食", "持有"]) & (when >= lo) & (when <= hi)]
+    counts = users.groupby("region_id").size()
+    pop = region_population(data, population)
+    df = pd.DataFrame({"consumption": use})
+    df["user_cases"] = counts.reindex(df.index).fillna(0).astype(np.int64)
+    df["population"] = [pop.get(r, np.nan) for r in df.index]
+    df["cases_per_100k"] = df["user_cases"] / df["population"] * 1e5
+    x, y = np.log(df["consumption"].to_numpy()), np.log(df["cases_per_100k"].to_numpy() + 0.5)
+    a, b = _lad_line(x, y)
+    resid = (a + b * x) - y  # positive: fewer cases than the use predicts
+    mad = 1.4826 * np.median(np.abs(resid - np.median(resid)))
+    df["expected_per_100k"] = np.exp(a + b * x) - 0.5
+    df["z"] = (resid - np.median(resid)) / max(mad, 1e-9)
+    df["label"] = np.where(df["z"] >= threshold, "hidden", np.where(df["z"] <= -threshold, "enforcement", ""))
+    df = df.reset_index().rename(columns={"index": "region_id"}).sort_values("z", ascending=False)
+    return pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+
+
+def _lad_line(x: np.ndarray, y: np.ndarray, iterations: int = 50) -> tuple[float, float]:
+    """Least-absolute-deviations line by iteratively reweighted least squares."""
+    w = np.ones_like(x)
+    a = b = 0.0
+    for _ in range(iterations):
+        X = np.column_stack([np.ones_like(x), x]) * w[:, None]
+        a, b = np.linalg.lstsq(X, y * w, rcond=None)[0]
+        w = 1 / np.sqrt(np.maximum(np.abs(y - a - b * x), 1e-6))
+    return float(a), float(b)
+
+
+@tabular
+def region_risk(data, *, period: str = "year", weights: dict | None = None, points=POINTS, levels=LEVELS,
+                loads=None, persons=None, clusters=None, population: dict | None = None,
+                biomarker: str = "methamphetamine") -> pa.Table:
+    """A scorecard per region and period: points per indicator, their weighted sum, a level.
+
+    Indicators (:func:`~jinduanalytics.trends.indicators` and the wastewater): cases and new persons per
+    10,000 inhabitants, repeat persons, 外流 persons (by home region), active clusters (with
+    ``clusters``), and the median consumption estimate of ``biomarker`` (with a ``wastewater`` table).
+    Each earns :data:`POINTS` by the region's place among the regions of the period, times its weight
+    (:data:`WEIGHTS`, any of which ``weights`` overrides; weight 0 drops an indicator); the share of the
+    maximum reachable points gives the level (:data:`LEVELS`).
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+    period : {"month", "quarter", "year"}
+    weights : dict, optional
+        Indicator -> weight, over :data:`WEIGHTS`.
+    points : sequence of (quantile, points)
+    levels : sequence of (share, level), highest first
+    loads, persons, clusters : pyarrow.Table, optional
+        Wastewater loads, resolved persons, case clusters when already computed.
+    population : dict, optional
+        Region -> inhabitants (default :func:`region_population`).
+    biomarker : str
+
+    Returns
+    -------
+    pyarrow.Table
+        ``region_id``, ``period``, for each indicator used ``<name>`` (its value) and ``<name>_points``
+        (weighted points), ``points`` (their sum), ``max_points``, ``share``, ``level``; sorted by
+        period and points, highest first.
+    """
+    check_choice("period", period, ("month", "quarter", "year"))
+    w = {**WEIGHTS, **(weights or {})}
+    unknown = sorted(set(weights or {}) - set(WEIGHTS))
+    if unknown:
+        raise ParameterError(f"weights: unknown indicators {unknown}; known: {', '.join(WEIGHTS)}")
+    ind = indicators(data, period=period, persons=persons, clusters=clusters).to_pandas()
+    wide = ind.pivot_table(index=["region_id", "period"], columns="indicator", values="value", fill_value=0)
+    wide.index = wide.index.set_levels(pd.to_datetime(wide.index.levels[1]), level=1)
+    pop = region_population(data, population)
+    table = pd.DataFrame(index=wide.index)
+    regions = wide.index.get_level_values(0)
+    per = np.array([pop.get(r, np.nan) for r in regions], dtype=float)
+    if pop:
+        table["cases_per_10k"] = wide.get("cases", 0) / per * 1e4
+        table["new_persons_per_10k"] = wide.get("new_persons", 0) / per * 1e4
+    for name in ("repeat_persons", "outflow_persons", "clusters_active"):
+        if name in wide:
+            table[name] = wide[name]
+    if get_table(data, "wastewater", required=False) is not None:
+        ld = (wastewater_loads(data) if loads is None else loads)
+        ld = ld.to_pandas() if isinstance(ld, pa.Table) else ld
+        ld = ld.assign(period=pd.to_datetime(period_start(pa.array(pd.to_datetime(ld["date"]).dt.date, pa.date32()),
+                                                           period).to_pandas()))
+        table["wastewater"] = _median_consumption(ld, biomarker, ["region_id", "period"]).reindex(table.index)
+    used = [c for c in table.columns if w.get(c, 0) > 0]
+    total = np.zeros(len(table))
+    for name in used:
+        ranks = table.groupby(level=1)[name].rank(pct=True, method="max")
+        pts = np.zeros(len(table))
+        for q, p in sorted(points):
+            pts = np.where(ranks.to_numpy() >= q, p, pts)
+        pts = np.where(table[name].isna().to_numpy(), 0, pts) * w[name]
+        table[f"{name}_points"] = pts
+        total += pts
+    top = max(p for _, p in points)
+    table["points"] = total
+    table["max_points"] = top * sum(w[c] for c in used)
+    table["share"] = table["points"] / table["max_points"].where(table["max_points"] > 0)
+    lv = sorted(levels, key=lambda t: -t[0])
+    table["level"] = [next((name for cut, name in lv if s >= cut), lv[-1][1]) for s in table["share"].fillna(0)]
+    out = table.reset_index().sort_values(["period", "points", "region_id"], ascending=[True, False, True])
+    out["period"] = out["period"].dt.date
+    return pa.Table.from_pandas(out.reset_index(drop=True), preserve_index=False)
