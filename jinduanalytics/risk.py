@@ -136,7 +136,8 @@ def region_risk(data, *, period: str = "year", weights: dict | None = None, poin
     ``clusters``), and the median consumption estimate of ``biomarker`` (with a ``wastewater`` table).
     Each earns :data:`POINTS` by the region's place among the regions of the period, times its weight
     (:data:`WEIGHTS`, any of which ``weights`` overrides; weight 0 drops an indicator); the share of the
-    maximum reachable points gives the level (:data:`LEVELS`).
+    maximum reachable points (over the indicators the period has values for: no wastewater points before
+    sampling began) gives the level (:data:`LEVELS`).
 
     Parameters
     ----------
@@ -195,7 +196,9 @@ def region_risk(data, *, period: str = "year", weights: dict | None = None, poin
         total += pts
     top = max(p for _, p in points)
     table["points"] = total
-    table["max_points"] = top * sum(w[c] for c in used)
+    # the maximum counts the indicators the period has values for (no wastewater before sampling began)
+    have = pd.DataFrame({c: table[c].notna().groupby(level=1).transform("any") for c in used}, index=table.index)
+    table["max_points"] = top * sum(have[c].astype(float) * w[c] for c in used) if used else 0.0
     table["share"] = table["points"] / table["max_points"].where(table["max_points"] > 0)
     lv = sorted(levels, key=lambda t: -t[0])
     table["level"] = [next((name for cut, name in lv if s >= cut), lv[-1][1]) for s in table["share"].fillna(0)]

@@ -17,9 +17,11 @@ from jinduanalytics.channels import parcel_channels, substance_table
 from jinduanalytics.errors import ParameterError, SchemaError
 from jinduanalytics.io import read_dataset
 from jinduanalytics.lifecycle import track_clusters
+from jinduanalytics.risk import region_risk
 from jinduanalytics.routes import flow_legs
 from jinduanalytics.synthetic import generate
 from jinduanalytics.trends import change_points, indicators
+from jinduanalytics.wastewater import wastewater_alarms, wastewater_loads
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "synthetic" / "county"
 
@@ -43,6 +45,8 @@ def _figures(results):
                             "weight": [-12.3, 6.1, 9.8, 4.2, -1.5]})
     chan = generate("county", seed=7, online_networks=4, precursor_chains=2, courier_outlets=30)
     ind = indicators(ds, period="quarter").to_pandas()
+    mon = generate("county", seed=7, wastewater_plants=14)
+    loads = wastewater_loads(mon)
     curves = pd.DataFrame({"strategy": ["degree"] * 4 + ["betweenness"] * 4, "removed": [0, .1, .2, .3] * 2,
                            "lcc": [1, .6, .3, .1, 1, .5, .2, .05]})
     return {
@@ -59,6 +63,8 @@ def _figures(results):
         "parcel_channel_plot": plot.parcel_channel_plot(parcel_channels(chan)),
         "indicator_lines": plot.indicator_lines(ind, change_points(ind), region=ind["region_id"].iloc[0]),
         "lifecycle_plot": plot.lifecycle_plot(track_clusters(ds, period="quarter")[0]),
+        "wastewater_series": plot.wastewater_series(loads, wastewater_alarms(loads), plant="WWTP000"),
+        "risk_levels": plot.risk_levels(region_risk(mon, period="year"), regions=mon.regions),
     }
 
 

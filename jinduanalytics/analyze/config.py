@@ -29,6 +29,7 @@ DEFAULTS: dict = {
     "checkpoints": {"k": 5, "kind": "leg", "detour": 0.25},
     "channels": {"period": "month", "alpha": 0.05, "window_days": 365, "max_hops": 3},
     "trends": {"period": "quarter", "alpha": 0.01, "track_clusters": True},
+    "monitoring": {"period": "year", "loq_rule": "loq_sqrt2", "biomarker": "methamphetamine"},
 }
 
 

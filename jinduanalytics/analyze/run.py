@@ -33,8 +33,10 @@ from ..lifecycle import track_clusters
 from ..linkage import resolve_persons
 from ..options import tabular
 from ..region_pairs import region_pairs
+from ..risk import hidden_demand, region_risk
 from ..temporal import window
 from ..trends import change_points, indicators
+from ..wastewater import wastewater_alarms, wastewater_loads
 from .config import resolve_config
 
 __all__ = ["Run", "cross_region_clusters", "release_memory"]
@@ -219,6 +221,27 @@ class Run:
             return None
         return track_clusters(self.data, period=c["trends"]["period"], seed=self.seed, links=self.case_links,
                               density=c["clusters"]["density"], n_runs=c["clusters"]["n_runs"])
+
+    # --- 毒情监测: wastewater, grading -----------------------------------------------------------
+    @intermediate
+    def wastewater_loads(self) -> pa.Table | None:
+        return wastewater_loads(self.data, loq_rule=self.config["monitoring"]["loq_rule"]) if self.has("wastewater") else None
+
+    @intermediate
+    def wastewater_alarms(self) -> pa.Table | None:
+        return wastewater_alarms(self.wastewater_loads) if self.wastewater_loads is not None else None
+
+    @intermediate
+    def hidden_demand(self) -> pa.Table | None:
+        if self.wastewater_loads is None:
+            return None
+        return hidden_demand(self.data, loads=self.wastewater_loads, biomarker=self.config["monitoring"]["biomarker"])
+
+    @intermediate
+    def region_risk(self) -> pa.Table:
+        c = self.config["monitoring"]
+        return region_risk(self.data, period=c["period"], loads=self.wastewater_loads, persons=self.person_linkage[1],
+                           clusters=self.case_clusters, biomarker=c["biomarker"])
 
     # --- routes, checkpoints, disruption ---------------------------------------------------------
     @intermediate

@@ -249,9 +249,42 @@ def time_section(run: Run, mask) -> Section:
     return Section("over time", "sections/time.html.j2", tables=tables, figures=figures, context=context)
 
 
+def monitoring_section(run: Run, mask) -> Section:
+    names = _region_names(run)
+    regions = get_table(run.data, "regions", required=False)
+    risk = run.region_risk
+    figures, context = {}, {}
+    if risk.num_rows:
+        figures["levels"] = plot.risk_levels(risk, regions=regions)
+        last = risk.to_pandas()
+        last = last[last["period"] == last["period"].max()]
+        cols = [c for c in last.columns if c.endswith("_points") and c != "max_points"]
+        show = last.assign(region=last["region_id"].map(lambda r: names.get(r, r)))[["region", "level", "points"] + cols]
+        context["risk"] = _table_html(show.round(1), 30)
+        context["period"] = str(last["period"].iloc[0])
+    tables = {"region_risk": risk}
+    loads, alarms = run.wastewater_loads, run.wastewater_alarms
+    context["wastewater"] = loads is not None
+    if loads is not None:
+        a = alarms.to_pandas()
+        if len(a):
+            first = a.sort_values("week").iloc[-1]
+            figures["wastewater"] = plot.wastewater_series(loads, alarms, plant=first["plant_id"], biomarker=first["biomarker"])
+            a = a.assign(region=a["region_id"].map(lambda r: names.get(r, r)), ratio=a["ratio"].round(2),
+                         week=a["week"].astype(str), onset=a["onset"].astype(str), samples=a["samples"].map(len))
+            context["alarms"] = _table_html(a.sort_values("week", ascending=False)[
+                ["plant_id", "region", "biomarker", "onset", "week", "ratio", "samples"]], 15)
+        h = run.hidden_demand.to_pandas()
+        h = h.assign(region=h["region_id"].map(lambda r: names.get(r, r)))
+        context["hidden"] = _table_html(h[["region", "consumption", "user_cases", "cases_per_100k", "expected_per_100k",
+                                           "z", "label"]].round(2), 30)
+        tables.update({"wastewater_loads": loads, "wastewater_alarms": alarms, "hidden_demand": run.hidden_demand})
+    return Section("monitoring", "sections/monitoring.html.j2", tables=tables, figures=figures, context=context)
+
+
 #: The report's sections, in order: (run, mask) -> Section. ``mask`` renders an entity value for
 #: the report (None: shown in full).
 SECTIONS: list[Callable[[Run, Callable | None], Section]] = [
-    data_section, clusters_section, trace_section, linkage_section, channels_section, time_section, routes_section,
-    checkpoints_section, disruption_section,
+    data_section, clusters_section, trace_section, linkage_section, channels_section, time_section, monitoring_section,
+    routes_section, checkpoints_section, disruption_section,
 ]

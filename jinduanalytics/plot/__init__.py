@@ -17,9 +17,11 @@ from .figures import (
                       linkage_waterfall,
                       parcel_channel_plot,
                       region_heatmap,
+                      risk_levels,
                       substance_trend,
+                      wastewater_series,
 )
 
 __all__ = ["cluster_network", "region_heatmap", "beibu_map", "cluster_ranking", "case_timeline",
            "linkage_waterfall", "disruption_curve", "substance_trend", "parcel_channel_plot", "indicator_lines",
-           "lifecycle_plot", "cjk_font"]
+           "lifecycle_plot", "wastewater_series", "risk_levels", "cjk_font"]

@@ -10,13 +10,14 @@ from importlib import resources
 
 import numpy as np
 import pandas as pd
+from matplotlib.patches import Patch, Rectangle
 
 from ..errors import ParameterError, SchemaError
 from ._style import MODE_COLORS, MODE_ZH, PART_COLORS, PROVINCE_COLORS, ROLE_COLORS, ROLE_ZH, new_figure, style
 
 __all__ = ["cluster_network", "region_heatmap", "beibu_map", "cluster_ranking", "case_timeline",
            "linkage_waterfall", "disruption_curve", "substance_trend", "parcel_channel_plot", "indicator_lines",
-           "lifecycle_plot"]
+           "lifecycle_plot", "wastewater_series", "risk_levels"]
 
 
 def _frame(table, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -569,4 +570,83 @@ def lifecycle_plot(events, *, top: int = 25, title: str | None = None):
         ax.grid(axis="x", alpha=0.3)
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9, title="event")
         ax.set_title(title or "集群生命周期 clusters tracked across periods", loc="left")
+    return fig
+
+
+# ----------------------------------------------------------------------------- monitoring
+
+LEVEL_COLORS = {"重点整治": "#c44e52", "黄牌预警": "#dd8452", "关注": "#f2c14e", "一般": "#b8d8b0"}
+
+
+def wastewater_series(loads, alarms=None, *, plant: str, biomarker: str = "methamphetamine", title: str | None = None):
+    """One plant's consumption estimates over time with their 95% intervals, alarms marked.
+
+    Parameters
+    ----------
+    loads : pyarrow.Table or pandas.DataFrame
+        From :func:`jinduanalytics.wastewater.wastewater_loads`.
+    alarms : pyarrow.Table or pandas.DataFrame, optional
+        From :func:`jinduanalytics.wastewater.wastewater_alarms`: a band from each alarm's onset to its week.
+    plant : str
+    biomarker : str
+    title : str, optional
+    """
+    df = _frame(loads, "loads", ("plant_id", "biomarker", "date", "consumption"))
+    df = df[(df["plant_id"] == plant) & (df["biomarker"] == biomarker)].sort_values("date")
+    if df.empty:
+        raise ParameterError(f"loads: no samples of {biomarker!r} at plant {plant!r}")
+    with style():
+        fig = new_figure(10, 3.8)
+        ax = fig.add_subplot()
+        x = pd.to_datetime(df["date"])
+        if "consumption_low" in df:
+            ax.fill_between(x, df["consumption_low"], df["consumption_high"], color="#4c72b0", alpha=0.15, lw=0,
+                            label="95% interval")
+        ax.plot(x, df["consumption"], color="#4c72b0", lw=0.8, marker=".", ms=3, label="estimate")
+        if alarms is not None:
+            a = _frame(alarms, "alarms", ("plant_id", "biomarker", "week", "onset"))
+            a = a[(a["plant_id"] == plant) & (a["biomarker"] == biomarker)]
+            for i, r in enumerate(a.itertuples()):
+                ax.axvspan(pd.Timestamp(r.onset), pd.Timestamp(r.week) + pd.Timedelta(days=6), color="#c44e52",
+                           alpha=0.25, lw=0, label="alarm (onset to alarm week)" if i == 0 else None)
+        ax.set_ylabel("mg/day/1000 inhabitants")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", frameon=False, fontsize=9)
+        ax.set_title(title or f"污水监测 {plant} · {biomarker}", loc="left")
+    return fig
+
+
+def risk_levels(risk, *, regions=None, title: str | None = None):
+    """Each region's level per period as a coloured grid, its points written in each cell.
+
+    Parameters
+    ----------
+    risk : pyarrow.Table or pandas.DataFrame
+        From :func:`jinduanalytics.risk.region_risk`.
+    regions : pyarrow.Table, optional
+        For region names.
+    title : str, optional
+    """
+    df = _frame(risk, "risk", ("region_id", "period", "points", "level"))
+    names = _region_names(regions)
+    periods = sorted(df["period"].unique())
+    order = df.groupby("region_id")["points"].mean().sort_values(ascending=False).index
+    with style():
+        fig = new_figure(1.1 * len(periods) + 3, 0.36 * len(order) + 1.6)
+        ax = fig.add_subplot()
+        for i, r in enumerate(order):
+            for j, p in enumerate(periods):
+                row = df[(df["region_id"] == r) & (df["period"] == p)]
+                if row.empty:
+                    continue
+                level, pts = row["level"].iloc[0], row["points"].iloc[0]
+                ax.add_patch(Rectangle((j, i), 1, 1, color=LEVEL_COLORS.get(level, "#ddd")))
+                ax.text(j + 0.5, i + 0.5, f"{pts:g}", ha="center", va="center", fontsize=8)
+        ax.set_xlim(0, len(periods))
+        ax.set_ylim(len(order), 0)
+        ax.set_xticks(np.arange(len(periods)) + 0.5, [str(p)[:7] for p in periods], rotation=0)
+        ax.set_yticks(np.arange(len(order)) + 0.5, [names.get(r, r) for r in order])
+        handles = [Patch(color=c, label=k) for k, c in LEVEL_COLORS.items()]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9)
+        ax.set_title(title or "地区风险等级 region levels (points in each cell)", loc="left")
     return fig
