@@ -222,7 +222,7 @@ def channels_section(run: Run, mask) -> Section:
 def time_section(run: Run, mask) -> Section:
     ind, cps = run.indicators, run.change_points
     names = _region_names(run)
-    figures, context = {}, {}
+    figures, context = {}, {"events": None}
     cases = ind.to_pandas()
     cases = cases[cases["indicator"] == "cases"]
     if len(cases):
@@ -253,7 +253,7 @@ def monitoring_section(run: Run, mask) -> Section:
     names = _region_names(run)
     regions = get_table(run.data, "regions", required=False)
     risk = run.region_risk
-    figures, context = {}, {}
+    figures, context = {}, {"risk": None, "period": None, "alarms": None, "hidden": None}
     if risk.num_rows:
         figures["levels"] = plot.risk_levels(risk, regions=regions)
         last = risk.to_pandas()
