@@ -22,7 +22,8 @@ from .tables import get_table
 from .trends import indicators
 from .wastewater import wastewater_loads
 
-__all__ = ["hidden_demand", "region_risk", "region_population", "WEIGHTS", "POINTS", "LEVELS"]
+__all__ = ["hidden_demand", "region_risk", "region_population", "person_risk", "WEIGHTS", "POINTS", "LEVELS",
+           "PERSON_WEIGHTS", "PERSON_LEVELS"]
 
 #: Indicator -> weight. Per-inhabitant indicators need a population (:func:`region_population`).
 WEIGHTS = {"cases_per_10k": 1.0, "new_persons_per_10k": 1.0, "repeat_persons": 1.0, "outflow_persons": 1.0,
@@ -205,3 +206,106 @@ def region_risk(data, *, period: str = "year", weights: dict | None = None, poin
     out = table.reset_index().sort_values(["period", "points", "region_id"], ascending=[True, False, True])
     out["period"] = out["period"].dt.date
     return pa.Table.from_pandas(out.reset_index(drop=True), preserve_index=False)
+
+
+#: Person factors -> weight (:func:`person_risk`).
+PERSON_WEIGHTS = {"prior_cases": 1.0, "recency": 2.0, "supply_role": 1.0, "repeat_use": 1.0, "active_cluster": 2.0,
+                  "regions": 0.5}
+#: Person level by the share of the maximum weighted points, highest first (极端 / 高 / 中 / 低).
+PERSON_LEVELS = ((0.6, "极端"), (0.4, "高"), (0.2, "中"), (0.0, "低"))
+_SUPPLY_ROLES = {"supplier": 3, "wholesaler": 3, "producer": 3, "seller": 2, "courier": 2, "precursor_buyer": 2}
+
+
+@tabular
+def person_risk(data, *, as_of, persons=None, clusters=None, weights: dict | None = None, levels=PERSON_LEVELS,
+                active_days: int = 180) -> pa.Table:
+    """A scorecard per person from what the data hold before ``as_of`` (分类分级管理).
+
+    Factors, each 0-3 points (times its weight, :data:`PERSON_WEIGHTS`, overridable):
+
+    * ``prior_cases``: cases before ``as_of`` (1, 2, 3 or more);
+    * ``recency``: days from the last case to ``as_of`` (within 90: 3, 365: 2, 730: 1);
+    * ``supply_role``: the highest role held (supplier / wholesaler / producer 3, seller / courier /
+      precursor buyer 2; users and buyers 0);
+    * ``repeat_use``: use cases (吸食) — 2 or more: 3, 1: 1;
+    * ``active_cluster``: one of the person's cases lies in a case cluster (3+ cases) with a case in the
+      ``active_days`` before ``as_of`` — the supply around them is still running (3);
+    * ``regions``: cases in 2 or more regions (3).
+
+    Deliberately left out: sex, age and birth date, name, ethnicity, home region and any other trait of
+    the person rather than their conduct; they would grade people by who they are, and the data's
+    geography would turn a home region into a proxy for it.
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+        ``cases``, ``case_persons``.
+    as_of : date or "YYYY-MM-DD"
+        Only cases dated before it count.
+    persons : pyarrow.Table, optional
+        ``record_id`` -> ``person_id`` (resolved persons): a person's records count together.
+    clusters : pyarrow.Table, optional
+        :func:`~jinduanalytics.clusters.cluster_cases` (without it ``active_cluster`` scores 0).
+    weights : dict, optional
+    levels : sequence of (share, level), highest first
+    active_days : int
+
+    Returns
+    -------
+    pyarrow.Table
+        ``person``, the factor values (``prior_cases``, ``last_case``, ``days_since``, ``top_role``,
+        ``use_cases``, ``active_cluster``, ``n_regions``), ``<factor>_points``, ``points``,
+        ``max_points``, ``share``, ``level``; sorted by points, highest first.
+    """
+    w = {**PERSON_WEIGHTS, **(weights or {})}
+    unknown = sorted(set(weights or {}) - set(PERSON_WEIGHTS))
+    if unknown:
+        raise ParameterError(f"weights: unknown factors {unknown}; known: {', '.join(PERSON_WEIGHTS)}")
+    cut = pd.Timestamp(str(as_of))
+    cases = get_table(data, "cases", columns=("case_id", "region_id", "date", "case_type")).to_pandas()
+    cases["date"] = pd.to_datetime(cases["date"])
+    cases = cases[cases["date"] < cut]
+    cp = get_table(data, "case_persons", columns=("case_id", "record_id", "role")).select(
+        ["case_id", "record_id", "role"]).to_pandas().merge(cases, on="case_id")
+    if persons is not None:
+        pm = (persons.to_pandas() if isinstance(persons, pa.Table) else persons)[["record_id", "person_id"]]
+        cp = cp.merge(pm, on="record_id", how="left")
+        cp["person"] = cp["person_id"].fillna(cp["record_id"])
+    else:
+        cp["person"] = cp["record_id"]
+    g = cp.groupby("person")
+    df = pd.DataFrame({"prior_cases": g["case_id"].nunique(), "last_case": g["date"].max(),
+                       "n_regions": g["region_id"].nunique()})
+    df["days_since"] = (cut - df["last_case"]).dt.days
+    role_rank = cp["role"].map(_SUPPLY_ROLES).fillna(0)
+    top = cp.assign(rank=role_rank).sort_values("rank", ascending=False).drop_duplicates("person").set_index("person")
+    df["top_role"] = top["role"].reindex(df.index)
+    df["use_cases"] = cp[cp["case_type"] == "吸食"].groupby("person")["case_id"].nunique().reindex(df.index).fillna(0).astype(int)
+    active = pd.Series(False, index=df.index)
+    if clusters is not None:
+        cl = (clusters.to_pandas() if isinstance(clusters, pa.Table) else clusters)[["case_id", "cluster", "cluster_size"]]
+        cc = cases.merge(cl[cl["cluster_size"] >= 3], on="case_id")
+        live = set(cc.loc[cc["date"] >= cut - pd.Timedelta(days=active_days), "cluster"])
+        mine = cp.merge(cl, on="case_id")
+        active = mine[mine["cluster"].isin(live)].groupby("person").size().reindex(df.index).fillna(0) > 0
+    df["active_cluster"] = active.to_numpy()
+    pts = {
+        "prior_cases": np.minimum(df["prior_cases"], 3),
+        "recency": np.select([df["days_since"] <= 90, df["days_since"] <= 365, df["days_since"] <= 730], [3, 2, 1], 0),
+        "supply_role": df["top_role"].map(_SUPPLY_ROLES).fillna(0),
+        "repeat_use": np.select([df["use_cases"] >= 2, df["use_cases"] == 1], [3, 1], 0),
+        "active_cluster": np.where(df["active_cluster"], 3, 0),
+        "regions": np.where(df["n_regions"] >= 2, 3, 0),
+    }
+    total = np.zeros(len(df))
+    for name, p in pts.items():
+        df[f"{name}_points"] = np.asarray(p, dtype=float) * w[name]
+        total += df[f"{name}_points"].to_numpy()
+    df["points"] = total
+    df["max_points"] = 3 * sum(w.values())
+    df["share"] = df["points"] / df["max_points"] if df["max_points"].iloc[0:1].sum() > 0 else 0.0
+    lv = sorted(levels, key=lambda t: -t[0])
+    df["level"] = [next((n for c, n in lv if s >= c), lv[-1][1]) for s in df["share"]]
+    df = df.reset_index().rename(columns={"index": "person"}).sort_values(["points", "person"], ascending=[False, True])
+    df["last_case"] = df["last_case"].dt.date
+    return pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)

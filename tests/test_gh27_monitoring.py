@@ -180,3 +180,46 @@ def test_gh27_changing_a_weight_changes_grades_as_documented(monitoring):
     assert (r.loc[top, "wastewater_points"] == 3).all()
     with pytest.raises(ParameterError, match="unknown indicators"):
         region_risk(monitoring, weights={"bogus": 1})
+
+
+# ----------------------------------------------------------------------------- persons
+
+from jinduanalytics.clusters import cluster_cases  # noqa: E402
+from jinduanalytics.risk import PERSON_LEVELS, person_risk  # noqa: E402
+
+
+def test_gh27_person_risk_ranks_later_cases_ahead_of_the_prior_count(city):
+    from sklearn.metrics import roc_auc_score
+
+    as_of = pd.Timestamp("2024-01-01")
+    r = person_risk(city, as_of="2024-01-01", clusters=cluster_cases(city, seed=7)).to_pandas()
+    cp = city.case_persons.to_pandas().merge(city.cases.to_pandas()[["case_id", "date"]], on="case_id")
+    cp["date"] = pd.to_datetime(cp["date"])
+    later = set(cp.loc[(cp["date"] >= as_of) & (cp["date"] < as_of + pd.Timedelta(days=365)), "record_id"])
+    y = r["person"].isin(later)
+    auc, base = roc_auc_score(y, r["points"]), roc_auc_score(y, r["prior_cases"])
+    print(f"person risk AUC {auc:.3f} vs prior case count {base:.3f} ({y.mean():.1%} with a case in the next year)")
+    assert auc > base + 0.1
+    parts = [c for c in r.columns if c.endswith("_points") and c != "max_points"]
+    assert np.allclose(r[parts].sum(axis=1), r["points"])
+    assert all(level == next(n for cut, n in PERSON_LEVELS if s >= cut) for s, level in zip(r["share"], r["level"]))
+
+
+def test_gh27_person_risk_ignores_who_a_person_is(city):
+    """Sex, birth date, name and home region never enter the grade: scrambling them changes nothing."""
+    pr = city.person_records
+    rng = np.random.default_rng(0)
+    scrambled = pr
+    for col in ("name", "sex", "birth_date", "home_region"):
+        i = pr.column_names.index(col)
+        scrambled = scrambled.set_column(i, col, pr.column(col).take(pa.array(rng.permutation(pr.num_rows))))
+    tables = dict(city.tables) | {"person_records": scrambled}
+    a = person_risk(city, as_of="2024-01-01")
+    b = person_risk(tables, as_of="2024-01-01")
+    assert a.equals(b)
+    only_recency = {k: 0.0 for k in ("prior_cases", "supply_role", "repeat_use", "active_cluster", "regions")}
+    r = person_risk(city, as_of="2024-01-01", weights=only_recency).to_pandas()
+    # recency alone (weight 2, max 6): a case within 90 days is 6 of 6 -> 极端, within a year 4 of 6 -> 极端,
+    # within two years 2 of 6 -> 中, older 0 -> 低
+    expect = np.select([r["days_since"] <= 90, r["days_since"] <= 365, r["days_since"] <= 730], ["极端", "极端", "中"], "低")
+    assert (r["level"] == expect).all()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import datetime
 from functools import cached_property
 
 import numpy as np
@@ -33,7 +34,7 @@ from ..lifecycle import track_clusters
 from ..linkage import resolve_persons
 from ..options import tabular
 from ..region_pairs import region_pairs
-from ..risk import hidden_demand, region_risk
+from ..risk import hidden_demand, person_risk, region_risk
 from ..temporal import window
 from ..trends import change_points, indicators
 from ..wastewater import wastewater_alarms, wastewater_loads
@@ -242,6 +243,14 @@ class Run:
         c = self.config["monitoring"]
         return region_risk(self.data, period=c["period"], loads=self.wastewater_loads, persons=self.person_linkage[1],
                            clusters=self.case_clusters, biomarker=c["biomarker"])
+
+    @intermediate
+    def person_risk(self) -> pa.Table:
+        """Persons graded as of the day after the last case (分类分级)."""
+        dates = self.data["cases"].column("date") if self.has("cases") else None
+        last = max(dates.to_pylist()) if dates is not None and len(dates) else None
+        as_of = (last + datetime.timedelta(days=1)).isoformat() if last else "1970-01-01"
+        return person_risk(self.data, as_of=as_of, persons=self.person_linkage[1], clusters=self.case_clusters)
 
     # --- routes, checkpoints, disruption ---------------------------------------------------------
     @intermediate

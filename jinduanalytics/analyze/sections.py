@@ -253,7 +253,7 @@ def monitoring_section(run: Run, mask) -> Section:
     names = _region_names(run)
     regions = get_table(run.data, "regions", required=False)
     risk = run.region_risk
-    figures, context = {}, {"risk": None, "period": None, "alarms": None, "hidden": None}
+    figures, context = {}, {"risk": None, "period": None, "alarms": None, "hidden": None, "persons": ""}
     if risk.num_rows:
         figures["levels"] = plot.risk_levels(risk, regions=regions)
         last = risk.to_pandas()
@@ -262,7 +262,10 @@ def monitoring_section(run: Run, mask) -> Section:
         show = last.assign(region=last["region_id"].map(lambda r: names.get(r, r)))[["region", "level", "points"] + cols]
         context["risk"] = _table_html(show.round(1), 30)
         context["period"] = str(last["period"].iloc[0])
-    tables = {"region_risk": risk}
+    people = run.person_risk
+    tables = {"region_risk": risk, "person_risk": people}
+    levels = people.to_pandas()["level"].value_counts()
+    context["persons"] = ", ".join(f"{k} {int(levels.get(k, 0)):,d}" for k in ("极端", "高", "中", "低"))
     loads, alarms = run.wastewater_loads, run.wastewater_alarms
     context["wastewater"] = loads is not None
     if loads is not None:
