@@ -65,6 +65,7 @@ def _figures(results):
         "lifecycle_plot": plot.lifecycle_plot(track_clusters(ds, period="quarter")[0]),
         "wastewater_series": plot.wastewater_series(loads, wastewater_alarms(loads), plant="WWTP000"),
         "risk_levels": plot.risk_levels(region_risk(mon, period="year"), regions=mon.regions),
+        "beibu_map_levels": plot.beibu_map(mon.regions, risk=region_risk(mon, period="year")),
     }
 
 

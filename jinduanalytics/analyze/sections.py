@@ -256,6 +256,7 @@ def monitoring_section(run: Run, mask) -> Section:
     figures, context = {}, {"risk": None, "period": None, "alarms": None, "hidden": None, "persons": ""}
     if risk.num_rows:
         figures["levels"] = plot.risk_levels(risk, regions=regions)
+        figures["map"] = plot.beibu_map(regions, risk=risk)
         last = risk.to_pandas()
         last = last[last["period"] == last["period"].max()]
         cols = [c for c in last.columns if c.endswith("_points") and c != "max_points"]

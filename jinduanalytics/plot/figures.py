@@ -181,7 +181,7 @@ def _coastline() -> pd.DataFrame:
         return pd.read_csv(f)
 
 
-def beibu_map(regions=None, legs=None, *, value: str = "quantity_g", min_share: float = 0.0,
+def beibu_map(regions=None, legs=None, *, value: str = "quantity_g", min_share: float = 0.0, risk=None,
               title: str | None = None):
     """The Beibu Gulf rim: regions at their coordinates, province colours, flow arrows.
 
@@ -193,6 +193,9 @@ def beibu_map(regions=None, legs=None, *, value: str = "quantity_g", min_share: 
         ``origin``, ``destination``, ``mode`` and the ``value`` column (e.g. from
         :func:`jinduanalytics.routes.flow_legs`); arrow width scales with ``value``, colour
         shows the mode. Legs under ``min_share`` of the largest are not drawn.
+    risk : table, optional
+        From :func:`jinduanalytics.risk.region_risk`: regions coloured by their level in its latest
+        period (pass one period's rows for another) instead of by province.
 
     The coastline is a simplified outline shipped with the package (no downloads); the
     琼州海峡 crossing between 徐闻 and 海口 is labelled.
@@ -235,8 +238,20 @@ def beibu_map(regions=None, legs=None, *, value: str = "quantity_g", min_share: 
             for mode in sorted(set(lg["mode"])):
                 handles += ax.plot([], [], color=MODE_COLORS.get(mode, "#555555"), lw=3,
                                    label=f"{MODE_ZH.get(mode, mode)} {mode}")
+        level_of = {}
+        if risk is not None:
+            rk = _frame(risk, "risk", ("region_id", "period", "level"))
+            rk = rk[rk["period"] == rk["period"].max()]
+            level_of = dict(zip(rk["region_id"], rk["level"]))
+            for lv, color in LEVEL_COLORS.items():
+                handles.append(ax.scatter([], [], s=60, color=color, edgecolor="black", lw=0.5, label=lv))
         for prov, part in r.groupby("province"):
             origin = (part["level"] == "origin").to_numpy()
+            if level_of:
+                colors = [LEVEL_COLORS.get(level_of.get(x), "#dddddd") for x in part.loc[~origin, "region_id"]]
+                ax.scatter(part.loc[~origin, "x"], part.loc[~origin, "y"], s=110, c=colors, edgecolor="black", lw=0.6,
+                           zorder=3)
+                continue
             handles.append(ax.scatter(part.loc[~origin, "x"], part.loc[~origin, "y"], s=60,
                                       color=PROVINCE_COLORS.get(prov, "gray"), edgecolor="black", lw=0.5, zorder=3,
                                       label=prov))
@@ -255,7 +270,8 @@ def beibu_map(regions=None, legs=None, *, value: str = "quantity_g", min_share: 
         ax.set_ylabel("纬度 lat")
         ax.legend(handles=handles, loc="lower right", fontsize=8, frameon=True, title="▲ 源头 origin",
                   title_fontsize=8)
-        ax.set_title(title or "环北部湾 Beibu Gulf rim" + (f": flows by {value}" if legs is not None else ""))
+        ax.set_title(title or "环北部湾 Beibu Gulf rim" + (f": flows by {value}" if legs is not None else "")
+                     + (f" · 风险等级 levels {str(rk['period'].iloc[0])[:10]}" if level_of else ""))
     return fig
 
 
