@@ -28,7 +28,8 @@ DEFAULTS: dict = {
     "region_pairs": {"z_threshold": 3.0, "two_way_min_share": 0.1, "robust": True},
     "checkpoints": {"k": 5, "kind": "leg", "detour": 0.25},
     "channels": {"period": "month", "alpha": 0.05, "window_days": 365, "max_hops": 3},
-    "trends": {"period": "quarter", "alpha": 0.01, "track_clusters": True},
+    # track_clusters clusters every period again; 2 consensus runs per period (the main clustering has 5)
+    "trends": {"period": "quarter", "alpha": 0.01, "track_clusters": True, "n_runs": 2},
     "monitoring": {"period": "year", "loq_rule": "loq_sqrt2", "biomarker": "methamphetamine"},
 }
 

@@ -221,7 +221,7 @@ class Run:
         if not c["trends"]["track_clusters"]:
             return None
         return track_clusters(self.data, period=c["trends"]["period"], seed=self.seed, links=self.case_links,
-                              density=c["clusters"]["density"], n_runs=c["clusters"]["n_runs"])
+                              density=c["clusters"]["density"], n_runs=c["trends"]["n_runs"])
 
     # --- 毒情监测: wastewater, grading -----------------------------------------------------------
     @intermediate
