@@ -12,6 +12,8 @@ themselves do not).
 
 from __future__ import annotations
 
+import datetime as _dt
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -233,18 +235,24 @@ def track_clusters(data, *, period: str = "quarter", min_size: int = 3, theta: f
                             ["kind", "value"], join_type="inner")
     starts = period_start(cases.column("date"), period)
     per_case = pa.table({"case_id": cases.column("case_id"), "period": starts, "date": cases.column("date")})
+    # every link and every member row tagged with its case's period once, then sliced per period
+    # (filtering the dataset's links once per period had cost most of the time at the rim)
+    links = _by_period(links, per_case)
+    members_of = _by_period(members_of, per_case)
+    cases_p = _by_period(cases, per_case)
+    days = {id(t): t.column("period").combine_chunks().cast(pa.int32()).to_numpy(zero_copy_only=False)
+            for t in (links, members_of, cases_p)}
     parts, membership = [], []
     for p in pc.unique(starts).sort().to_pylist():
-        ids = per_case.filter(pc.equal(per_case.column("period"), pa.scalar(p, pa.date32()))).column("case_id")
-        sub_links = links.filter(pc.is_in(links.column("case_id"), value_set=ids.combine_chunks()))
-        sub = {"cases": cases.filter(pc.is_in(cases.column("case_id"), value_set=ids.combine_chunks()))}
-        cl = cluster_cases(sub, seed=seed, links=sub_links, max_cases=cap, **cluster_kwargs)
+        sub_links, sub_members, sub_cases = (_slice(t, days[id(t)], p) for t in (links, members_of, cases_p))
+        cl = cluster_cases({"cases": sub_cases}, seed=seed, links=sub_links.drop_columns(["period"]), max_cases=cap,
+                           **cluster_kwargs)
         cl = cl.select(["case_id", "cluster", "cluster_size"]).append_column(
             "period", pa.array([p] * cl.num_rows, pa.date32()))
         parts.append(cl)
-        big = cl.filter(pc.greater_equal(cl.column("cluster_size"), min_size))
-        mm = big.join(members_of, "case_id", join_type="inner")
-        membership.append(pa.table({"period": mm.column("period"), "community": mm.column("cluster"),
+        big = cl.filter(pc.greater_equal(cl.column("cluster_size"), min_size)).select(["case_id", "cluster"])
+        mm = big.join(sub_members.select(["case_id", "kind", "value"]), "case_id", join_type="inner")
+        membership.append(pa.table({"period": pa.array([p] * mm.num_rows, pa.date32()), "community": mm.column("cluster"),
                                     "member": pc.binary_join_element_wise(mm.column("kind"), mm.column("value"), ":")}))
     clusters = pa.concat_tables(parts) if parts else pa.table(
         {"case_id": pa.array([], pa.string()), "cluster": pa.array([], pa.int64()),
@@ -288,6 +296,21 @@ def track_clusters(data, *, period: str = "quarter", min_size: int = 3, theta: f
                       "cluster": pa.array(cdf["cluster"].to_numpy(np.int64)),
                       "track": pa.array([None if pd.isna(t) else int(t) for t in cdf["track"]], pa.int64())})
     return events, out_c.sort_by([("period", "ascending"), ("case_id", "ascending")])
+
+
+def _by_period(t: pa.Table, per_case: pa.Table) -> pa.Table:
+    """``t`` (with a ``case_id``) with its case's period, sorted by period (for :func:`_slice`)."""
+    idx = pc.index_in(t.column("case_id"), value_set=per_case.column("case_id").combine_chunks())
+    t = t.append_column("period", per_case.column("period").combine_chunks().take(idx)) if "period" not in t.column_names \
+        else t
+    return t.sort_by([("period", "ascending")])
+
+
+def _slice(t: pa.Table, days: np.ndarray, p: _dt.date) -> pa.Table:
+    """The rows of period ``p`` of a table sorted by period (``days``: its periods as day numbers)."""
+    d = (p - _dt.date(1970, 1, 1)).days
+    lo, hi = np.searchsorted(days, d, side="left"), np.searchsorted(days, d, side="right")
+    return t.slice(lo, hi - lo)
 
 
 @tabular
