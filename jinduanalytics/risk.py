@@ -129,7 +129,7 @@ def _lad_line(x: np.ndarray, y: np.ndarray, iterations: int = 50) -> tuple[float
 @tabular
 def region_risk(data, *, period: str = "year", weights: dict | None = None, points=POINTS, levels=LEVELS,
                 loads=None, persons=None, clusters=None, population: dict | None = None,
-                biomarker: str = "methamphetamine") -> pa.Table:
+                biomarker: str = "methamphetamine", indicators_table=None) -> pa.Table:
     """A scorecard per region and period: points per indicator, their weighted sum, a level.
 
     Indicators (:func:`~jinduanalytics.trends.indicators` and the wastewater): cases and new persons per
@@ -150,6 +150,8 @@ def region_risk(data, *, period: str = "year", weights: dict | None = None, poin
     levels : sequence of (share, level), highest first
     loads, persons, clusters : pyarrow.Table, optional
         Wastewater loads, resolved persons, case clusters when already computed.
+    indicators_table : pyarrow.Table, optional
+        :func:`~jinduanalytics.trends.indicators` of ``data`` for the same ``period``, when already computed.
     population : dict, optional
         Region -> inhabitants (default :func:`region_population`).
     biomarker : str
@@ -166,7 +168,9 @@ def region_risk(data, *, period: str = "year", weights: dict | None = None, poin
     unknown = sorted(set(weights or {}) - set(WEIGHTS))
     if unknown:
         raise ParameterError(f"weights: unknown indicators {unknown}; known: {', '.join(WEIGHTS)}")
-    ind = indicators(data, period=period, persons=persons, clusters=clusters).to_pandas()
+    ind = (indicators(data, period=period, persons=persons, clusters=clusters) if indicators_table is None
+           else indicators_table)
+    ind = ind.to_pandas() if isinstance(ind, pa.Table) else ind
     wide = ind.pivot_table(index=["region_id", "period"], columns="indicator", values="value", fill_value=0)
     wide.index = wide.index.set_levels(pd.to_datetime(wide.index.levels[1]), level=1)
     pop = region_population(data, population)

@@ -30,7 +30,8 @@ DEFAULTS: dict = {
     "channels": {"period": "month", "alpha": 0.05, "window_days": 365, "max_hops": 3},
     # track_clusters clusters every period again; 2 consensus runs per period (the main clustering has 5)
     "trends": {"period": "quarter", "alpha": 0.01, "track_clusters": True, "n_runs": 2},
-    "monitoring": {"period": "year", "loq_rule": "loq_sqrt2", "biomarker": "methamphetamine"},
+    # region levels per quarter, like the trends (their indicators are then computed once)
+    "monitoring": {"period": "quarter", "loq_rule": "loq_sqrt2", "biomarker": "methamphetamine"},
 }
 
 

@@ -241,8 +241,10 @@ class Run:
     @intermediate
     def region_risk(self) -> pa.Table:
         c = self.config["monitoring"]
+        same = c["period"] == self.config["trends"]["period"]  # then the over-time indicators serve again
         return region_risk(self.data, period=c["period"], loads=self.wastewater_loads, persons=self.person_linkage[1],
-                           clusters=self.case_clusters, biomarker=c["biomarker"])
+                           clusters=self.case_clusters, biomarker=c["biomarker"],
+                           indicators_table=self.indicators if same else None)
 
     @intermediate
     def person_risk(self) -> pa.Table:

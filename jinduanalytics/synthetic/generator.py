@@ -51,7 +51,7 @@ from ..regions import BEIBU_CITIES, beibu_regions
 from . import identity as idt
 from .channels import add_channels
 from .shipping import legs as _legs
-from .wastewater import wastewater_tables
+from .wastewater import _plant_samples
 
 __all__ = ["SyntheticConfig", "PRESETS", "generate", "preset_config"]
 
@@ -671,7 +671,7 @@ def _generate(cfg: SyntheticConfig, step) -> Dataset:
     if cfg.wastewater_plants:
         users = tables["cases"].filter(pc.is_in(tables["cases"].column("case_type"), pa.array(["吸食", "持有"])))
         counts = users.group_by("region_id").aggregate([("case_id", "count")]).to_pydict()
-        ww, ww_truth = wastewater_tables(np.random.default_rng([cfg.seed, 27]), cities, city_p, cfg.wastewater_plants,
+        ww, ww_truth = _plant_samples(np.random.default_rng([cfg.seed, 27]), cities, city_p, cfg.wastewater_plants,
                                          cfg.end, dict(zip(counts["region_id"], counts["case_id_count"])))
         tables["wastewater"] = ww
         truth.update(ww_truth)

@@ -22,14 +22,14 @@ import pyarrow as pa
 
 from ..wastewater import CORRECTION_FACTORS
 
-__all__ = ["wastewater_tables", "BIOMARKERS", "LOQ"]
+__all__ = ["BIOMARKERS", "LOQ"]
 
 #: Biomarker -> (the vocabulary drug it indicates, lowest and highest planted consumption).
 BIOMARKERS = {"methamphetamine": ("冰毒", 20.0, 200.0), "ketamine": ("氯胺酮", 5.0, 60.0), "codeine": ("其他", 20.0, 60.0)}
 LOQ = 5.0
 
 
-def wastewater_tables(rng, cities, city_p, n_plants: int, end: _dt.date, user_cases: dict, years: int = 3,
+def _plant_samples(rng, cities, city_p, n_plants: int, end: _dt.date, user_cases: dict, years: int = 3,
                       surge_share: float = 0.25) -> tuple[pa.Table, dict[str, pa.Table]]:
     """(the wastewater table, its truth tables) for ``n_plants`` plants over the last ``years`` years.
 
