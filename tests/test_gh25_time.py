@@ -410,3 +410,41 @@ def test_gh25_planted_trend_breaks_found_within_one_quarter():
             total += 1
     print(f"planted trend breaks found within one quarter: {found} of {total}")
     assert found / total >= 0.8
+
+
+# ----------------------------------------------------------------------------- upstream tracing through relays
+
+from jinduanalytics.clusters import trace_upstream  # noqa: E402
+
+
+def _relay_tables(first_relay_contact: dt.date, second_relay_contact: dt.date) -> dict:
+    """A user (phone U) whose case is on 2024-03-01; a seller whose case holds phone S; U called R and
+    R called S on the given dates."""
+    d = dt.date
+    return {
+        "cases": pa.table({"case_id": ["c_user", "c_sell"], "region_id": ["GD-ZJ"] * 2,
+                           "date": [d(2024, 3, 1), d(2024, 2, 1)], "case_type": ["吸食", "贩卖"],
+                           "drug": ["冰毒"] * 2, "quantity_g": [0.5, 10.0]}),
+        "case_persons": pa.table({"case_id": ["c_user", "c_sell"], "record_id": ["r_user", "r_sell"],
+                                  "role": ["user", "seller"]}),
+        "case_entities": pa.table({"case_id": ["c_sell"], "kind": ["phone"], "value": ["S"]}),
+        "person_records": pa.table({"record_id": ["r_user", "r_sell"], "phone": ["U", "X"]}),
+        "contacts": pa.table({"phone_a": ["U", "R"], "phone_b": ["R", "S"], "count": [3, 3],
+                              "first_date": [first_relay_contact, second_relay_contact],
+                              "last_date": [first_relay_contact, second_relay_contact]}),
+    }
+
+
+def test_gh25_trace_follows_time_respecting_relays():
+    d = dt.date
+    good = _relay_tables(d(2024, 1, 10), d(2024, 1, 20))  # U -> R, then R -> S: a chain, before the case
+    assert trace_upstream(good).num_rows == 0  # direct contacts only (the default): nothing
+    t = trace_upstream(good, contact_hops=2).to_pylist()
+    assert len(t) == 1 and t[0]["candidate"] == "r_sell" and t[0]["score_contacts"] == pytest.approx(0.5)
+    backwards = _relay_tables(d(2024, 1, 20), d(2024, 1, 10))  # R -> S happened before U -> R
+    assert trace_upstream(backwards, contact_hops=2).num_rows == 0
+    slow = _relay_tables(d(2024, 1, 1), d(2024, 2, 15))  # 45 days apart: over the 30-day gap
+    assert trace_upstream(slow, contact_hops=2).num_rows == 0
+    assert trace_upstream(slow, contact_hops=2, max_gap_days=60).num_rows == 1
+    late = _relay_tables(d(2024, 1, 10), d(2024, 3, 5))  # the relay reached S after the case
+    assert trace_upstream(late, contact_hops=2, max_gap_days=90).num_rows == 0

@@ -9,6 +9,7 @@ import pyarrow as pa
 from .._checks import check_int, check_nonnegative
 from ..options import tabular
 from ..tables import get_table
+from ..temporal import time_respecting_paths
 from ._data import as_date_array, cluster_params, clusters_frame, evidence_links, link_weights
 
 __all__ = ["UPSTREAM_ROLES", "trace_upstream", "trace_coverage"]
@@ -59,6 +60,8 @@ def trace_upstream(
     rarity: str = "newman",
     max_cases: int | str | None = "auto",
     links: pa.Table | None = None,
+    contact_hops: int = 1,
+    max_gap_days: int = 30,
 ) -> pa.Table:
     """Candidate upstream persons for every downstream person of every case, ranked.
 
@@ -80,6 +83,13 @@ def trace_upstream(
     its ``first_date`` is on or before the case date; shared entities are dated by the
     traced case's own seizure). ``last_evidence_date`` is the latest dated evidence used.
 
+    With ``contact_hops`` above 1 the contact evidence also runs through relays: the traced
+    person's phone reaches a candidate's phone by a time-respecting chain of contacts (each
+    dated by its ``first_date``, dates never going backwards, at most ``max_gap_days`` between
+    consecutive contacts, :func:`jinduanalytics.temporal.time_respecting_paths`), arriving by the case
+    date, its earliest chain at most ``contact_hops`` contacts long; a chain of ``h`` contacts weighs
+    ``contact_weight / h``.
+
     Parameters
     ----------
     data : Dataset or mapping of tables
@@ -96,6 +106,10 @@ def trace_upstream(
         Evidence weighting when no ``clusters`` are given (see :func:`jinduanalytics.graph.case_graph`).
     links : pyarrow.Table, optional
         :func:`case_links` of ``data`` (every person kind), when already computed.
+    contact_hops : int, default 1
+        Longest chain of contacts counted (1: direct contacts only).
+    max_gap_days : int, default 30
+        Longest wait between consecutive contacts of a chain.
 
     Returns
     -------
@@ -106,6 +120,8 @@ def trace_upstream(
         ``last_evidence_date``; at most ``top`` rows per traced (case, person).
     """
     check_int("top", top, minimum=1)
+    check_int("contact_hops", contact_hops, minimum=1)
+    check_int("max_gap_days", max_gap_days, minimum=0)
     check_nonnegative(contact_weight=contact_weight, cluster_weight=cluster_weight)
     cases = get_table(data, "cases", columns=("case_id", "date")).to_pandas()[["case_id", "date"]]
     cases["date"] = as_date_array(cases["date"])
@@ -153,9 +169,21 @@ def trace_upstream(
         ce = get_table(data, "case_entities", columns=("case_id", "kind", "value")).to_pandas()
         ce = ce[ce["kind"] == "phone"].rename(columns={"case_id": "other", "value": "peer"})[["other", "peer"]]
         ce["other"] = _codes(ce["other"], case_ids)
+        both["hops"] = 1
+        if contact_hops > 1:  # relayed contacts: time-respecting chains from each traced phone
+            phones = subjects.merge(ph, on="record_id")["phone"].unique()
+            edges = c.rename(columns={"phone_a": "source", "phone_b": "target", "first_date": "date"})
+            edges["date"] = pd.to_datetime(edges["date"]).dt.date
+            chains = time_respecting_paths(edges, {p: [p] for p in phones}, max_gap_days=max_gap_days,
+                                           directed=False).to_pandas()
+            chains = chains[(chains["hops"] >= 2) & (chains["hops"] <= contact_hops)]
+            relayed = pd.DataFrame({"phone": chains["seed_set"], "peer": chains["node"], "hops": chains["hops"],
+                                    "first_date": as_date_array(chains["date"])})
+            both = pd.concat([both, relayed], ignore_index=True)
         sub = subjects.merge(ph, on="record_id").merge(both, on="phone")
         sub = sub[sub["first_date"] <= sub["date"]]  # time order
-        ev = sub.merge(ce, on="peer")[["case_id", "record_id", "peer", "first_date", "other"]]
+        ev = sub.merge(ce, on="peer")[["case_id", "record_id", "peer", "first_date", "other", "hops"]]
+        ev = ev.sort_values("hops", kind="mergesort")  # the shortest chain to a peer counts
         ev = ev.merge(up[["case_id", "record_id"]].rename(columns={"case_id": "other", "record_id": "candidate"}),
                       on="other")
         ev = ev.merge(subjects[["case_id", "record_id", "role"]], on=["case_id", "record_id"])
@@ -163,7 +191,7 @@ def trace_upstream(
         ev = ev.merge(allowed, on=["role", "candidate_role"])
         ev = ev[ev["candidate"] != ev["record_id"]].drop_duplicates(key + ["peer"])
         reach = ev.groupby(["case_id", "record_id", "peer"])["candidate"].transform("size")
-        ev["w"] = contact_weight / reach
+        ev["w"] = contact_weight / reach / ev["hops"]
         scores.append(ev.groupby(key).agg(score_contacts=("w", "sum"), n_contacts=("peer", "size"),
                                           last_evidence_date=("first_date", "max")))
     if clusters is not None and cluster_weight > 0:
