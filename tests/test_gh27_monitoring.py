@@ -223,3 +223,21 @@ def test_gh27_person_risk_ignores_who_a_person_is(city):
     # within two years 2 of 6 -> 中, older 0 -> 低
     expect = np.select([r["days_since"] <= 90, r["days_since"] <= 365, r["days_since"] <= 730], ["极端", "极端", "中"], "低")
     assert (r["level"] == expect).all()
+
+
+def test_gh27_person_risk_on_planted_relapse(monitoring):
+    """Users with a planted latent relapse risk (relapse_users): the grade ranks those with a case in the
+    next year ahead of the prior case count."""
+    from sklearn.metrics import roc_auc_score
+
+    truth = monitoring.truth["person_relapse"].to_pandas()
+    as_of = pd.Timestamp("2024-07-01")
+    r = person_risk(monitoring, as_of="2024-07-01").to_pandas()
+    r = r[r["person"].isin(truth["record_id"])]
+    cp = monitoring.case_persons.to_pandas().merge(monitoring.cases.to_pandas()[["case_id", "date"]], on="case_id")
+    cp["date"] = pd.to_datetime(cp["date"])
+    later = set(cp.loc[(cp["date"] >= as_of) & (cp["date"] < as_of + pd.Timedelta(days=365)), "record_id"])
+    y = r["person"].isin(later)
+    auc, base = roc_auc_score(y, r["points"]), roc_auc_score(y, r["prior_cases"])
+    print(f"planted relapse: AUC {auc:.3f} vs prior case count {base:.3f} ({len(r)} users, {y.mean():.1%} relapse)")
+    assert auc > base + 0.1

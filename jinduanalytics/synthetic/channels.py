@@ -488,6 +488,31 @@ class _Channels:
                 self.involve(new, self.new_persons(n, -1, "unaffiliated", city), "user")
             self.breaks.append((city, q_start[q].astype("datetime64[D]")))
 
+    def relapses(self, count: int):
+        """Users with a planted latent risk (high for a third): after each use case, another follows
+        with probability 0.75 (high) or 0.35 (low), after an exponential wait of mean 90 (high) or 240
+        (low) days — relapse risk that falls with time since the last case. Each user has one record
+        in one city. Truth: ``person_relapse`` (record index here, mapped to record ids in _tables)."""
+        rng = self.rng
+        high = rng.random(count) < 1 / 3
+        people = self.new_persons(count, -1, "user", self.city(count))
+        region = self.person_info.column("region")[people]
+        for i in range(count):
+            p_again, wait = (0.75, 90.0) if high[i] else (0.35, 240.0)
+            day = int(rng.integers(0, self.span))
+            days = []
+            while day <= self.span and len(days) < 40:
+                days.append(day)
+                if rng.random() >= p_again:
+                    break
+                day += 1 + int(rng.exponential(wait))
+            c = self.new_cases(np.full(len(days), -1), np.full(len(days), "background", dtype=object),
+                               np.full(len(days), region[i], dtype=object), np.array(days),
+                               np.where(rng.random(len(days)) < 0.8, "吸食", "持有"), np.full(len(days), "冰毒"),
+                               np.round(rng.lognormal(-0.7, 0.8, len(days)), 2))
+            self.involve(c, np.full(len(days), people[i]), "user")
+        self.relapse = (people, high)
+
     def noise(self):
         """VPN exit addresses in a few online cases; buyers who also bought from another network."""
         rng = self.rng
@@ -519,6 +544,8 @@ def add_channels(cfg, tables: dict, truth: dict, *, cities, city_p, province_of,
         ch.lifecycles(cfg.lifecycle_networks)
     if cfg.trend_breaks:
         ch.trend_breaks(cfg.trend_breaks, tables["cases"])
+    if cfg.relapse_users:
+        ch.relapses(cfg.relapse_users)
     if cfg.precursor_chains:
         ch.decoys(cfg.precursor_chains * 2, max(cfg.precursor_chains // 2, 1), vocab)
     n_drug = sum(p.shape[0] for p in ch.parcels.parts["waybill"])
@@ -656,6 +683,10 @@ def _tables(ch: _Channels, tables: dict, truth: dict) -> tuple[dict, dict]:
             "precursor": pa.array(ch.chains.column("precursor"), pa.string()),
             "product": pa.array(ch.chains.column("product"), pa.string()),
             "fed_network": pa.array(ch.chains.column("fed_network").astype(np.int64))})
+    if ch.cfg.relapse_users:
+        people, high = ch.relapse
+        truth["person_relapse"] = pa.table({"record_id": pa.array(record_id[people], pa.string()),
+                                            "latent_risk": pa.array(np.where(high, "high", "low"), pa.string())})
     if ch.cfg.trend_breaks:
         truth["trend_breaks"] = pa.table({"region_id": pa.array([b[0] for b in ch.breaks], pa.string()),
                                           "period": pa.array(np.array([b[1] for b in ch.breaks], dtype="datetime64[D]"),

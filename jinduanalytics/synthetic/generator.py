@@ -95,6 +95,8 @@ class SyntheticConfig:
         (:meth:`.channels._Channels.lifecycles`; truth ``lifecycle_events``).
     trend_breaks
         Regions whose case counts shift up from a planted quarter on (truth ``trend_breaks``).
+    relapse_users
+        Users with a planted latent relapse risk (truth ``person_relapse``).
     wastewater_plants
         Wastewater plants sampled over the last three years (:mod:`.wastewater`; truth
         ``wastewater_use``, ``wastewater_surges``).
@@ -140,6 +142,7 @@ class SyntheticConfig:
     lifecycle_networks: int = 0
     trend_breaks: int = 0
     wastewater_plants: int = 0
+    relapse_users: int = 0
 
     def replace(self, **changes) -> SyntheticConfig:
         names = {f.name for f in dataclasses.fields(self)}
@@ -158,7 +161,7 @@ PRESETS = {
     # the city plus networks with planted lifecycles and regions with planted trend breaks (issue 25)
     "timeline": dict(n_networks=200, lifecycle_networks=30, trend_breaks=5),
     # the city plus 24 wastewater plants sampled over three years (issue 27)
-    "monitoring": dict(n_networks=200, wastewater_plants=24),
+    "monitoring": dict(n_networks=200, wastewater_plants=24, relapse_users=1500),
     "beibu": dict(n_networks=6200),  # ~300k cases, ~1M person records
     "national": dict(n_networks=200_000),  # ~10M cases (for a distributed engine)
 }
@@ -219,7 +222,7 @@ def _validate_config(cfg: SyntheticConfig) -> None:
     if cfg.id_missing + cfg.id_masked + cfg.id_mistyped > 1:
         raise ParameterError("id_missing + id_masked + id_mistyped must be <= 1")
     for name in ("online_networks", "precursor_chains", "courier_outlets", "lifecycle_networks", "trend_breaks",
-                 "wastewater_plants"):
+                 "wastewater_plants", "relapse_users"):
         if not isinstance(getattr(cfg, name), (int, np.integer)) or getattr(cfg, name) < 0:
             raise ParameterError(f"{name} must be an integer >= 0; got {getattr(cfg, name)!r}.")
     if not 0 <= cfg.background_share < 1:
@@ -665,7 +668,8 @@ def _generate(cfg: SyntheticConfig, step) -> Dataset:
     truth = _truth(cfg, N, cities, home, second, cross, two_way, origin, drug, net_lo, net_hi, t0,
                    record_id, rp, case_id, case_net, case_kind, p_net, p_role, upstream, n_net_persons,
                    n_bg, n_reg, all_home, hub_kind, hub_value, recycled_values, sup_of_net, is_dup)
-    if cfg.online_networks or cfg.precursor_chains or cfg.courier_outlets or cfg.lifecycle_networks or cfg.trend_breaks:
+    if (cfg.online_networks or cfg.precursor_chains or cfg.courier_outlets or cfg.lifecycle_networks or cfg.trend_breaks
+            or cfg.relapse_users):
         tables, truth = add_channels(cfg, tables, truth, cities=cities, city_p=city_p, province_of=province_of,
                                      t0=t0, span=span)
     if cfg.wastewater_plants:
