@@ -214,7 +214,7 @@ def region_risk(data, *, period: str = "year", weights: dict | None = None, poin
 
 #: Person factors -> weight (:func:`person_risk`).
 PERSON_WEIGHTS = {"prior_cases": 1.0, "recency": 2.0, "supply_role": 1.0, "repeat_use": 1.0, "active_cluster": 2.0,
-                  "regions": 0.5}
+                  "regions": 0.5, "lost_contact": 1.0}
 #: Person level by the share of the maximum weighted points, highest first (极端 / 高 / 中 / 低).
 PERSON_LEVELS = ((0.6, "极端"), (0.4, "高"), (0.2, "中"), (0.0, "低"))
 _SUPPLY_ROLES = {"supplier": 3, "wholesaler": 3, "producer": 3, "seller": 2, "courier": 2, "precursor_buyer": 2}
@@ -234,7 +234,10 @@ def person_risk(data, *, as_of, persons=None, clusters=None, weights: dict | Non
     * ``repeat_use``: use cases (吸食) — 2 or more: 3, 1: 1;
     * ``active_cluster``: one of the person's cases lies in a case cluster (3+ cases) with a case in the
       ``active_days`` before ``as_of`` — the supply around them is still running (3);
-    * ``regions``: cases in 2 or more regions (3).
+    * ``regions``: cases in 2 or more regions (3);
+    * ``lost_contact`` (脱管): the person's phone was in the contact records but not in the
+      ``active_days`` before ``as_of`` (3) — the nearest the data come to a person slipping out of
+      supervision; no points without a phone or contacts.
 
     Deliberately left out: sex, age and birth date, name, ethnicity, home region and any other trait of
     the person rather than their conduct; they would grade people by who they are, and the data's
@@ -243,7 +246,7 @@ def person_risk(data, *, as_of, persons=None, clusters=None, weights: dict | Non
     Parameters
     ----------
     data : Dataset or mapping of tables
-        ``cases``, ``case_persons``.
+        ``cases``, ``case_persons``; ``person_records`` and ``contacts`` for ``lost_contact``.
     as_of : date or "YYYY-MM-DD"
         Only cases dated before it count.
     persons : pyarrow.Table, optional
@@ -258,7 +261,7 @@ def person_risk(data, *, as_of, persons=None, clusters=None, weights: dict | Non
     -------
     pyarrow.Table
         ``person``, the factor values (``prior_cases``, ``last_case``, ``days_since``, ``top_role``,
-        ``use_cases``, ``active_cluster``, ``n_regions``), ``<factor>_points``, ``points``,
+        ``use_cases``, ``active_cluster``, ``n_regions``, ``last_contact``), ``<factor>_points``, ``points``,
         ``max_points``, ``share``, ``level``; sorted by points, highest first.
     """
     w = {**PERSON_WEIGHTS, **(weights or {})}
@@ -293,6 +296,20 @@ def person_risk(data, *, as_of, persons=None, clusters=None, weights: dict | Non
         mine = cp.merge(cl, on="case_id")
         active = mine[mine["cluster"].isin(live)].groupby("person").size().reindex(df.index).fillna(0) > 0
     df["active_cluster"] = active.to_numpy()
+    last_contact = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    pr = get_table(data, "person_records", required=False)
+    ct = get_table(data, "contacts", required=False)
+    if pr is not None and ct is not None and {"record_id", "phone"} <= set(pr.column_names):
+        c = ct.select(["phone_a", "phone_b", "first_date", "last_date"]).to_pandas()
+        c = c[pd.to_datetime(c["first_date"]) < cut]
+        seen = pd.concat([c[["phone_a", "last_date"]].rename(columns={"phone_a": "phone"}),
+                          c[["phone_b", "last_date"]].rename(columns={"phone_b": "phone"})])
+        seen = pd.to_datetime(seen.groupby("phone")["last_date"].max()).clip(upper=cut)
+        phones = pr.select(["record_id", "phone"]).to_pandas().dropna().merge(
+            cp[["record_id", "person"]].drop_duplicates(), on="record_id")
+        phones["seen"] = phones["phone"].map(seen)
+        last_contact = phones.groupby("person")["seen"].max().reindex(df.index)
+    df["last_contact"] = last_contact.dt.date
     pts = {
         "prior_cases": np.minimum(df["prior_cases"], 3),
         "recency": np.select([df["days_since"] <= 90, df["days_since"] <= 365, df["days_since"] <= 730], [3, 2, 1], 0),
@@ -300,6 +317,7 @@ def person_risk(data, *, as_of, persons=None, clusters=None, weights: dict | Non
         "repeat_use": np.select([df["use_cases"] >= 2, df["use_cases"] == 1], [3, 1], 0),
         "active_cluster": np.where(df["active_cluster"], 3, 0),
         "regions": np.where(df["n_regions"] >= 2, 3, 0),
+        "lost_contact": np.where(last_contact.notna() & (cut - last_contact > pd.Timedelta(days=active_days)), 3, 0),
     }
     total = np.zeros(len(df))
     for name, p in pts.items():

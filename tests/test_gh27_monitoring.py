@@ -217,7 +217,8 @@ def test_gh27_person_risk_ignores_who_a_person_is(city):
     a = person_risk(city, as_of="2024-01-01")
     b = person_risk(tables, as_of="2024-01-01")
     assert a.equals(b)
-    only_recency = {k: 0.0 for k in ("prior_cases", "supply_role", "repeat_use", "active_cluster", "regions")}
+    only_recency = {k: 0.0 for k in ("prior_cases", "supply_role", "repeat_use", "active_cluster", "regions",
+                                     "lost_contact")}
     r = person_risk(city, as_of="2024-01-01", weights=only_recency).to_pandas()
     # recency alone (weight 2, max 6): a case within 90 days is 6 of 6 -> 极端, within a year 4 of 6 -> 极端,
     # within two years 2 of 6 -> 中, older 0 -> 低
