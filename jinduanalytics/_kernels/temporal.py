@@ -6,6 +6,23 @@ from numba import njit
 NEVER = np.iinfo(np.int64).max
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _push(heap_t, heap_e, size, time, edge):
+    """Add (time, edge) to the binary min-heap held in the first ``size`` slots; returns the new size.
+    Ties in time go to the smaller edge index (deterministic order)."""
+    i = size
+    heap_t[i] = time
+    heap_e[i] = edge
+    while i > 0:
+        p = (i - 1) // 2
+        if heap_t[p] < heap_t[i] or (heap_t[p] == heap_t[i] and heap_e[p] <= heap_e[i]):
+            break
+        heap_t[p], heap_t[i] = heap_t[i], heap_t[p]
+        heap_e[p], heap_e[i] = heap_e[i], heap_e[p]
+        i = p
+    return size + 1
+
+
 @njit(cache=True, nogil=True)
 def earliest_arrival(indptr, dst, t, is_source, sources, start, max_gap):
     """Earliest arrival over dated edges whose dates never go backwards, with a waiting limit.
@@ -37,18 +54,7 @@ def earliest_arrival(indptr, dst, t, is_source, sources, start, max_gap):
         k = lo + np.searchsorted(t[lo:hi], start)
         for e in range(k, hi):
             parent[e] = -1
-            # push
-            i = size
-            size += 1
-            heap_t[i] = t[e]
-            heap_e[i] = e
-            while i > 0:
-                p = (i - 1) // 2
-                if heap_t[p] < heap_t[i] or (heap_t[p] == heap_t[i] and heap_e[p] <= heap_e[i]):
-                    break
-                heap_t[p], heap_t[i] = heap_t[i], heap_t[p]
-                heap_e[p], heap_e[i] = heap_e[i], heap_e[p]
-                i = p
+            size = _push(heap_t, heap_e, size, t[e], e)
         done[s] = hi
     while size > 0:
         tt = heap_t[0]
@@ -82,17 +88,7 @@ def earliest_arrival(indptr, dst, t, is_source, sources, start, max_gap):
         while k < hi and (max_gap < 0 or t[k] - tt <= max_gap):
             if parent[k] == -2:
                 parent[k] = e
-                j = size
-                size += 1
-                heap_t[j] = t[k]
-                heap_e[j] = k
-                while j > 0:
-                    p = (j - 1) // 2
-                    if heap_t[p] < heap_t[j] or (heap_t[p] == heap_t[j] and heap_e[p] <= heap_e[j]):
-                        break
-                    heap_t[p], heap_t[j] = heap_t[j], heap_t[p]
-                    heap_e[p], heap_e[j] = heap_e[j], heap_e[p]
-                    j = p
+                size = _push(heap_t, heap_e, size, t[k], k)
             k += 1
         if k > done[v]:
             done[v] = k
