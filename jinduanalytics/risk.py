@@ -55,6 +55,12 @@ def region_population(data, population: dict | None = None) -> dict[str, float]:
     return latest.groupby("region_id")["population"].sum().astype(float).to_dict()
 
 
+def _loads_frame(data, loads) -> pd.DataFrame:
+    """The wastewater loads as a DataFrame: those given, else computed from ``data``."""
+    loads = wastewater_loads(data) if loads is None else loads
+    return loads.to_pandas() if isinstance(loads, pa.Table) else loads
+
+
 def _median_consumption(loads: pd.DataFrame, biomarker: str, by: list[str]) -> pd.Series:
     return loads[loads["biomarker"] == biomarker].groupby(by)["consumption"].median()
 
@@ -89,8 +95,7 @@ def hidden_demand(data, *, biomarker: str = "methamphetamine", loads=None, popul
         ``cases_per_100k``, ``expected_per_100k``, ``z``, ``label`` ("hidden", "enforcement" or ""),
         sorted by z, highest first.
     """
-    loads = (wastewater_loads(data) if loads is None else loads).to_pandas() if not isinstance(loads, pd.DataFrame) \
-        else loads
+    loads = _loads_frame(data, loads)
     use = _median_consumption(loads, biomarker, ["region_id"])
     if use.empty:
         raise ParameterError(f"no wastewater samples of {biomarker!r}")
@@ -184,8 +189,7 @@ def region_risk(data, *, period: str = "year", weights: dict | None = None, poin
         if name in wide:
             table[name] = wide[name]
     if get_table(data, "wastewater", required=False) is not None:
-        ld = (wastewater_loads(data) if loads is None else loads)
-        ld = ld.to_pandas() if isinstance(ld, pa.Table) else ld
+        ld = _loads_frame(data, loads)
         ld = ld.assign(period=pd.to_datetime(period_start(pa.array(pd.to_datetime(ld["date"]).dt.date, pa.date32()),
                                                            period).to_pandas()))
         table["wastewater"] = _median_consumption(ld, biomarker, ["region_id", "period"]).reindex(table.index)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ._checks import check_choice, check_int, check_positive
+from ._checks import check_choice, check_int, check_nonnegative, check_positive
 from .errors import ParameterError
 from .options import tabular
 from .tables import get_table
@@ -90,8 +90,7 @@ def wastewater_loads(data, *, loq_rule: str = "loq_sqrt2", factors: dict | None 
     """
     check_choice("loq_rule", loq_rule, LOQ_RULES)
     u = {"concentration": 0.1, "flow": 0.1, "population": 0.1, "factor": 0.2, **(uncertainty or {})}
-    for k, v in u.items():
-        check_positive(**{f"uncertainty[{k!r}]": v}) if v else None
+    check_nonnegative(**{f"uncertainty[{k!r}]": v for k, v in u.items()})
     ww = get_table(data, "wastewater", columns=("plant_id", "region_id", "date", "biomarker", "substance",
                                                 "concentration_ng_l", "below_loq", "loq_ng_l", "flow_m3_day",
                                                 "population")).to_pandas()
@@ -178,8 +177,9 @@ def wastewater_alarms(loads, *, k: float = 0.5, h: float = 8.0, baseline_weeks: 
         g = g.assign(log=g["log"] - (g.groupby(weekday)["log"].transform("median") - g["log"].median()))
         weekly = g.groupby("week").agg(log=("log", "mean"), n=("log", "size"), dates=("date", lambda s: sorted(s.dt.date)))
         logs, counts, weeks, dates = weekly["log"].to_numpy(), weekly["n"].to_numpy(), weekly.index, weekly["dates"].to_list()
-        daily = [g.loc[g["week"] == w, "log"].to_numpy() for w in weeks]
-        censored = [g.loc[g["week"] == w, "below_loq"].to_numpy(bool) for w in weeks]
+        groups = g.groupby("week")
+        daily = [groups.get_group(w)["log"].to_numpy() for w in weeks]
+        censored = [groups.get_group(w)["below_loq"].to_numpy(bool) for w in weeks]
         s, start, onset = 0.0, 0, None
         for i in range(len(logs)):
             lo = max(start, i - baseline_weeks)
