@@ -237,14 +237,10 @@ def track_clusters(data, *, period: str = "quarter", min_size: int = 3, theta: f
     per_case = pa.table({"case_id": cases.column("case_id"), "period": starts, "date": cases.column("date")})
     # every link and every member row tagged with its case's period once, then sliced per period
     # (filtering the dataset's links once per period had cost most of the time at the rim)
-    links = _by_period(links, per_case)
-    members_of = _by_period(members_of, per_case)
-    cases_p = _by_period(cases, per_case)
-    days = {id(t): t.column("period").combine_chunks().cast(pa.int32()).to_numpy(zero_copy_only=False)
-            for t in (links, members_of, cases_p)}
+    by_period = [_by_period(t, per_case) for t in (links, members_of, cases.select(["case_id"]))]
     parts, membership = [], []
     for p in pc.unique(starts).sort().to_pylist():
-        sub_links, sub_members, sub_cases = (_slice(t, days[id(t)], p) for t in (links, members_of, cases_p))
+        sub_links, sub_members, sub_cases = (_slice(t, days, p) for t, days in by_period)
         cl = cluster_cases({"cases": sub_cases}, seed=seed, links=sub_links.drop_columns(["period"]), max_cases=cap,
                            **cluster_kwargs)
         cl = cl.select(["case_id", "cluster", "cluster_size"]).append_column(
@@ -298,12 +294,12 @@ def track_clusters(data, *, period: str = "quarter", min_size: int = 3, theta: f
     return events, out_c.sort_by([("period", "ascending"), ("case_id", "ascending")])
 
 
-def _by_period(t: pa.Table, per_case: pa.Table) -> pa.Table:
-    """``t`` (with a ``case_id``) with its case's period, sorted by period (for :func:`_slice`)."""
+def _by_period(t: pa.Table, per_case: pa.Table) -> tuple[pa.Table, np.ndarray]:
+    """``t`` (with a ``case_id``) with its case's period, sorted by period, and those periods as day
+    numbers (for :func:`_slice`)."""
     idx = pc.index_in(t.column("case_id"), value_set=per_case.column("case_id").combine_chunks())
-    t = t.append_column("period", per_case.column("period").combine_chunks().take(idx)) if "period" not in t.column_names \
-        else t
-    return t.sort_by([("period", "ascending")])
+    t = t.append_column("period", per_case.column("period").combine_chunks().take(idx)).sort_by([("period", "ascending")])
+    return t, t.column("period").combine_chunks().cast(pa.int32()).to_numpy(zero_copy_only=False)
 
 
 def _slice(t: pa.Table, days: np.ndarray, p: _dt.date) -> pa.Table:
