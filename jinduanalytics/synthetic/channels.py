@@ -89,6 +89,9 @@ class _Channels:
         self.net_rows: list[dict] = []
         self.n_street = truth["networks"].num_rows
         self._serial = 0
+        self.buyer_cases, self.online_wechat = [], []  # online buyer cases (with their network), sellers' wechat ids
+        self.events, self.breaks = [], []  # planted lifecycle events and trend breaks
+        self.vendor_account = self.ids("9992", 1, 12)[0]  # the licensed chemical vendor every purchase names
 
     # ------------------------------------------------------------------ helpers
     def ids(self, prefix: str, n: int, digits: int = 10) -> np.ndarray:
@@ -355,17 +358,21 @@ class _Channels:
         self.post(self.outlet_id[out], self.city(n), sender, self.ids("RV", n), rng.integers(0, self.span + 1, n),
                   np.round(rng.lognormal(6.5, 1.0, n), 1), np.full(n, _LEGIT))
 
+    def quarters(self) -> tuple[np.ndarray, np.ndarray]:
+        """The calendar quarters the data span: their first days, and those as day offsets from t0."""
+        t0 = np.datetime64(self.t0, "D")
+        first = t0.astype("datetime64[M]")
+        first = first - first.astype(int) % 3
+        q_start = np.arange(first, (t0 + self.span).astype("datetime64[M]") + 1, 3).astype("datetime64[D]")
+        return q_start, (q_start - t0).astype(np.int64)
+
     def lifecycles(self, count: int):
         """Street networks living through planted events, quarter by quarter (calendar quarters): born,
         growing, contracting, splitting, merging, and dismantled in an arrest (收网) quarter with a
         burst of cases, after which they are gone. Each quarter a network has about twice as many
         cases as identifiers, each case holding two of its identifiers and one of its persons. Truth: ``lifecycle_events`` (quarter, event, network)."""
         rng = self.rng
-        t0 = np.datetime64(self.t0, "D")
-        first_q = t0.astype("datetime64[M]")
-        first_q = first_q - (first_q.astype(int) % 3)
-        q_start = np.arange(first_q, (t0 + self.span).astype("datetime64[M]") + 1, 3).astype("datetime64[D]")
-        q_day = (q_start - t0).astype(np.int64)
+        q_start, q_day = self.quarters()
         nq = q_day.size
         next_net = [self.n_street + self.cfg.online_networks + self.cfg.precursor_chains]
 
@@ -438,7 +445,6 @@ class _Channels:
                     self.events.append((q, "birth", net))
             for net, st in alive.items():
                 self._lifecycle_cases(net, st, q_day[q], q_day[q + 1] - 1 if q + 1 < nq else self.span)
-        self.quarters = q_start
 
     def _lifecycle_cases(self, net, st, lo, hi, burst=False):
         rng = self.rng
@@ -468,11 +474,8 @@ class _Channels:
         one new person each) come at 1.5 times the region's case rate plus 15 a quarter (a 新增 surge);
         before it the region is as generated. Truth: ``trend_breaks`` (region_id, period)."""
         rng = self.rng
-        t0 = np.datetime64(self.t0, "D")
         region = cases.column("region_id").to_numpy(zero_copy_only=False).astype(object)
-        first_q = t0.astype("datetime64[M]")
-        q_start = np.arange(first_q - first_q.astype(int) % 3, (t0 + self.span).astype("datetime64[M]") + 1, 3)
-        q_day = (q_start.astype("datetime64[D]") - t0).astype(np.int64)
+        q_start, q_day = self.quarters()
         nq = q_day.size
         chosen = rng.choice(self.cities, size=min(count, len(self.cities)), replace=False)
         for city in chosen:
@@ -486,7 +489,7 @@ class _Channels:
                                      day, np.where(rng.random(n) < 0.7, "吸食", "持有"), np.full(n, "冰毒"),
                                      np.round(rng.lognormal(-0.7, 0.8, n), 2))
                 self.involve(new, self.new_persons(n, -1, "unaffiliated", city), "user")
-            self.breaks.append((city, q_start[q].astype("datetime64[D]")))
+            self.breaks.append((city, q_start[q]))
 
     def relapses(self, count: int):
         """Users with a planted latent risk (high for a third): after each use case, another follows
@@ -532,14 +535,11 @@ def add_channels(cfg, tables: dict, truth: dict, *, cities, city_p, province_of,
     """The dataset's tables and truth with the online networks, precursor chains and parcels added."""
     ch = _Channels(cfg, tables, truth, cities, city_p, province_of, t0, span)
     vocab = default_vocabulary()
-    ch.buyer_cases, ch.online_wechat = [], []
-    ch.vendor_account = ch.ids("9992", 1, 12)[0]
     ch.outlets()
     for j in range(cfg.online_networks):
         ch.online(j)
     for c in range(cfg.precursor_chains):
         ch.chain(c, vocab)
-    ch.events, ch.breaks = [], []
     if cfg.lifecycle_networks:
         ch.lifecycles(cfg.lifecycle_networks)
     if cfg.trend_breaks:
@@ -692,7 +692,7 @@ def _tables(ch: _Channels, tables: dict, truth: dict) -> tuple[dict, dict]:
                                           "period": pa.array(np.array([b[1] for b in ch.breaks], dtype="datetime64[D]"),
                                                              pa.date32())}).sort_by("region_id")
     if ch.cfg.lifecycle_networks:
-        q = ch.quarters
+        q = ch.quarters()[0]
         truth["lifecycle_events"] = pa.table({
             "period": pa.array(np.array([q[e[0]] for e in ch.events], dtype="datetime64[D]"), pa.date32()),
             "event": pa.array([str(e[1]) for e in ch.events], pa.string()),
