@@ -188,15 +188,19 @@ from jinduanalytics.clusters import cluster_cases  # noqa: E402
 from jinduanalytics.risk import PERSON_LEVELS, person_risk  # noqa: E402
 
 
+def _with_a_case_in_the_year_after(data, as_of: str) -> set:
+    """Records with a case in the 365 days from ``as_of`` on (what the grades are scored against)."""
+    t = pd.Timestamp(as_of)
+    cp = data.case_persons.to_pandas().merge(data.cases.to_pandas()[["case_id", "date"]], on="case_id")
+    when = pd.to_datetime(cp["date"])
+    return set(cp.loc[(when >= t) & (when < t + pd.Timedelta(days=365)), "record_id"])
+
+
 def test_gh27_person_risk_ranks_later_cases_ahead_of_the_prior_count(city):
     from sklearn.metrics import roc_auc_score
 
-    as_of = pd.Timestamp("2024-01-01")
     r = person_risk(city, as_of="2024-01-01", clusters=cluster_cases(city, seed=7)).to_pandas()
-    cp = city.case_persons.to_pandas().merge(city.cases.to_pandas()[["case_id", "date"]], on="case_id")
-    cp["date"] = pd.to_datetime(cp["date"])
-    later = set(cp.loc[(cp["date"] >= as_of) & (cp["date"] < as_of + pd.Timedelta(days=365)), "record_id"])
-    y = r["person"].isin(later)
+    y = r["person"].isin(_with_a_case_in_the_year_after(city, "2024-01-01"))
     auc, base = roc_auc_score(y, r["points"]), roc_auc_score(y, r["prior_cases"])
     print(f"person risk AUC {auc:.3f} vs prior case count {base:.3f} ({y.mean():.1%} with a case in the next year)")
     assert auc > base + 0.1
@@ -232,13 +236,9 @@ def test_gh27_person_risk_on_planted_relapse(monitoring):
     from sklearn.metrics import roc_auc_score
 
     truth = monitoring.truth["person_relapse"].to_pandas()
-    as_of = pd.Timestamp("2024-07-01")
     r = person_risk(monitoring, as_of="2024-07-01").to_pandas()
     r = r[r["person"].isin(truth["record_id"])]
-    cp = monitoring.case_persons.to_pandas().merge(monitoring.cases.to_pandas()[["case_id", "date"]], on="case_id")
-    cp["date"] = pd.to_datetime(cp["date"])
-    later = set(cp.loc[(cp["date"] >= as_of) & (cp["date"] < as_of + pd.Timedelta(days=365)), "record_id"])
-    y = r["person"].isin(later)
+    y = r["person"].isin(_with_a_case_in_the_year_after(monitoring, "2024-07-01"))
     auc, base = roc_auc_score(y, r["points"]), roc_auc_score(y, r["prior_cases"])
     print(f"planted relapse: AUC {auc:.3f} vs prior case count {base:.3f} ({len(r)} users, {y.mean():.1%} relapse)")
     assert auc > base + 0.1

@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import routes
 from ..channels import parcel_channels, parcel_evidence, precursor_links, substance_table
@@ -249,8 +250,7 @@ class Run:
     @intermediate
     def person_risk(self) -> pa.Table:
         """Persons graded as of the day after the last case (分类分级)."""
-        dates = self.data["cases"].column("date") if self.has("cases") else None
-        last = max(dates.to_pylist()) if dates is not None and len(dates) else None
+        last = pc.max(self.data["cases"].column("date")).as_py() if self.has("cases") else None
         as_of = (last + datetime.timedelta(days=1)).isoformat() if last else "1970-01-01"
         return person_risk(self.data, as_of=as_of, persons=self.person_linkage[1], clusters=self.case_clusters)
 
