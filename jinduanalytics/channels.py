@@ -293,7 +293,7 @@ def precursor_links(data, *, window_days: int = 365, max_hops: int = 3, hop_disc
     Parameters
     ----------
     data : Dataset or mapping of tables
-        ``cases``, ``case_entities`` (and what :func:`case_links` reads).
+        ``cases``, ``case_entities`` (and what :func:`~jinduanalytics.clusters.case_links` reads).
     window_days : int
     max_hops : int
         1 = direct ties only.
@@ -304,7 +304,7 @@ def precursor_links(data, *, window_days: int = 365, max_hops: int = 3, hop_disc
     transport_weight : float
         Weight of a transport tie to the only candidate production case of a region (0: none).
     links : pyarrow.Table, optional
-        :func:`case_links` of ``data``, when already computed.
+        :func:`~jinduanalytics.clusters.case_links` of ``data``, when already computed.
     trips : pyarrow.Table, optional
         :func:`~jinduanalytics.routes.trips` of ``data``, when already computed.
     vocabulary : Vocabulary, path or mapping, optional

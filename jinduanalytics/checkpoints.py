@@ -335,6 +335,8 @@ def place_checkpoints(data, k: int, *, kind: str = "node", method: str = "greedy
     ----------
     data : Dataset or mapping of tables
         ``flows`` (and ``regions`` for distances; default the shipped Beibu regions).
+    k : int
+        How many checkpoints (>= 1).
     kind : {"node", "leg", "site"}
         A region, a crossing, or a site of the ``checkpoints`` table (see the module docstring).
     method : {"greedy", "exact", "degree", "random"}

@@ -247,19 +247,30 @@ def removal_curve(edges, *, strategy: str, mode: str = "sequential", block: int 
     edges : table
         ``source``, ``target`` and optionally ``weight`` (> 0). Undirected; a pair listed
         twice keeps the weight of its later row; self-loops are dropped.
+    strategy : str
+        Which node goes next: one of :data:`STRATEGIES` (undirected; recomputed after each
+        removal in sequential mode) or :data:`DIRECTED_STRATEGIES` (``directed=True``).
     mode : {"sequential", "block"}
     block : int
         Nodes removed at once in block mode.
+    weighted : bool
+        Use edge weights (strength instead of degree; distances ``1 / weight`` for betweenness).
+    stop_at : int
+        Stop when this many nodes remain.
     tie_order : sequence of node keys, optional
         Priority among tied scores: later wins (default: first appearance in ``edges``).
     tie_tolerance : float
         Scores within this fraction of the largest score are ties (0: exact comparison —
         then ties that only rounding noise separates are decided by that noise).
+    katz_alpha : float
+        Attenuation of the ``katz`` strategy (below the inverse of the largest eigenvalue).
     directed : bool
         Directed graph: strategies :data:`DIRECTED_STRATEGIES`, sequential only, ``lcc`` is
         the largest strongly connected component and ``n_components`` the number of them.
     nodes : sequence, optional
         Directed graphs: every node (isolated ones count), in the order used for ties.
+    source, target, weight : str
+        Column names of ``edges`` (``weight=None``: unweighted).
 
     Returns
     -------

@@ -24,7 +24,15 @@ class JinduError(Exception):
 
 
 class SchemaError(JinduError, ValueError):
-    """A table does not match its canonical schema (columns, types, keys, references)."""
+    """A table does not match its canonical schema (columns, types, keys, references).
+
+    Parameters
+    ----------
+    message : str
+        Names the table, column and offending rows.
+    problems : list of Problem, optional
+        Every problem found (:class:`jinduanalytics.validate.Problem`).
+    """
 
     def __init__(self, message: str, problems: list | None = None):
         super().__init__(message)

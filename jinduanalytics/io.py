@@ -111,7 +111,7 @@ def load_table_source(source, name: str, column_map: dict[str, str] | None = Non
 
     CSV files are read as UTF-8, or as GB18030 (which covers GBK) when they are not valid
     UTF-8; ``encoding`` forces one. Unreadable files (truncated, empty, another format) and
-    duplicate column names raise :class:`SchemaError` naming the table and the file.
+    duplicate column names raise :class:`~jinduanalytics.SchemaError` naming the table and the file.
 
     Parameters
     ----------

@@ -176,8 +176,27 @@ def tabular(fn):
     params = [p for p in params if p.kind is not inspect.Parameter.VAR_KEYWORD] + [out] + var_kw
     wrapper.__signature__ = sig.replace(parameters=params)
     wrapper.__jindu_tabular__ = True
-    if wrapper.__doc__ and "    Returns\n" in wrapper.__doc__:
-        wrapper.__doc__ = wrapper.__doc__.replace("    Returns\n", "    output : {\"arrow\", \"pandas\"}, optional\n"
-                                                  "        Overrides :func:`jinduanalytics.set_output` for this call.\n\n"
-                                                  "    Returns\n", 1)
+    if wrapper.__doc__:
+        wrapper.__doc__ = _document_output(wrapper.__doc__)
     return wrapper
+
+
+def _document_output(doc: str) -> str:
+    """``doc`` with the ``output`` keyword added at the end of its numpydoc Parameters section."""
+    lines = doc.splitlines()
+    for i, line in enumerate(lines[:-1]):
+        if line.strip() == "Parameters" and set(lines[i + 1].strip()) == {"-"}:
+            indent = line[: len(line) - len(line.lstrip())]
+            end = i + 2
+            while end < len(lines) and not (lines[end].startswith(indent) and lines[end][len(indent):][:1].isalpha()
+                                            and end + 1 < len(lines) and lines[end + 1].strip()
+                                            and set(lines[end + 1].strip()) == {"-"}):
+                end += 1
+            while end > i + 2 and not lines[end - 1].strip():
+                end -= 1
+            var_kw = [k for k in range(i + 2, end) if lines[k].startswith(indent + "**")]
+            end = var_kw[0] if var_kw else end  # the signature's order: output comes before **kwargs
+            lines[end:end] = [f'{indent}output : {{"arrow", "pandas"}}, optional',
+                              f"{indent}    Overrides :func:`jinduanalytics.set_output` for this call."]
+            return "\n".join(lines) + ("\n" if doc.endswith("\n") else "")
+    return doc

@@ -111,14 +111,14 @@ def region_pairs(data, *, persons=None, clusters=None, regions=None, z_threshold
         ``significant`` = combined z at or above it.
     two_way_min_share : float
         ``two_way`` = trips both ways, the smaller direction at least this share of the larger.
+    max_cases : int, "auto" or None
+        Entities held by more cases than this link nothing (as in clustering).
     robust : bool
         Estimate the chance tie rate from the background pairs only: pairs found significant
         are set aside and the rate re-estimated, until the set is stable (at most
         ``max_rounds``). Without it the rate comes from all pairs, and where most pairs carry
         real ties (the Beibu preset plants links between most cross-province pairs) the null
         absorbs the signal it should reveal.
-    max_cases : int, "auto" or None
-        Entities held by more cases than this link nothing (as in clustering).
     max_rounds : int
         Rounds of the robust rate estimate.
     trips : pyarrow.Table, optional

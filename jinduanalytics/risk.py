@@ -155,11 +155,11 @@ def region_risk(data, *, period: str = "year", weights: dict | None = None, poin
     levels : sequence of (share, level), highest first
     loads, persons, clusters : pyarrow.Table, optional
         Wastewater loads, resolved persons, case clusters when already computed.
-    indicators_table : pyarrow.Table, optional
-        :func:`~jinduanalytics.trends.indicators` of ``data`` for the same ``period``, when already computed.
     population : dict, optional
         Region -> inhabitants (default :func:`region_population`).
     biomarker : str
+    indicators_table : pyarrow.Table, optional
+        :func:`~jinduanalytics.trends.indicators` of ``data`` for the same ``period``, when already computed.
 
     Returns
     -------

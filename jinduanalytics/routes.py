@@ -256,7 +256,13 @@ class LegNetwork:
         self._unknown_km = unknown_km
 
     def km(self, a: str, b: str) -> float:
-        """Great-circle length of a leg (``unknown_km`` when an end has no coordinates)."""
+        """Great-circle length of a leg (``unknown_km`` when an end has no coordinates).
+
+        Parameters
+        ----------
+        a, b : str
+            The leg's two regions.
+        """
         if a in self.coord and b in self.coord:
             return float(haversine_km(*self.coord[a], *self.coord[b]))
         return float(self._unknown_km if self._unknown_km is not None else math.nan)
@@ -265,7 +271,19 @@ class LegNetwork:
                       limit: float = math.inf) -> list[tuple[str, str, str, float]] | None:
         """Dijkstra from ``origin`` to ``destination``: the legs ``(a, b, mode, km)`` in order, ``[]``
         when they are the same region, None when no path within ``limit`` km avoids the blocked
-        regions and legs (a blocked leg ``"a>b:mode"`` is blocked both ways)."""
+        regions and legs (a blocked leg ``"a>b:mode"`` is blocked both ways).
+
+        Parameters
+        ----------
+        origin, destination : str
+            Regions.
+        blocked_nodes : set of str
+            Regions the path may not enter.
+        blocked_legs : set of str
+            Legs ``"a>b:mode"`` the path may not use.
+        limit : float
+            The longest acceptable path, in km.
+        """
         if origin == destination:
             return []
         best, prev, heap = {origin: 0.0}, {}, [(0.0, origin)]

@@ -1,6 +1,6 @@
 """Canonical Arrow tables of a jinduanalytics dataset.
 
-Each table is described by a :class:`TableSpec`: its columns (name, logical type, whether
+Each table is described by a :class:`~jinduanalytics.schema.TableSpec`: its columns (name, logical type, whether
 nulls are allowed, whether the column holds personal data), its key, the other tables it
 references and its value checks. :mod:`jinduanalytics.validate` checks tables against
 these specs; the loaders in :mod:`jinduanalytics.io` cast inputs to :meth:`TableSpec.arrow_schema`.
@@ -24,6 +24,7 @@ __all__ = [
     "TABLE_ORDER",
     "REGION_LEVELS",
     "MAP_BOUNDS",
+    "PERSONAL_DOMAINS",
     "table_spec",
 ]
 
@@ -337,7 +338,7 @@ PERSONAL_DOMAINS: dict[str, list[tuple[str, str]]] = {
 
 
 def table_spec(name: str) -> TableSpec:
-    """The :class:`TableSpec` of a canonical table, with a helpful error for typos.
+    """The :class:`~jinduanalytics.schema.TableSpec` of a canonical table, with a helpful error for typos.
 
     Parameters
     ----------

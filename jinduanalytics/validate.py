@@ -59,6 +59,9 @@ class Problem:
         Names the table, column, count and first rows; never a personal value.
     rows : numpy array of int64
         Every offending row (0-based input positions).
+    row_reasons : tuple of str, optional
+        One reason per row of ``rows`` when it differs by row (the unknown vocabulary value of
+        each row); else the message serves every row.
     """
 
     table: str
@@ -66,8 +69,6 @@ class Problem:
     kind: str  # missing_column | type | null | length | choice | negative | range | nan | date | coord | duplicate | reference | order | self_reference
     message: str
     rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64), repr=False)
-    #: One reason per row of ``rows`` when it differs by row (the unknown vocabulary value of
-    #: each row); else the message serves every row.
     row_reasons: tuple[str, ...] | None = field(default=None, repr=False)
 
     @property

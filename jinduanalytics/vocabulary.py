@@ -43,7 +43,7 @@ VOCABULARY_FILE = "vocabulary.toml"
 class Vocabulary:
     """Allowed values of the open columns, and the drugs' categories.
 
-    Build one with :func:`default_vocabulary` and :meth:`extend`; the fields are read-only.
+    Build one with :func:`default_vocabulary` and :meth:`~jinduanalytics.Vocabulary.extend`; the fields are read-only.
 
     Attributes
     ----------
@@ -75,7 +75,12 @@ class Vocabulary:
         return tuple(d for d, _, _ in self.drugs)
 
     def category(self, drug: str) -> str | None:
-        """The category of a drug, or None when it is not in the vocabulary."""
+        """The category of a drug, or None when it is not in the vocabulary.
+
+        Parameters
+        ----------
+        drug : str
+        """
         return self._categories().get(drug)
 
     def _categories(self) -> dict[str, str]:
@@ -109,7 +114,7 @@ class Vocabulary:
             A TOML file or a mapping of the shipped file's shape: ``{"drugs": {name: {"category":
             ..., "makes": [...]}}, "lists": {"entity_kinds": [...], ...}}``.
         source : str
-            How the extension is named in error messages and in :attr:`sources`.
+            How the extension is named in error messages and in ``sources``.
         **lists
             Shorthand: ``drugs={name: category or {"category": ..., "makes": [...]}}`` and any list,
             ``entity_kinds=["telegram"]``.
@@ -180,7 +185,7 @@ class Vocabulary:
                           evidence_weights=tuple(weights.items()), **new_lists)
 
     def to_toml(self) -> str:
-        """The whole vocabulary as TOML (what :meth:`extend` reads)."""
+        """The whole vocabulary as TOML (what :meth:`~jinduanalytics.Vocabulary.extend` reads)."""
         def q(s):
             return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
         lines = ["[drugs]"]
@@ -226,7 +231,7 @@ def as_vocabulary(vocabulary=None) -> Vocabulary:
 
 def vocabulary_of(data, vocabulary=None) -> Vocabulary:
     """The vocabulary an analysis of ``data`` uses: the one passed, else the dataset's own
-    (:attr:`Dataset.vocabulary`), else the shipped one.
+    (the ``vocabulary`` of a :class:`~jinduanalytics.Dataset`), else the shipped one.
 
     Parameters
     ----------

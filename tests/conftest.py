@@ -82,3 +82,23 @@ def channels_data():
     from jinduanalytics.synthetic import generate
 
     return generate("channels", seed=7)
+
+
+def docs_build_module():
+    """``docs/build.py`` (not a package module) loaded by path."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "docs" / "build.py"
+    spec = importlib.util.spec_from_file_location("jindu_docs_build", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def executed_notebooks(tmp_path_factory):
+    """Every notebook run once, top to bottom: (folder of executed copies, notebook -> error or None).
+    The notebook tests check them; the documentation build renders them."""
+    dest = tmp_path_factory.mktemp("executed_notebooks")
+    return dest, docs_build_module().execute_notebooks(dest)

@@ -127,14 +127,18 @@ def analyze_into(data, out: Path, *, seed: int | None, source, input_sha256: dic
 
     Parameters
     ----------
-    data, seed, config, show_identifiers, progress
+    data
         As in :func:`analyze`.
     out : pathlib.Path
         An existing folder.
+    seed
+        As in :func:`analyze`.
     source : str or None
         Recorded in the manifest.
     input_sha256 : dict
         Input file -> hash, taken before the run.
+    progress, show_identifiers, config
+        As in :func:`analyze`.
 
     Returns
     -------

@@ -14,7 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from .._version import __version__
 
-__all__ = ["render_report", "png_base64"]
+__all__ = ["render_report", "png_base64", "font_subset", "FONT_FAMILY"]
 
 _ENV = Environment(loader=PackageLoader("jinduanalytics.analyze", "templates"),
                    autoescape=select_autoescape(["html", "j2"], default_for_string=True),
@@ -38,9 +38,9 @@ FONT_FAMILY = "JinduSC"
 _FONT_SLOT = "/*jindu-font-face*/"
 
 
-def font_face(text: str) -> str:
-    """A CSS ``@font-face`` holding the shipped Noto Sans SC subset cut to the characters of
-    ``text`` (a few tens of KB for a report), as base64 OpenType.
+def font_subset(text: str) -> bytes:
+    """The shipped Noto Sans SC subset (SIL OFL) cut to the characters of ``text``, as OpenType
+    bytes: what a page needs to show its Chinese text on a machine without a CJK font.
 
     Parameters
     ----------
@@ -49,7 +49,7 @@ def font_face(text: str) -> str:
 
     Returns
     -------
-    str
+    bytes
     """
     from fontTools import subset
     from fontTools.ttLib import TTFont
@@ -64,7 +64,23 @@ def font_face(text: str) -> str:
     subsetter.subset(font)
     buf = io.BytesIO()
     font.save(buf)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue()
+
+
+def font_face(text: str) -> str:
+    """A CSS ``@font-face`` holding :func:`font_subset` of ``text`` (a few tens of KB for a
+    report), as base64 OpenType.
+
+    Parameters
+    ----------
+    text : str
+        Every character the page shows.
+
+    Returns
+    -------
+    str
+    """
+    data = base64.b64encode(font_subset(text)).decode("ascii")
     return f'@font-face{{font-family:"{FONT_FAMILY}";src:url(data:font/otf;base64,{data}) format("opentype");}}'
 
 

@@ -66,6 +66,10 @@ def cluster_cases(
         default 2e-4 was the best of 1e-4 .. 1.6e-3 on the county, city and Beibu presets.
     n_runs : int
         Seeds in the consensus (>= 2).
+    seed : int, numpy.random.Generator or None
+        The first run's seed (the others follow from it); the same seed gives the same table.
+    progress : bool
+        Show a progress bar.
     links : pyarrow.Table, optional
         :func:`case_links` of ``data`` (with every person kind), when already computed.
     vocabulary : Vocabulary, path or mapping, optional

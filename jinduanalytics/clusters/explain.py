@@ -107,6 +107,12 @@ def evidence_chain(data, clusters: pa.Table, case_a: str, case_b: str, *, within
 
     Parameters
     ----------
+    data : Dataset or mapping of tables
+        As given to :func:`cluster_cases`.
+    clusters : pyarrow.Table
+        From :func:`cluster_cases`.
+    case_a, case_b : str
+        The two cases.
     within_cluster : bool
         Only walk through cases of the pair's cluster (both must be in one cluster).
 

@@ -72,6 +72,8 @@ def cluster_summary(
         ``cases`` (``case_id``, ``region_id``, ``date``, ``drug``, ``quantity_g``),
         ``case_persons``; ``regions`` (else the shipped Beibu regions), ``case_entities``
         and ``person_records`` for the evidence columns.
+    clusters : pyarrow.Table
+        From :func:`cluster_cases`.
     min_size : int
         Clusters with fewer cases are left out.
     small_quantity_g : float

@@ -38,7 +38,12 @@ def consensus(graph, *, n_runs: int = 10, algorithm: str = "leiden", seed=0, **p
 
     Parameters
     ----------
+    graph : CSRGraph, pyarrow.Table, pandas.DataFrame or networkx.Graph
+    n_runs : int
+        Runs, each with its own seed (>= 2).
     algorithm : {"leiden", "louvain", "label_propagation"}
+    seed : int, numpy.random.Generator or None
+        The runs' seeds follow from it; the same seed gives the same table.
     **params
         Passed to the algorithm (``resolution``, ``objective``...).
 

@@ -25,6 +25,12 @@ def modularity(graph, partition, *, resolution: float = 1.0) -> float:
     ----------
     graph : CSRGraph or edge table
     partition : result table (``node_id``, ``community``) or int array in node order
+    resolution : float
+        γ (> 0).
+
+    Returns
+    -------
+    float
     """
     check_positive(resolution=resolution)
     g = undirected(as_graph(graph), "modularity")

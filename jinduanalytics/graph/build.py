@@ -174,8 +174,19 @@ def from_edges(
     table : pyarrow.Table or pandas.DataFrame
         Columns ``source`` and ``target`` (any one key type) and optionally ``weight``
         (finite, >= 0; defaults to 1 when the column is absent).
+    source, target : str
+        The columns of the edge ends.
+    weight : str or None
+        The weight column (None: every edge weighs 1).
+    directed : bool
     nodes : pyarrow.Array, optional
         All node keys, so isolated nodes are kept; every edge end must be among them.
+    what : str
+        How error messages name the table.
+
+    Returns
+    -------
+    CSRGraph
     """
     t = as_table(table, what)
     for col in (source, target):
@@ -495,7 +506,7 @@ def case_graph(
 
     Entities held by more than ``max_cases`` cases (a courier depot, a hotel everyone
     visits) are ignored altogether; ``max_cases=None`` keeps them and ``"auto"`` sets the
-    cap from the data (:func:`auto_max_cases`, a robust outlier bound). The projection runs in a
+    cap from the data (:func:`~jinduanalytics.graph.auto_max_cases`, a robust outlier bound). The projection runs in a
     numba kernel and never lists the pairs of a hub.
 
     Parameters
@@ -505,6 +516,12 @@ def case_graph(
     cases : table, optional
         The ``cases`` table; its rows become nodes (isolated when they share nothing) and
         its columns become node attributes.
+    rarity : {"newman", "adamic_adar", "idf", "none"}
+        The rarity weighting ``r`` (above).
+    max_cases : int, "auto" or None
+        The hub cap (above).
+    kind_weights : dict, optional
+        Entity kind -> multiplier ``c`` (default 1).
 
     Returns
     -------
@@ -564,6 +581,8 @@ def person_graph(
     persons : table, optional
         ``record_id`` -> ``person_id`` (resolved identities, e.g. from linkage): records of one
         person become one node. Records missing from it stay their own node.
+    co_offence_weight, contact_weight : float
+        The weights of a shared case and of a contact (above).
     max_case_persons : int, optional
         Ignore cases with more persons than this when linking co-offenders.
 

@@ -124,7 +124,13 @@ class CSRGraph:
         })
 
     def subgraph(self, nodes: np.ndarray) -> CSRGraph:
-        """Induced subgraph on dense node ids ``nodes`` (kept in the given order)."""
+        """Induced subgraph on dense node ids ``nodes`` (kept in the given order).
+
+        Parameters
+        ----------
+        nodes : numpy.ndarray of int
+            Dense node ids (0 .. n_nodes - 1), not keys.
+        """
         nodes = np.asarray(nodes, dtype=np.int64)
         remap = np.full(self.n_nodes, -1, dtype=np.int64)
         remap[nodes] = np.arange(nodes.size, dtype=np.int64)

@@ -79,8 +79,8 @@ class Comparison:
     """Base class: a named comparison over ``columns`` with ``n_levels`` agreement levels.
 
     The extension point for custom comparisons: subclass it, set ``labels`` (level 0 is the
-    strongest agreement, the last level disagreement), and implement :meth:`prepare` (encode the
-    records once) and :meth:`levels` (the level of each candidate pair). :func:`link_records`
+    strongest agreement, the last level disagreement), and implement :meth:`~jinduanalytics.linkage.Comparison.prepare` (encode the
+    records once) and :meth:`~jinduanalytics.linkage.Comparison.levels` (the level of each candidate pair). :func:`link_records`
     fits an m and a u probability per level and turns the level into a Bayes factor.
 
     Attributes
@@ -137,12 +137,12 @@ class Comparison:
         Parameters
         ----------
         df : pandas.DataFrame
-            All records (left and right, in one frame), in the order :meth:`levels` indexes.
+            All records (left and right, in one frame), in the order :meth:`~jinduanalytics.linkage.Comparison.levels` indexes.
 
         Returns
         -------
         object
-            Anything :meth:`levels` reads (typically numpy arrays: codes, lengths).
+            Anything :meth:`~jinduanalytics.linkage.Comparison.levels` reads (typically numpy arrays: codes, lengths).
         """
         raise NotImplementedError
 
@@ -152,7 +152,7 @@ class Comparison:
         Parameters
         ----------
         prep : object
-            What :meth:`prepare` returned.
+            What :meth:`~jinduanalytics.linkage.Comparison.prepare` returned.
         ia, ib : numpy array of int64
             Row positions of the two records of each pair.
 
@@ -165,7 +165,13 @@ class Comparison:
         raise NotImplementedError
 
     def tf_values(self, df: pd.DataFrame) -> np.ndarray:
-        """Per record: a code of the value whose frequency adjusts the exact level (-1 none)."""
+        """Per record: a code of the value whose frequency adjusts the exact level (-1 none).
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            The records.
+        """
         return factorize(df[self.columns[0]])
 
 

@@ -269,6 +269,8 @@ def link_records(
         E.g. ``[ChineseName("name"), IdNumber("id_number"), DateComparison("birth_date")]``.
     blocking : list of tuples of column names
         Candidate pairs agree on every column of at least one rule.
+    id_column : str
+        The records' unique key.
     group_column : str, optional
         Records of one group are never paired (e.g. ``source_region``: link across regions).
     right : table, optional
@@ -280,6 +282,14 @@ def link_records(
         Return only links, or every scored candidate pair.
     max_block : int
         Blocks with more records are skipped (reported in the metadata) — loosen the rule.
+    u_sample : int
+        Random record pairs drawn to estimate u (the chance agreement of each level).
+    em_iterations : int
+        Most EM iterations for m and the prior.
+    seed : int, numpy.random.Generator or None
+        For the u sample; the same seed gives the same links.
+    progress : bool
+        Show a progress bar.
 
     Returns
     -------
@@ -459,6 +469,8 @@ def cluster_links(links: pa.Table, ids, *, min_probability: float | None = None)
 
     Parameters
     ----------
+    links : pyarrow.Table
+        From :func:`link_records` (``id_l``, ``id_r``, ``is_link``, ``match_probability``).
     ids : array-like
         Every record id (records without a link become an entity of their own).
     min_probability : float, optional

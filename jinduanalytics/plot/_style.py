@@ -61,4 +61,37 @@ def new_figure(width: float = 8.0, height: float = 5.0):
     """A Figure not attached to pyplot's state machine (safe in scripts, threads and notebooks)."""
     from matplotlib.figure import Figure
 
+    _display_in_ipython(Figure)
     return Figure(figsize=(width, height), layout="constrained")
+
+
+def _display_in_ipython(figure_type) -> None:
+    """In IPython/Jupyter, show a Figure returned as a cell's value as a picture.
+
+    A Figure made without pyplot has no display formatter until something turns matplotlib's
+    IPython integration on (``%matplotlib inline``, importing pyplot): without one a cell shows
+    ``<Figure size 900x750 with 1 Axes>``. Register IPython's own PNG formatter for Figures, unless
+    one is registered already (the user's choice, e.g. SVG or retina, stays)."""
+    import sys
+
+    if "IPython" not in sys.modules:
+        return
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return
+    formatters = shell.display_formatter.formatters
+    if any(_has_formatter(formatters[m], figure_type) for m in ("image/png", "image/svg+xml", "image/jpeg")):
+        return
+    from IPython.core.pylabtools import select_figure_formats
+
+    select_figure_formats(shell, {"png"})
+
+
+def _has_formatter(formatter, figure_type) -> bool:
+    try:
+        formatter.lookup_by_type(figure_type)
+    except KeyError:
+        return False
+    return True

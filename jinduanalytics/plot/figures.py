@@ -52,10 +52,25 @@ def cluster_network(nodes, edges, *, color: str = "role", label: str | None = No
         categorical column gets a generic one), optional ``label`` and ``group`` columns.
     edges : table
         ``source``, ``target``, ``weight`` (line width scales with weight).
+    color : str
+        The nodes' column that colours them.
+    label : str, optional
+        The nodes' column written beside each node.
     group : str, optional
         Column to aggregate by when there are more than ``max_nodes`` nodes (e.g. the
         community); required then. Groups smaller than ``min_group_size`` with no link to
         another group are not drawn (their number is noted on the figure).
+    max_nodes : int
+        Draw node by node up to this many nodes.
+    min_group_size : int
+        See ``group``.
+    title : str, optional
+    seed : int
+        Of the layout (the same seed draws the same picture).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     import networkx as nx
 
@@ -193,10 +208,21 @@ def beibu_map(regions=None, legs=None, *, value: str = "quantity_g", min_share: 
         ``origin``, ``destination``, ``mode`` and the ``value`` column (e.g. from
         :func:`jinduanalytics.routes.flow_legs`); arrow width scales with ``value``, colour
         shows the mode. Legs under ``min_share`` of the largest are not drawn.
+    value : str
+        The legs' column that sets arrow widths.
+    min_share : float
+        See ``legs``.
     risk : table, optional
         From :func:`jinduanalytics.risk.region_risk`: regions coloured by their level in its latest
         period (pass one period's rows for another) instead of by province.
+    title : str, optional
 
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
     The coastline is a simplified outline shipped with the package (no downloads); the
     琼州海峡 crossing between 徐闻 and 海口 is labelled.
     """

@@ -76,29 +76,33 @@ class SyntheticConfig:
     ----------
     n_networks, seed, start, end
         How many planted supply networks; the seed; the dates cases fall between.
-    sellers_mean ... background_share
-        Network shape: sellers per network, buyers per seller, cases per person, how many networks
-        cross provinces or trade both ways, the share of background (unplanted) cases.
-    entity_missing ... recycled_burner_share
+    sellers_mean, buyers_per_seller, cases_per_buyer, retail_cases_per_seller, wholesale_cases_per_wholesaler
+        Network shape: sellers per network, buyers per seller, cases per person.
+    supplier_caught, cross_province_share, two_way_share, background_share
+        How often a network's supplier is caught, how many networks cross provinces or trade both
+        ways, the share of background (unplanted) cases.
+    entity_missing, hubs_per_region, hub_rate, recycled_burner_share
         Entities and noise: missing entities, hub entities per region and how often they appear,
         burner phones recycled across networks.
-    registry_per_case ... noise_contacts_per_person
-        Person records and identity noise: records per case, multi-region registrations, name
-        confusions, missing, masked and mistyped ID numbers, swapped birth dates, and the rest
-        as named.
+    registry_per_case, registry_multi_region, home_record, name_confusion
+        Person records: records per case, multi-region registrations, a record in the home
+        region, name confusions.
+    id_missing, id_masked, id_mistyped, dob_swapped, dob_missing, phone_changed, phone_missing, noise_contacts_per_person
+        Identity noise: missing, masked and mistyped ID numbers, swapped and missing birth dates,
+        changed and missing phones; contacts outside the networks per person.
     online_networks, precursor_chains, courier_outlets, legit_parcels_per_drug_parcel
-        The online, precursor and 寄递 channels (:mod:`.channels`): how many online networks and
+        The online, precursor and 寄递 channels (``synthetic/channels.py``): how many online networks and
         precursor diversion chains, how many courier outlets (0: no ``parcels`` table), and the
         legitimate parcels hiding each drug parcel.
     lifecycle_networks
         Networks living through planted births, growth, contraction, splits, merges and arrests
-        (:meth:`.channels._Channels.lifecycles`; truth ``lifecycle_events``).
+        (``synthetic/channels.py``; truth ``lifecycle_events``).
     trend_breaks
         Regions whose case counts shift up from a planted quarter on (truth ``trend_breaks``).
     relapse_users
         Users with a planted latent relapse risk (truth ``person_relapse``).
     wastewater_plants
-        Wastewater plants sampled over the last three years (:mod:`.wastewater`; truth
+        Wastewater plants sampled over the last three years (``synthetic/wastewater.py``; truth
         ``wastewater_use``, ``wastewater_surges``).
     """
 
