@@ -85,7 +85,8 @@ def _directive(module: str, name: str, obj) -> str:
         return f".. autofunction:: {target}\n"
     if inspect.ismodule(obj):
         return ""
-    return f".. autodata:: {target}\n   :no-value:\n"
+    short = len(repr(obj)) <= 120  # a short constant shows its value; a large one (TABLES) only its doc
+    return f".. autodata:: {target}\n" + ("" if short else "   :no-value:\n")
 
 
 def _documented_members(cls) -> list[str]:

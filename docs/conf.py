@@ -144,5 +144,14 @@ def _resolve_alias(app, env, node, contnode):
     return env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder, node["reftype"], name, node, contnode)
 
 
+def _drop_type_docstring(app, what, name, obj, options, lines):
+    """A constant without a ``#:`` comment of its own would show its type's docstring ("Built-in
+    immutable sequence ..." for a tuple): show nothing rather than that."""
+    doc = inspect.getdoc(type(obj))
+    if what == "data" and lines and doc and lines[0].strip() == doc.splitlines()[0].strip():
+        lines.clear()
+
+
 def setup(app):
     app.connect("missing-reference", _resolve_alias)
+    app.connect("autodoc-process-docstring", _drop_type_docstring, priority=100)  # before numpydoc
