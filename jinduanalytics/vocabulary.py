@@ -31,13 +31,17 @@ import pyarrow as pa
 
 from .errors import ParameterError
 
-__all__ = ["Vocabulary", "default_vocabulary", "as_vocabulary", "vocabulary_of", "LISTS", "VOCABULARY_FILE"]
+__all__ = ["Vocabulary", "default_vocabulary", "as_vocabulary", "vocabulary_of", "LISTS", "VOCABULARY_FILE", "DERIVED_KINDS"]
 
 #: The value lists a vocabulary holds besides the drugs, and the columns they govern.
 LISTS = ("drug_categories", "case_types", "roles", "flow_modes", "entity_kinds", "public_entity_kinds")
 #: The file name a dataset folder may hold its vocabulary extension in.
 VOCABULARY_FILE = "vocabulary.toml"
 
+
+#: Evidence kinds 集群打零 derives from the tables rather than reads from ``case_entities``
+#: (:func:`jinduanalytics.clusters.case_links`); ``[evidence_weights]`` may weigh them too.
+DERIVED_KINDS = ("person", "id_number", "person_phone", "transfer")
 
 @dataclass(frozen=True)
 class Vocabulary:
@@ -176,8 +180,9 @@ class Vocabulary:
                 raise ParameterError(f"vocabulary {source}: {name!r} makes {missing}, which are not drugs of the vocabulary")
         weights = dict(self.evidence_weights)
         for kind, w in raw["evidence_weights"].items():
-            if kind not in new_lists["entity_kinds"]:
-                raise ParameterError(f"vocabulary {source}: evidence_weights names {kind!r}, not an entity kind")
+            if kind not in new_lists["entity_kinds"] and kind not in DERIVED_KINDS:
+                raise ParameterError(f"vocabulary {source}: evidence_weights names {kind!r}, not an entity kind "
+                                     f"nor one of {', '.join(DERIVED_KINDS)}")
             if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < float("inf"):
                 raise ParameterError(f"vocabulary {source}: evidence_weights.{kind} must be a number >= 0; got {w!r}")
             weights[kind] = float(w)

@@ -22,7 +22,8 @@ def _str(t: pa.Table, col: str) -> pa.Array:
 
 
 @tabular
-def case_links(data, *, person_kinds: tuple[str, ...] = PERSON_KINDS, parcel_endpoints: bool = True) -> pa.Table:
+def case_links(data, *, person_kinds: tuple[str, ...] = PERSON_KINDS, parcel_endpoints: bool = True,
+               money: bool = True) -> pa.Table:
     """Every piece of evidence that ties a case to something another case may share.
 
     The ``case_entities`` rows (phones, accounts, addresses, vehicles, online identifiers,
@@ -46,6 +47,10 @@ def case_links(data, *, person_kinds: tuple[str, ...] = PERSON_KINDS, parcel_end
         Which of :data:`PERSON_KINDS` to add; ``()`` gives the entities alone.
     parcel_endpoints : bool, default True
         Add the sender and receiver of the parcels behind seized waybills (when ``parcels`` exists).
+    money : bool, default True
+        Add ``transfer`` rows (when ``transactions`` exists): a transfer between an account of one
+        case and an account of another ties both cases to the pair of accounts (value
+        ``"<account>|<account>"``, the two in sorted order), weighted by rarity like any entity.
 
     Returns
     -------
@@ -60,6 +65,9 @@ def case_links(data, *, person_kinds: tuple[str, ...] = PERSON_KINDS, parcel_end
     parcels = get_table(data, "parcels", required=False, columns=("waybill", "sender", "receiver"))
     if parcel_endpoints and parcels is not None:
         parts += _parcel_endpoints(parts[0], parcels)
+    transactions = get_table(data, "transactions", required=False, columns=("src_account", "dst_account"))
+    if money and transactions is not None:
+        parts += _transfer_links(parts[0], transactions)
     if person_kinds:
         cp = get_table(data, "case_persons", columns=("case_id", "record_id"))
         case, rec = _str(cp, "case_id"), _str(cp, "record_id")
@@ -84,6 +92,29 @@ def case_links(data, *, person_kinds: tuple[str, ...] = PERSON_KINDS, parcel_end
     out = pa.concat_tables(parts)
     out = out.group_by(["case_id", "kind", "value"], use_threads=False).aggregate([])
     return out.sort_by([("case_id", "ascending"), ("kind", "ascending"), ("value", "ascending")])
+
+
+def _transfer_links(entities: pa.Table, transactions: pa.Table) -> list[pa.Table]:
+    """(case, transfer, "a|b") for each transfer between an account a case holds and an account another case holds."""
+    acc = entities.filter(pc.equal(entities.column("kind"), "account"))
+    held = pc.unique(acc.column("value"))
+    t = transactions.select(["src_account", "dst_account"])
+    t = t.filter(pc.and_(pc.is_in(t.column("src_account"), value_set=held),
+                         pc.is_in(t.column("dst_account"), value_set=held)))
+    if t.num_rows == 0:
+        return []
+    a = pc.min_element_wise(t.column("src_account"), t.column("dst_account"))
+    b = pc.max_element_wise(t.column("src_account"), t.column("dst_account"))
+    pairs = pa.table({"a": a, "b": b}).group_by(["a", "b"], use_threads=False).aggregate([])
+    pair = pc.binary_join_element_wise(pairs.column("a"), pairs.column("b"), "|")
+    out = []
+    for end in ("a", "b"):
+        holders = pa.table({"value": pairs.column(end), "pair": pair}).join(
+            acc.select(["case_id", "value"]), "value", join_type="inner", use_threads=False)
+        out.append(pa.table({"case_id": holders.column("case_id"),
+                             "kind": pa.array(["transfer"] * holders.num_rows, pa.string()),
+                             "value": holders.column("pair")}))
+    return out
 
 
 def _parcel_endpoints(entities: pa.Table, parcels: pa.Table) -> list[pa.Table]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .._checks import check_int, check_nonnegative
 from ..options import tabular
@@ -41,7 +42,7 @@ def _entity_pairs(data, clusters, rarity: str, max_cases, links: pa.Table | None
         p = cluster_params(clusters)
         params = {"rarity": p["rarity"], "max_cases_used": p["max_cases_used"], "kind_weights": p.get("kind_weights")}
     lw = link_weights(evidence_links(data, (), links), params)
-    lw = lw[lw["weight"] > 0]
+    lw = lw[(lw["weight"] > 0) & (lw["kind"] != "transfer")]  # money counts as score_money, with its dates
     lw = lw.assign(entity=pd.factorize(lw["kind"] + "\x1f" + lw["value"])[0])[["case_id", "entity", "kind", "weight"]]
     if case_ids is not None:
         lw["case_id"] = _codes(lw["case_id"], case_ids)
@@ -62,6 +63,7 @@ def trace_upstream(
     links: pa.Table | None = None,
     contact_hops: int = 1,
     max_gap_days: int = 30,
+    money_weight: float = 1.0,
 ) -> pa.Table:
     """Candidate upstream persons for every downstream person of every case, ranked.
 
@@ -75,6 +77,10 @@ def trace_upstream(
     * ``score_contacts``: contacts between the traced person's phone and a phone found in a
       case of the candidate, ``contact_weight`` each, shared among the candidates that phone
       reaches;
+    * ``score_money``: transfers from an account the traced case holds (the buyer's own payment
+      account on a seized phone, a seller's collection code) to an account found in a case of the
+      candidate, dated on or before the traced case, ``money_weight`` per receiving account,
+      shared among the candidates that account reaches;
     * ``score_cluster``: membership of the same case cluster (``clusters`` from
       :func:`cluster_cases`), ``cluster_weight * n / (n + 1)`` for a candidate appearing
       in ``n`` cases of the cluster — a weak prior that ranks below any direct evidence.
@@ -110,6 +116,8 @@ def trace_upstream(
         Longest chain of contacts counted (1: direct contacts only).
     max_gap_days : int, default 30
         Longest wait between consecutive contacts of a chain.
+    money_weight : float, default 1.0
+        Weight of the money evidence (0: none; needs ``transactions``).
 
     Returns
     -------
@@ -117,12 +125,13 @@ def trace_upstream(
         ``case_id``, ``case_date``, ``record_id``, ``role``, ``candidate``,
         ``candidate_role``, ``rank`` (1 = best), ``score``, ``score_entities``,
         ``score_contacts``, ``score_cluster``, ``n_entities``, ``n_contacts``,
-        ``last_evidence_date``; at most ``top`` rows per traced (case, person).
+        ``last_evidence_date``, ``score_money``, ``n_money`` (receiving accounts); at most ``top``
+        rows per traced (case, person).
     """
     check_int("top", top, minimum=1)
     check_int("contact_hops", contact_hops, minimum=1)
     check_int("max_gap_days", max_gap_days, minimum=0)
-    check_nonnegative(contact_weight=contact_weight, cluster_weight=cluster_weight)
+    check_nonnegative(contact_weight=contact_weight, cluster_weight=cluster_weight, money_weight=money_weight)
     cases = get_table(data, "cases", columns=("case_id", "date")).to_pandas()[["case_id", "date"]]
     cases["date"] = as_date_array(cases["date"])
     cp = get_table(data, "case_persons", columns=("case_id", "record_id", "role")).to_pandas()
@@ -194,6 +203,9 @@ def trace_upstream(
         ev["w"] = contact_weight / reach / ev["hops"]
         scores.append(ev.groupby(key).agg(score_contacts=("w", "sum"), n_contacts=("peer", "size"),
                                           last_evidence_date=("first_date", "max")))
+    tx = get_table(data, "transactions", required=False)
+    if tx is not None and money_weight > 0:
+        scores.append(_money_evidence(data, tx, subjects, up, cand_role, allowed, case_ids, money_weight, key))
     if clusters is not None and cluster_weight > 0:
         cl = clusters_frame(clusters)[["case_id", "cluster", "cluster_size"]]
         cl = cl[cl["cluster_size"] >= 2].assign(case_id=lambda d: _codes(d["case_id"], case_ids))
@@ -206,17 +218,17 @@ def trace_upstream(
         ev["score_cluster"] = cluster_weight * ev["n"] / (ev["n"] + 1.0)
         scores.append(ev.set_index(key)[["score_cluster"]])
     out = pd.concat(scores, axis=1).reset_index() if scores else pd.DataFrame(columns=key)
-    for col in ("score_entities", "score_contacts", "score_cluster"):
+    for col in ("score_entities", "score_contacts", "score_cluster", "score_money"):
         if col not in out:
             out[col] = 0.0
-        out[col] = out[col].fillna(0.0).astype(float)
-    for col in ("n_entities", "n_contacts"):
+        out[col] = out[col].astype(float).fillna(0.0)
+    for col in ("n_entities", "n_contacts", "n_money"):
         if col not in out:
             out[col] = 0
-        out[col] = out[col].fillna(0).astype(np.int64)
+        out[col] = out[col].astype(float).fillna(0).astype(np.int64)
     if "last_evidence_date" not in out:
         out["last_evidence_date"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[s]")
-    out["score"] = out["score_entities"] + out["score_contacts"] + out["score_cluster"]
+    out["score"] = out["score_entities"] + out["score_contacts"] + out["score_cluster"] + out["score_money"]
     out = out.merge(subjects[["case_id", "record_id", "role", "date"]].rename(columns={"date": "case_date"}),
                     on=["case_id", "record_id"])
     out["candidate_role"] = out["candidate"].map(cand_role)
@@ -225,7 +237,8 @@ def trace_upstream(
     out["rank"] = out.groupby(["case_id", "record_id"]).cumcount() + 1
     out = out[out["rank"] <= top]
     cols = ["case_id", "case_date", "record_id", "role", "candidate", "candidate_role", "rank", "score",
-            "score_entities", "score_contacts", "score_cluster", "n_entities", "n_contacts", "last_evidence_date"]
+            "score_entities", "score_contacts", "score_cluster", "n_entities", "n_contacts", "last_evidence_date",
+            "score_money", "n_money"]
     out = out[cols].reset_index(drop=True)
     out["case_id"] = case_ids[out["case_id"].to_numpy()] if len(out) else out["case_id"].astype(object)
     out["record_id"] = rec_ids[out["record_id"].to_numpy()] if len(out) else out["record_id"].astype(object)
@@ -234,10 +247,39 @@ def trace_upstream(
                         ("role", pa.string()), ("candidate", pa.string()), ("candidate_role", pa.string()),
                         ("rank", pa.int64()), ("score", pa.float64()), ("score_entities", pa.float64()),
                         ("score_contacts", pa.float64()), ("score_cluster", pa.float64()),
-                        ("n_entities", pa.int64()), ("n_contacts", pa.int64()), ("last_evidence_date", pa.date32())])
+                        ("n_entities", pa.int64()), ("n_contacts", pa.int64()), ("last_evidence_date", pa.date32()),
+                        ("score_money", pa.float64()), ("n_money", pa.int64())])
     out["case_date"] = pd.to_datetime(out["case_date"]).dt.date
     out["last_evidence_date"] = pd.to_datetime(out["last_evidence_date"]).dt.date
     return pa.Table.from_pandas(out, schema=schema, preserve_index=False)
+
+
+def _money_evidence(data, tx, subjects, up, cand_role, allowed, case_ids, weight, key) -> pd.DataFrame:
+    """(subject, candidate) -> score_money, n_money: transfers from the traced case's accounts to accounts
+    held by the candidate's cases, dated on or before the traced case."""
+    ce = get_table(data, "case_entities", columns=("case_id", "kind", "value")).to_pandas()
+    acc = ce[ce["kind"] == "account"][["case_id", "value"]].copy()
+    acc["case_id"] = _codes(acc["case_id"], case_ids)
+    mine = acc[acc["case_id"].isin(subjects["case_id"].unique())]
+    t = tx.select(["src_account", "dst_account", "date"])
+    t = t.filter(pc.is_in(t.column("src_account"), value_set=pa.array(mine["value"].unique(), pa.string())))
+    t = t.filter(pc.is_in(t.column("dst_account"), value_set=pa.array(acc["value"].unique(), pa.string())))
+    if t.num_rows == 0:
+        return pd.DataFrame(columns=key + ["score_money", "n_money"]).set_index(key)
+    t = t.group_by(["src_account", "dst_account"], use_threads=False).aggregate([("date", "min")]).to_pandas()
+    t["date_min"] = as_date_array(t["date_min"])
+    ev = mine.rename(columns={"value": "src_account"}).merge(t, on="src_account")
+    ev = ev.merge(subjects[["case_id", "record_id", "role", "date"]], on="case_id")
+    ev = ev[ev["date_min"] <= ev["date"]]  # time order: the money moved by the traced case's date
+    ev = ev.merge(acc.rename(columns={"case_id": "other", "value": "dst_account"}), on="dst_account")
+    ev = ev.merge(up[["case_id", "record_id"]].rename(columns={"case_id": "other", "record_id": "candidate"}),
+                  on="other")
+    ev["candidate_role"] = ev["candidate"].map(cand_role)
+    ev = ev.merge(allowed, on=["role", "candidate_role"])
+    ev = ev[ev["candidate"] != ev["record_id"]].drop_duplicates(key + ["dst_account"])
+    reach = ev.groupby(["case_id", "record_id", "dst_account"])["candidate"].transform("size")
+    ev["w"] = weight / reach
+    return ev.groupby(key).agg(score_money=("w", "sum"), n_money=("dst_account", "size"))
 
 
 @tabular

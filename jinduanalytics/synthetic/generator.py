@@ -50,6 +50,7 @@ from ..io import Dataset, dataset_from_tables
 from ..regions import BEIBU_CITIES, beibu_regions
 from . import identity as idt
 from .channels import add_channels
+from .money import BUYER_ACCOUNT_SEEN, OWN_ACCOUNT_SEEN, money
 from .shipping import legs as _legs
 from .wastewater import _plant_samples
 
@@ -104,6 +105,11 @@ class SyntheticConfig:
     wastewater_plants
         Wastewater plants sampled over the last three years (``synthetic/wastewater.py``; truth
         ``wastewater_use``, ``wastewater_surges``).
+    money_background
+        0: a few transfers up each chain. Above 0: the networks' money month by month (layering,
+        structuring, scatter-gather, collection and cash-out, cycles; ``synthetic/money.py``) among
+        this many ordinary transfers per drug transfer (truth ``money_accounts``,
+        ``money_typologies``), and buyers' own accounts in their user cases.
     """
 
     n_networks: int = 25
@@ -147,6 +153,7 @@ class SyntheticConfig:
     trend_breaks: int = 0
     wastewater_plants: int = 0
     relapse_users: int = 0
+    money_background: float = 0.0
 
     def replace(self, **changes) -> SyntheticConfig:
         names = {f.name for f in dataclasses.fields(self)}
@@ -166,6 +173,8 @@ PRESETS = {
     "timeline": dict(n_networks=200, lifecycle_networks=30, trend_breaks=5),
     # the city plus 24 wastewater plants sampled over three years (issue 27)
     "monitoring": dict(n_networks=200, wastewater_plants=24, relapse_users=1500),
+    # the city with its money: the networks' proceeds month by month among 10x ordinary transfers (issue 26)
+    "money": dict(n_networks=200, money_background=10.0),
     "beibu": dict(n_networks=6200),  # ~300k cases, ~1M person records
     "national": dict(n_networks=200_000),  # ~10M cases (for a distributed engine)
 }
@@ -672,6 +681,11 @@ def _generate(cfg: SyntheticConfig, step) -> Dataset:
     truth = _truth(cfg, N, cities, home, second, cross, two_way, origin, drug, net_lo, net_hi, t0,
                    record_id, rp, case_id, case_net, case_kind, p_net, p_role, upstream, n_net_persons,
                    n_bg, n_reg, all_home, hub_kind, hub_value, recycled_values, sup_of_net, is_dup)
+    if cfg.money_background:
+        tables, truth = _add_money(cfg, tables, truth, acct=acct, buyer_acct=pacct[:n_net_persons], p_role=p_role,
+                                   p_net=p_net, upstream=upstream, person_id=truth["persons"].column("person_id")
+                                   .to_numpy(zero_copy_only=False)[:n_net_persons], net_lo=net_lo, net_hi=net_hi,
+                                   span=span, t0=t0, case_id=case_id, case_kind=case_kind, case_owner=case_owner)
     if (cfg.online_networks or cfg.precursor_chains or cfg.courier_outlets or cfg.lifecycle_networks or cfg.trend_breaks
             or cfg.relapse_users):
         tables, truth = add_channels(cfg, tables, truth, cities=cities, city_p=city_p, province_of=province_of,
@@ -684,6 +698,27 @@ def _generate(cfg: SyntheticConfig, step) -> Dataset:
         tables["wastewater"] = ww
         truth.update(ww_truth)
     return dataset_from_tables(tables, truth=truth)
+
+
+def _add_money(cfg, tables, truth, *, acct, buyer_acct, p_role, p_net, upstream, person_id, net_lo, net_hi, span, t0,
+               case_id, case_kind, case_owner):
+    """The money model of ``synthetic/money.py`` in place of the street transfers, and the buyers' and
+    wholesalers' own accounts in their cases (own random stream: every other table as without it)."""
+    rng = np.random.default_rng([cfg.seed, 26])
+    transactions, money_truth = money(rng, background=cfg.money_background, acct=acct, buyer_acct=buyer_acct,
+                                      p_role=p_role, p_net=p_net, upstream=upstream, person_id=person_id,
+                                      net_lo=net_lo, net_hi=net_hi, span=span, t0=t0)
+    user = np.flatnonzero(case_kind == BUYER)
+    user = user[rng.random(user.size) < BUYER_ACCOUNT_SEEN]
+    whole = np.flatnonzero(case_kind == WHOLESALER)
+    whole = whole[rng.random(whole.size) < OWN_ACCOUNT_SEEN]
+    seen = pa.table({"case_id": pa.array(np.concatenate([case_id[user], case_id[whole]]), pa.string()),
+                     "kind": pa.array(["account"] * (user.size + whole.size), pa.string()),
+                     "value": pa.array(np.concatenate([buyer_acct[case_owner[user]], acct[case_owner[whole]]]),
+                                       pa.string())})
+    ce = pa.concat_tables([tables["case_entities"], seen]).group_by(["case_id", "kind", "value"], use_threads=False) \
+        .aggregate([]).sort_by([("case_id", "ascending"), ("kind", "ascending"), ("value", "ascending")])
+    return {**tables, "transactions": transactions, "case_entities": ce}, {**truth, **money_truth}
 
 
 def _flows(rng, cfg, cities, home, second, cross, two_way, origin, drug, net_lo, net_hi, t0, province_of):
