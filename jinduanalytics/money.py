@@ -49,7 +49,7 @@ from .tables import get_table
 from .validate import validate_table
 
 __all__ = ["account_summary", "trace_money", "collection_accounts", "money_typologies", "naive_typologies",
-           "cluster_money", "TYPOLOGIES", "REPORTING_THRESHOLD"]
+           "cluster_money", "money_network", "TYPOLOGIES", "REPORTING_THRESHOLD"]
 
 #: The typologies :func:`money_typologies` looks for (the AMLSim names, plus layering and structuring).
 TYPOLOGIES = ("fan_in", "fan_out", "gather_scatter", "scatter_gather", "cycle", "layering", "structuring")
@@ -86,8 +86,19 @@ class _Money:
 
     def index(self, accounts) -> np.ndarray:
         """Indices of the given account strings that appear in the transfers (others dropped)."""
-        idx = pc.index_in(pa.array(list(accounts), pa.string()), value_set=self.accounts)
-        return np.unique(idx.drop_null().to_numpy(zero_copy_only=False).astype(np.int64))
+        return self.index_sets([accounts])[0]
+
+    def index_sets(self, sets: list) -> list[np.ndarray]:
+        """:meth:`index` of each list of accounts, with one lookup for all (a lookup hashes every account)."""
+        flat = [a for accounts in sets for a in accounts]
+        idx = pc.index_in(pa.array(flat, pa.string()), value_set=self.accounts).to_numpy(zero_copy_only=False)
+        bounds = np.cumsum([0] + [len(accounts) for accounts in sets])
+        out = []
+        for i in range(len(sets)):
+            part = idx[bounds[i]:bounds[i + 1]]
+            part = part[~np.isnan(part)] if part.dtype.kind == "f" else part
+            out.append(np.unique(part.astype(np.int64)))
+        return out
 
     def digest(self) -> str:
         h = hashlib.blake2b(digest_size=16)
@@ -175,7 +186,7 @@ def _account_cases(data) -> pd.DataFrame:
 
 def _trace_sets(m: _Money, sets: dict, max_delay_days: int, tolerance: float, max_hops: int):
     keys = list(sets)
-    idx = [m.index(sets[k]) for k in keys]
+    idx = m.index_sets([sets[k] for k in keys])
     ptr = np.zeros(len(keys) + 1, dtype=np.int64)
     np.cumsum([i.size for i in idx], out=ptr[1:])
     seeds = np.concatenate(idx) if idx else np.empty(0, np.int64)
@@ -191,9 +202,11 @@ def _check_trace(max_delay_days, tolerance, max_hops):
         raise ParameterError(f"tolerance is a share in [0, 1); got {tolerance!r}")
 
 
-def _reached(m: _Money, keys, s, t, h, p) -> pd.DataFrame:
-    """Per seed set and account reached: the traced money into it and one path to its largest traced transfer."""
-    df = pd.DataFrame({"set": s, "t": t, "hops": h, "prev": p, "account": m.dst[t], "amount": m.amount[t],
+def _reached(m: _Money, keys, s, t, h, p, top: int | None = None) -> pd.DataFrame:
+    """Per seed set and account reached: the traced money into it and one path to its largest traced
+    transfer; with ``top``, only the ``top`` likeliest collection accounts of each set (ranked as in
+    :func:`collection_accounts`)."""
+    df = pd.DataFrame({"set": s, "t": t, "hops": h, "account": m.dst[t], "amount": m.amount[t],
                        "day": m.day[t], "sender": m.src[t]})
     if df.empty:
         return df.assign(traced_in=[], n_transfers=[], senders=[], first=[], last=[], path=[], dispersal=[], key=[])
@@ -205,18 +218,26 @@ def _reached(m: _Money, keys, s, t, h, p) -> pd.DataFrame:
     pair = df.groupby(["set", "sender", "account"], sort=True)["amount"].sum().rename("pair").reset_index()
     sent = df.groupby(["set", "sender"])["amount"].sum().rename("sent")
     pair = pair.join(sent, on=["set", "sender"])
-    top = pair.sort_values(["pair", "sender"], ascending=[False, True], kind="stable").drop_duplicates(["set", "account"])
-    out = out.merge(top[["set", "account", "pair", "sent"]], on=["set", "account"], how="left")
+    first = pair.sort_values(["pair", "sender"], ascending=[False, True], kind="stable").drop_duplicates(["set", "account"])
+    out = out.merge(first[["set", "account", "pair", "sent"]], on=["set", "account"], how="left")
     out["dispersal"] = (out["pair"] >= 0.9 * out["traced_in"]) & (out["pair"] < 0.9 * out["sent"])
     out = out.drop(columns=["pair", "sent"])
+    if top is not None:
+        out = out.sort_values(["set", "dispersal", "traced_in", "account"], ascending=[True, True, False, True],
+                              kind="stable")
+        out = out[out.groupby("set").cumcount() < top]
     best = df.sort_values(["amount", "t"], ascending=[False, True], kind="stable").drop_duplicates(["set", "account"])
-    prev = dict(zip(zip(df["set"], df["t"]), df["prev"]))
+    best = best.merge(out[["set", "account"]], on=["set", "account"])
+    # the transfer before each reached one, looked up by (set, transfer)
+    code = s.astype(np.int64) * m.src.size + t
+    order = np.argsort(code, kind="stable")
+    code_sorted, prev_sorted = code[order], p[order]
     paths = {}
-    for st, acc, tt in zip(best["set"], best["account"], best["t"]):
+    for st, acc, tt in zip(best["set"].to_numpy(), best["account"].to_numpy(), best["t"].to_numpy()):
         chain = [int(m.dst[tt])]
         while tt >= 0:
             chain.append(int(m.src[tt]))
-            tt = prev[(st, tt)]
+            tt = prev_sorted[np.searchsorted(code_sorted, st * m.src.size + tt)]
         paths[(st, acc)] = [str(m.names[x]) for x in chain[::-1]]
     out["path"] = [paths[(a, b)] for a, b in zip(out["set"], out["account"])]
     out["key"] = [keys[i] for i in out["set"]]
@@ -336,7 +357,7 @@ def collection_accounts(data, clusters: pa.Table, *, top: int = 5, min_cases: in
     _check_trace(max_delay_days, tolerance, max_hops)
     m = _Money(data)
     sets = _cluster_accounts(data, clusters, min_cases)
-    r = _reached(m, *_trace_sets(m, sets, max_delay_days, tolerance, max_hops))
+    r = _reached(m, *_trace_sets(m, sets, max_delay_days, tolerance, max_hops), top=top)
     if r.empty:
         r = r.assign(cluster=[], rank=[], share=[], in_cases=[], dispersal=[])
     else:
@@ -398,23 +419,36 @@ def cluster_money(data, clusters: pa.Table, *, collection: pa.Table | None = Non
         collection = collection_accounts(data, clusters, min_cases=min_cases)
     m = _Money(data)
     sets = _cluster_accounts(data, clusters, min_cases)
+    clusters_sorted = sorted(sets)
+    held = pd.DataFrame([(c, a) for c, idx in zip(clusters_sorted, m.index_sets([sets[c] for c in clusters_sorted]))
+                         for a in idx], columns=["cluster", "acc"])
+    held = held.astype(np.int64)
+    # the transfers touching a cluster's accounts, once per (transfer, cluster) and side
+    t = pd.DataFrame({"src": m.src, "dst": m.dst, "amount": m.amount})
+    t = t[t["src"].isin(held["acc"]) | t["dst"].isin(held["acc"])]
+    key = set(zip(held["cluster"], held["acc"]))
+    into = t.merge(held.rename(columns={"acc": "dst"}), on="dst")
+    into["inside"] = [(c, a) in key for c, a in zip(into["cluster"], into["src"])]
+    out_ = t.merge(held.rename(columns={"acc": "src"}), on="src")
+    out_["inside"] = [(c, a) in key for c, a in zip(out_["cluster"], out_["dst"])]
+    inflow = into[~into["inside"]].groupby("cluster")["amount"].sum()
+    internal = into[into["inside"]].groupby("cluster")["amount"].sum()
+    outflow = out_[~out_["inside"]].groupby("cluster")["amount"].sum()
+    received = into.groupby(["cluster", "dst"]).size().reset_index()
+    received_by = received.groupby("cluster")["dst"].agg(list)
     col = collection.to_pandas()
+    collected = col.groupby("cluster")["traced_in"].max()
+    freeze_col = col[(col["share"] >= freeze_share) & ~col["in_cases"]].sort_values(["cluster", "rank"]) \
+        .groupby("cluster")["account"].agg(list)
+    n_acc = held.groupby("cluster").size()
     rows = []
-    for c, accounts in sorted(sets.items()):
-        idx = m.index(accounts)
-        mine = np.zeros(len(m.accounts), dtype=bool)
-        mine[idx] = True
-        s_in, d_in = mine[m.src], mine[m.dst]
-        inflow = float(m.amount[d_in & ~s_in].sum())
-        outflow = float(m.amount[s_in & ~d_in].sum())
-        internal = float(m.amount[s_in & d_in].sum())
-        cc = col[col["cluster"] == c]
-        collected = float(cc["traced_in"].max()) if len(cc) else 0.0
-        freeze = list(cc.loc[(cc["share"] >= freeze_share) & ~cc["in_cases"], "account"])
-        received = np.bincount(m.dst[d_in], weights=m.amount[d_in], minlength=len(m.accounts))[idx] > 0
-        freeze += [str(a) for a in m.names[idx[received]] if a not in freeze]
-        rows.append((c, int(idx.size), round(inflow, 2), round(outflow, 2), round(internal, 2), round(collected, 2),
-                     round(max(inflow, collected), 2), freeze))
+    for c in sorted(sets):
+        freeze = list(freeze_col.get(c, []))
+        freeze += [a for a in sorted(str(m.names[x]) for x in received_by.get(c, [])) if a not in freeze]
+        i, o, n = float(inflow.get(c, 0.0)), float(outflow.get(c, 0.0)), float(internal.get(c, 0.0))
+        k = float(collected.get(c, 0.0))
+        rows.append((c, int(n_acc.get(c, 0)), round(i, 2), round(o, 2), round(n, 2), round(k, 2), round(max(i, k), 2),
+                     freeze))
     df = pd.DataFrame(rows, columns=["cluster", "n_accounts", "inflow", "outflow", "internal", "collected", "proceeds",
                                      "freeze"])
     out = pa.table({c: pa.array(df[c].to_numpy()) for c in df.columns if c != "freeze"} |
@@ -425,6 +459,75 @@ def cluster_money(data, clusters: pa.Table, *, collection: pa.Table | None = Non
                                                                     "proceeds")},
                         "freeze": pa.array([], pa.list_(pa.string()))})
     return _stamp(out, m, "cluster_money", {"min_cases": min_cases, "freeze_share": freeze_share})
+
+
+@tabular
+def money_network(data, clusters: pa.Table, cluster: int, *, top: int = 40, max_delay_days: int = 30,
+                  tolerance: float = 0.1, max_hops: int = 6, mask=None) -> tuple[pa.Table, pa.Table]:
+    """The money of one cluster as a network to draw: its case accounts, the accounts its money
+    reaches (traced as in :func:`trace_money`) and the transfers between them.
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+        ``transactions``, ``case_entities``.
+    clusters : pyarrow.Table
+        From :func:`jinduanalytics.clusters.cluster_cases`.
+    cluster : int
+    top : int
+        The ``top`` account pairs by traced money (and their accounts).
+    max_delay_days, tolerance, max_hops
+        As in :func:`trace_money`.
+    mask : callable, optional
+        ``mask(kind, value) -> str`` for the ``label`` column (e.g.
+        :func:`jinduanalytics.clusters.mask_value`); default the account itself.
+
+    Returns
+    -------
+    (nodes, edges) : tuple of pyarrow.Table
+        nodes: ``node_id`` (account), ``label``, ``kind`` (``case account``, ``collection``, ``cash-out``,
+        ``passed through``), ``level`` (fewest transfers from a case account; 0 for those), ``volume``
+        (traced money into it, or out of it for a case account); edges: ``source``, ``target``,
+        ``amount`` (traced money), ``n`` (transfers).
+    """
+    check_int("top", top, minimum=1)
+    _check_trace(max_delay_days, tolerance, max_hops)
+    m = _Money(data)
+    sets = _cluster_accounts(data, clusters, 1)
+    if int(cluster) not in sets:
+        raise ParameterError(f"cluster {cluster}: none of its cases holds an account that appears in the transfers")
+    keys, s_, t, h, p = _trace_sets(m, {int(cluster): sets[int(cluster)]}, max_delay_days, tolerance, max_hops)
+    r = _reached(m, keys, s_, t, h, p)
+    e = pd.DataFrame({"source": m.src[t], "target": m.dst[t], "amount": m.amount[t]})
+    e = e.groupby(["source", "target"], sort=True).agg(amount=("amount", "sum"), n=("amount", "size")).reset_index()
+    level = dict(zip(r["account"], r["hops"])) if len(r) else {}
+    volume = dict(zip(r["account"], r["traced_in"])) if len(r) else {}
+    disp = dict(zip(r["account"], r["dispersal"])) if len(r) else {}
+    seeds = set(m.index(sets[int(cluster)]).tolist())
+    # the money that matters: pairs into accounts holding 1%+ of the most traced into one account
+    floor = 0.01 * max(volume.values(), default=0.0)
+    e = e[e["target"].map(lambda a: volume.get(a, 0.0) >= floor)]
+    e = e.sort_values(["amount", "source", "target"], ascending=[False, True, True], kind="stable").head(top)
+    ids = sorted(set(e["source"]) | set(e["target"]))
+    sent = e.groupby("source")["amount"].sum()
+    best = max((a for a in ids if a not in seeds and not disp.get(a, False)), key=lambda a: volume.get(a, 0.0),
+               default=None)
+    fed_by = e.sort_values("amount", ascending=False, kind="stable").drop_duplicates("target") \
+        .set_index("target")["source"]
+    kinds = ["case account" if a in seeds else "collection" if a == best else
+             "cash-out" if disp.get(a) and fed_by.get(a) == best else "passed through" for a in ids]
+    names = [str(m.names[a]) for a in ids]
+    nodes = pa.table({"node_id": pa.array(names, pa.string()),
+                      "label": pa.array([mask("account", n) if mask else n for n in names], pa.string()),
+                      "kind": pa.array(kinds, pa.string()),
+                      "level": pa.array([0 if a in seeds else int(level.get(a, 1)) for a in ids], pa.int64()),
+                      "volume": pa.array([float(round(sent.get(a, 0.0) if a in seeds else volume.get(a, 0.0), 2))
+                                          for a in ids], pa.float64())})
+    edges = pa.table({"source": pa.array([str(m.names[a]) for a in e["source"]], pa.string()),
+                      "target": pa.array([str(m.names[a]) for a in e["target"]], pa.string()),
+                      "amount": pa.array(e["amount"].round(2).to_numpy(), pa.float64()),
+                      "n": pa.array(e["n"].to_numpy(), pa.int64())})
+    return nodes, edges
 
 
 # ---------------------------------------------------------------------------------- typologies
@@ -664,8 +767,13 @@ def _cycle_groups(m: _Money, first, second, max_cycle: int, window_days: int):
     ptr = np.zeros(m.src.size + 1, dtype=np.int64)
     np.cumsum(np.bincount(first, minlength=m.src.size), out=ptr[1:])
     cid, tr = _cycles(m.src, m.dst, m.day, ptr, second, int(max_cycle), int(window_days))
+    seen = set()
     for c in np.unique(cid):
         t = tr[cid == c]
+        key = tuple(sorted(t.tolist()))  # a same-day cycle is found from each of its transfers
+        if key in seen:
+            continue
+        seen.add(key)
         accounts = m.src[t]
         yield accounts, accounts, t
 

@@ -110,8 +110,9 @@ def pass_through(dst, day, amount, out_ptr, out_tr, out_day, max_delay, lo_share
 @njit(cache=True, nogil=True)
 def cycles(src, dst, day, pair_ptr, pair_next, max_len, max_days):
     """Temporal cycles along pass-through pairs: t1 -> t2 -> ... -> tL with ``dst[tL] == src[t1]``,
-    3 <= L <= ``max_len``, spanning at most ``max_days``, every account once. Each cycle is reported
-    once, from its earliest transfer (ties: the smallest index). Returns (cycle id, transfer) pairs."""
+    3 <= L <= ``max_len``, spanning at most ``max_days``, every account once. Dates never go backwards
+    along the pairs, so a cycle is found from its first transfer; one whose transfers share one date
+    is found from each of them (the caller keeps one). Returns (cycle id, transfer) pairs."""
     out_c = []
     out_t = []
     path = np.empty(max_len, dtype=np.int64)
@@ -129,8 +130,8 @@ def cycles(src, dst, day, pair_ptr, pair_next, max_len, max_days):
                 continue
             t2 = pair_next[it[depth]]
             it[depth] += 1
-            if day[t2] - day[t1] > max_days or day[t2] < day[t1] or (day[t2] == day[t1] and t2 < t1):
-                continue  # t1 must be the cycle's first transfer
+            if day[t2] - day[t1] > max_days:
+                continue
             repeat = False
             for i in range(depth + 1):
                 if src[path[i]] == dst[t2] and dst[t2] != src[t1]:

@@ -23,7 +23,7 @@ DEFAULTS: dict = {
     # the campaign period analysed: dated rows outside it are not evidence ("" = open side)
     "window": {"from": "", "to": ""},
     "clusters": {"density": 2e-4, "n_runs": 5, "rarity": "newman", "max_cases": "auto"},
-    "trace": {"top": 5, "contact_weight": 1.0, "cluster_weight": 0.1},
+    "trace": {"top": 5, "contact_weight": 1.0, "cluster_weight": 0.1, "money_weight": 1.0},
     "linkage": {"threshold": 0.5, "across": "source_region"},
     "region_pairs": {"z_threshold": 3.0, "two_way_min_share": 0.1, "robust": True},
     "checkpoints": {"k": 5, "kind": "leg", "detour": 0.25},
@@ -32,6 +32,8 @@ DEFAULTS: dict = {
     "trends": {"period": "quarter", "alpha": 0.01, "track_clusters": True, "n_runs": 2},
     # region levels per quarter, like the trends (their indicators are then computed once)
     "monitoring": {"period": "quarter", "loq_rule": "loq_sqrt2", "biomarker": "methamphetamine"},
+    # 毒资: tracing (a hop within max_delay_days carrying >= 1 - tolerance of what arrived) and typologies
+    "money": {"max_delay_days": 30, "tolerance": 0.1, "typologies": True, "pass_through_days": 5},
 }
 
 

@@ -33,6 +33,7 @@ from ..clusters._data import case_links
 from ..disruption import key_players, removal_curves
 from ..lifecycle import track_clusters
 from ..linkage import resolve_persons
+from ..money import cluster_money, collection_accounts, money_typologies
 from ..options import tabular
 from ..region_pairs import region_pairs
 from ..risk import hidden_demand, person_risk, region_risk
@@ -134,7 +135,8 @@ class Run:
     def upstream_trace(self) -> pa.Table:
         c = self.config["trace"]
         return trace_upstream(self.data, self.case_clusters, links=self.case_links, top=c["top"],
-                              contact_weight=c["contact_weight"], cluster_weight=c["cluster_weight"])
+                              contact_weight=c["contact_weight"], cluster_weight=c["cluster_weight"],
+                              money_weight=c["money_weight"])
 
     @intermediate
     def trace_coverage(self) -> pa.Table:
@@ -253,6 +255,29 @@ class Run:
         last = pc.max(self.data["cases"].column("date")).as_py() if self.has("cases") else None
         as_of = (last + datetime.timedelta(days=1)).isoformat() if last else "1970-01-01"
         return person_risk(self.data, as_of=as_of, persons=self.person_linkage[1], clusters=self.case_clusters)
+
+    # --- 毒资 ----------------------------------------------------------------------------------------
+    @intermediate
+    def collection_accounts(self) -> pa.Table | None:
+        """Per cluster, where the money traced from its case accounts concentrates (None without transfers)."""
+        if not self.has("transactions"):
+            return None
+        c = self.config["money"]
+        return collection_accounts(self.data, self.case_clusters, max_delay_days=c["max_delay_days"],
+                                   tolerance=c["tolerance"])
+
+    @intermediate
+    def cluster_money(self) -> pa.Table | None:
+        if self.collection_accounts is None:
+            return None
+        return cluster_money(self.data, self.case_clusters, collection=self.collection_accounts)
+
+    @intermediate
+    def money_typologies(self) -> pa.Table | None:
+        if not self.has("transactions") or not self.config["money"]["typologies"]:
+            return None
+        return money_typologies(self.data, max_delay_days=self.config["money"]["pass_through_days"],
+                                tolerance=self.config["money"]["tolerance"])
 
     # --- routes, checkpoints, disruption ---------------------------------------------------------
     @intermediate

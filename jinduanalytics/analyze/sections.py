@@ -19,6 +19,7 @@ import pyarrow as pa
 from .. import plot
 from ..clusters import cluster_timeline
 from ..linkage import explain_link
+from ..money import TYPOLOGIES, money_network
 from ..regions import regions_table
 from ..tables import get_table
 from .run import Run
@@ -286,9 +287,43 @@ def monitoring_section(run: Run, mask) -> Section:
     return Section("monitoring", "sections/monitoring.html.j2", tables=tables, figures=figures, context=context)
 
 
+def money_section(run: Run, mask) -> Section:
+    col, summary, found = run.collection_accounts, run.cluster_money, run.money_typologies
+    tables = {"collection_accounts": col, "cluster_money": summary, "money_typologies": found}
+    figures, context = {}, {"has": col is not None, "clusters": None, "typologies": None, "top": None,
+                            "delay": run.config["money"]["max_delay_days"],
+                            "keep": round(100 * (1 - run.config["money"]["tolerance"]))}
+    if col is None:
+        return Section("money", "sections/money.html.j2", tables=tables, figures=figures, context=context)
+    show = (lambda v: mask("account", v)) if mask else (lambda v: v)
+    s = summary.to_pandas().sort_values(["proceeds", "cluster"], ascending=[False, True], kind="stable")
+    if len(s):
+        top = int(s["cluster"].iloc[0])
+        nodes, edges = money_network(run.data, run.case_clusters, top, mask=mask,
+                                     max_delay_days=run.config["money"]["max_delay_days"],
+                                     tolerance=run.config["money"]["tolerance"])
+        figures["flow"] = plot.money_flow(nodes, edges, title=f"毒资 cluster #{top}: from its accounts to the "
+                                                              "collection account")
+        context["top"] = top
+        c1 = col.to_pandas()
+        c1 = c1[c1["rank"] == 1].set_index("cluster")["account"]
+        s = s.assign(collection=s["cluster"].map(lambda c: show(c1[c]) if c in c1 else ""),
+                     freeze=s["freeze"].map(lambda f: ", ".join(show(a) for a in list(f)[:4]) +
+                                            (f" (+{len(f) - 4})" if len(f) > 4 else "")))
+        context["clusters"] = _table_html(s[["cluster", "n_accounts", "inflow", "outflow", "collected", "proceeds",
+                                             "collection", "freeze"]].round(0), 15)
+    if found is not None:
+        f = found.to_pandas()
+        f = f[f["role"] == "flagged"]
+        counts = f.groupby("typology").agg(findings=("instance", "nunique"), accounts=("account", "nunique"),
+                                          amount=("amount", "sum")).reindex(list(TYPOLOGIES)).fillna(0)
+        context["typologies"] = _table_html(counts.reset_index().round(0), 10)
+    return Section("money", "sections/money.html.j2", tables=tables, figures=figures, context=context)
+
+
 #: The report's sections, in order: (run, mask) -> Section. ``mask`` renders an entity value for
 #: the report (None: shown in full).
 SECTIONS: list[Callable[[Run, Callable | None], Section]] = [
-    data_section, clusters_section, trace_section, linkage_section, channels_section, time_section, monitoring_section,
-    routes_section, checkpoints_section, disruption_section,
+    data_section, clusters_section, trace_section, money_section, linkage_section, channels_section, time_section,
+    monitoring_section, routes_section, checkpoints_section, disruption_section,
 ]

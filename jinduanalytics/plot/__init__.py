@@ -15,6 +15,7 @@ from .figures import (
                       indicator_lines,
                       lifecycle_plot,
                       linkage_waterfall,
+                      money_flow,
                       parcel_channel_plot,
                       region_heatmap,
                       risk_levels,
@@ -24,4 +25,4 @@ from .figures import (
 
 __all__ = ["cluster_network", "region_heatmap", "beibu_map", "cluster_ranking", "case_timeline",
            "linkage_waterfall", "disruption_curve", "substance_trend", "parcel_channel_plot", "indicator_lines",
-           "lifecycle_plot", "wastewater_series", "risk_levels", "cjk_font"]
+           "lifecycle_plot", "wastewater_series", "risk_levels", "money_flow", "cjk_font"]

@@ -692,3 +692,63 @@ def risk_levels(risk, *, regions=None, title: str | None = None):
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9)
         ax.set_title(title or "地区风险等级 region levels (points in each cell)", loc="left")
     return fig
+
+
+# ----------------------------------------------------------------------------- money
+
+MONEY_COLORS = {"case account": "#4c72b0", "passed through": "#8c8c8c", "collection": "#c44e52",
+                "cash-out": "#dd8452"}
+
+
+def money_flow(nodes, edges, *, label_top: int = 8, title: str | None = None):
+    """A cluster's money: accounts left to right by how many transfers from the cluster's case
+    accounts they are, sized by the money through them, arrows as wide as the money moved.
+
+    Parameters
+    ----------
+    nodes, edges : pyarrow.Table or pandas.DataFrame
+        From :func:`jinduanalytics.money.money_network`.
+    label_top : int
+        Label the accounts with the most money.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.patches import FancyArrowPatch
+
+    nd = _frame(nodes, "nodes", ("node_id", "label", "kind", "level", "volume"))
+    ed = _frame(edges, "edges", ("source", "target", "amount"))
+    if nd.empty:
+        raise ParameterError("nodes: no accounts to draw")
+    nd = nd.sort_values(["level", "volume", "node_id"], ascending=[True, False, True], kind="stable")
+    nd["y"] = nd.groupby("level").cumcount()
+    nd["y"] = nd["y"] - nd.groupby("level")["y"].transform("max") / 2.0
+    pos = {r.node_id: (float(r.level), float(r.y)) for r in nd.itertuples()}
+    vmax = max(float(nd["volume"].max()), 1.0)
+    amax = max(float(ed["amount"].max()) if len(ed) else 1.0, 1.0)
+    with style():
+        fig = new_figure(10, 6)
+        ax = fig.add_subplot()
+        for r in ed.itertuples():
+            if r.source not in pos or r.target not in pos:
+                continue
+            ax.add_patch(FancyArrowPatch(pos[r.source], pos[r.target], arrowstyle="-|>", mutation_scale=10,
+                                         lw=0.4 + 5.0 * r.amount / amax, color="#555555", alpha=0.55,
+                                         connectionstyle="arc3,rad=0.08", shrinkA=6, shrinkB=6))
+        for kind, g in nd.groupby("kind", sort=False):
+            ax.scatter([pos[n][0] for n in g["node_id"]], [pos[n][1] for n in g["node_id"]],
+                       s=30 + 900 * np.sqrt(g["volume"].to_numpy(float) / vmax), color=MONEY_COLORS.get(kind, "#8172b2"),
+                       edgecolor="black", lw=0.4, label=kind, zorder=3)
+        for r in nd.sort_values("volume", ascending=False).head(label_top).itertuples():
+            ax.annotate(f"{r.label}\n{r.volume:,.0f} 元", pos[r.node_id], fontsize=7, xytext=(6, 6),
+                        textcoords="offset points", zorder=4)
+        ax.set_xticks(sorted(nd["level"].unique()))
+        ax.set_xlabel("transfers from the cluster's case accounts")
+        ax.set_yticks([])
+        ax.spines["left"].set_visible(False)
+        ax.margins(0.12)
+        ax.legend(loc="upper left", frameon=False, fontsize=8, markerscale=0.4)
+        ax.set_title(title or "毒资 flow: from the cluster's accounts to where the money concentrates", loc="left")
+    return fig

@@ -218,6 +218,8 @@ def _dates_in(rng, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 def _validate_config(cfg: SyntheticConfig) -> None:
+    if not (cfg.money_background >= 0 and np.isfinite(cfg.money_background)):
+        raise ParameterError(f"money_background must be a finite number >= 0; got {cfg.money_background!r}.")
     if cfg.n_networks < 1:
         raise ParameterError(f"n_networks must be >= 1; got {cfg.n_networks!r}.")
     if not cfg.start < cfg.end or cfg.end > _dt.date.today():
