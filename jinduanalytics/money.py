@@ -48,7 +48,7 @@ from .options import tabular
 from .tables import get_table
 from .validate import validate_table
 
-__all__ = ["account_summary", "trace_money", "collection_accounts", "money_typologies", "naive_typologies",
+__all__ = ["account_summary", "person_money", "trace_money", "collection_accounts", "money_typologies", "naive_typologies",
            "cluster_money", "money_network", "TYPOLOGIES", "REPORTING_THRESHOLD"]
 
 #: The typologies :func:`money_typologies` looks for (the AMLSim names, plus layering and structuring).
@@ -173,6 +173,70 @@ def account_summary(data, *, top: int | None = None) -> pa.Table:
                     "n_cases": pa.array(df["n_cases"].to_numpy(), pa.int64()),
                     "cases": pa.array(list(df["cases"]), pa.list_(pa.string()))})
     return _stamp(out, m, "account_summary", {"top": top})
+
+
+@tabular
+def person_money(data, *, persons: pa.Table | None = None, top: int | None = None) -> pa.Table:
+    """Per person: the money in and out of the accounts tied to them; ranked by value moved.
+
+    ``person_records`` hold no account: an account is tied to the persons of the cases that hold it
+    (``case_entities`` of kind ``account``), in equal shares among a case's persons (a case with one
+    person gives it the whole account). With ``persons`` (e.g. from
+    :func:`jinduanalytics.linkage.resolve_persons`) the records of one person count as one.
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+        ``transactions``, ``case_entities``, ``case_persons``.
+    persons : pyarrow.Table, optional
+        ``record_id`` -> ``person_id``.
+    top : int, optional
+        Only the ``top`` persons by value moved.
+
+    Returns
+    -------
+    pyarrow.Table
+        ``rank``, ``person`` (``person_id``, or ``record_id`` without ``persons``), ``n_accounts``,
+        ``amount_in``, ``amount_out``, ``net`` (the person's shares), ``accounts``.
+    """
+    summary = account_summary(data)
+    m_in = dict(zip(summary.column("account").to_pylist(), summary.column("amount_in").to_pylist()))
+    m_out = dict(zip(summary.column("account").to_pylist(), summary.column("amount_out").to_pylist()))
+    ce = get_table(data, "case_entities", columns=("case_id", "kind", "value"))
+    acc = ce.filter(pc.equal(ce.column("kind"), "account")).select(["case_id", "value"]).to_pandas()
+    acc = acc[acc["value"].isin(m_in.keys())].rename(columns={"value": "account"})
+    cp = get_table(data, "case_persons", columns=("case_id", "record_id")).select(["case_id", "record_id"]).to_pandas()
+    if persons is not None:
+        pm = persons.select(["record_id", "person_id"]).to_pandas()
+        cp = cp.merge(pm, on="record_id", how="left")
+        cp["person"] = cp["person_id"].fillna(cp["record_id"])
+    else:
+        cp["person"] = cp["record_id"]
+    cp = cp.drop_duplicates(["case_id", "person"])
+    cp["share"] = 1.0 / cp.groupby("case_id")["person"].transform("size")
+    tie = acc.merge(cp[["case_id", "person", "share"]], on="case_id")
+    # an account held by several cases: each case's tie counts once per (person, account), the largest share
+    tie = tie.groupby(["person", "account"], sort=True)["share"].max().reset_index()
+    tie["in"] = tie["account"].map(m_in) * tie["share"]
+    tie["out"] = tie["account"].map(m_out) * tie["share"]
+    g = tie.groupby("person", sort=True).agg(n_accounts=("account", "size"), amount_in=("in", "sum"),
+                                            amount_out=("out", "sum"), accounts=("account", list)).reset_index()
+    g["net"] = g["amount_in"] - g["amount_out"]
+    g = g.assign(moved=g["amount_in"] + g["amount_out"]).sort_values(["moved", "person"], ascending=[False, True],
+                                                                     kind="stable")
+    if top is not None:
+        check_int("top", top, minimum=1)
+        g = g.head(top)
+    out = pa.table({"rank": pa.array(np.arange(1, len(g) + 1), pa.int64()), "person": pa.array(g["person"], pa.string()),
+                    "n_accounts": pa.array(g["n_accounts"].to_numpy(), pa.int64()),
+                    **{c: pa.array(g[c].round(2).to_numpy(), pa.float64()) for c in ("amount_in", "amount_out", "net")},
+                    "accounts": pa.array(list(g["accounts"]), pa.list_(pa.string()))})
+    return _stamp_like(out, summary, "person_money", {"top": top, "persons": persons is not None})
+
+
+def _stamp_like(t: pa.Table, source: pa.Table, name: str, params: dict) -> pa.Table:
+    digest = (source.schema.metadata or {}).get(b"jindu.input_digest", b"").decode()
+    return with_provenance(t, algorithm=f"money.{name}", seed=None, params=params, digest=digest)
 
 
 def _account_cases(data) -> pd.DataFrame:

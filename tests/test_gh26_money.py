@@ -234,3 +234,16 @@ def test_money_preset_leaves_other_presets_alone():
     assert c.transactions.num_rows > 2 * a.transactions.num_rows
     with pytest.raises(ja.ParameterError, match="money_background"):
         generate("county", money_background=-1)
+
+
+def test_person_money_ties_accounts_through_cases():
+    data = _tx([("x", "A", 100, 0), ("A", "y", 30, 1), ("z", "B", 50, 2)])
+    data["case_entities"] = pa.table({"case_id": ["C1", "C2", "C3"], "kind": ["account", "account", "phone"],
+                                      "value": ["A", "B", "p"]})
+    data["case_persons"] = pa.table({"case_id": ["C1", "C2", "C2", "C3"], "record_id": ["r1", "r2", "r3", "r1"],
+                                     "role": ["seller", "buyer", "buyer", "seller"]})
+    got = jm.person_money(data).to_pandas().set_index("person")
+    assert got.loc["r1", ["amount_in", "amount_out", "net"]].tolist() == [100.0, 30.0, 70.0]
+    assert got.loc["r2", "amount_in"] == 25.0 and got.loc["r3", "amount_in"] == 25.0  # a shared case: equal shares
+    same = jm.person_money(data, persons=pa.table({"record_id": ["r2", "r3"], "person_id": ["P", "P"]})).to_pandas()
+    assert same.set_index("person").loc["P", "amount_in"] == 50.0  # r2 and r3 are one person: the whole account
