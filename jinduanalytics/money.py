@@ -492,9 +492,9 @@ def cluster_money(data, clusters: pa.Table, *, collection: pa.Table | None = Non
     t = t[t["src"].isin(held["acc"]) | t["dst"].isin(held["acc"])]
     key = set(zip(held["cluster"], held["acc"]))
     into = t.merge(held.rename(columns={"acc": "dst"}), on="dst")
-    into["inside"] = [(c, a) in key for c, a in zip(into["cluster"], into["src"])]
+    into["inside"] = np.array([(c, a) in key for c, a in zip(into["cluster"], into["src"])], dtype=bool)
     out_ = t.merge(held.rename(columns={"acc": "src"}), on="src")
-    out_["inside"] = [(c, a) in key for c, a in zip(out_["cluster"], out_["dst"])]
+    out_["inside"] = np.array([(c, a) in key for c, a in zip(out_["cluster"], out_["dst"])], dtype=bool)
     inflow = into[~into["inside"]].groupby("cluster")["amount"].sum()
     internal = into[into["inside"]].groupby("cluster")["amount"].sum()
     outflow = out_[~out_["inside"]].groupby("cluster")["amount"].sum()

@@ -247,3 +247,13 @@ def test_person_money_ties_accounts_through_cases():
     assert got.loc["r2", "amount_in"] == 25.0 and got.loc["r3", "amount_in"] == 25.0  # a shared case: equal shares
     same = jm.person_money(data, persons=pa.table({"record_id": ["r2", "r3"], "person_id": ["P", "P"]})).to_pandas()
     assert same.set_index("person").loc["P", "amount_in"] == 50.0  # r2 and r3 are one person: the whole account
+
+
+def test_empty_transfers_give_empty_tables():
+    ds = generate("county", seed=7)
+    empty = ja.dataset_from_tables({n: t.slice(0, 0) for n, t in ds.tables.items()})
+    cl = jc.cluster_cases(empty)
+    for table in (jm.collection_accounts(empty, cl), jm.cluster_money(empty, cl), jm.money_typologies(empty),
+                  jm.naive_typologies(empty), jm.account_summary(empty), jm.person_money(empty),
+                  jm.trace_money(empty, ["a"])):
+        assert table.num_rows == 0

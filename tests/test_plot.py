@@ -17,6 +17,7 @@ from jinduanalytics.channels import parcel_channels, substance_table
 from jinduanalytics.errors import ParameterError, SchemaError
 from jinduanalytics.io import read_dataset
 from jinduanalytics.lifecycle import track_clusters
+from jinduanalytics.money import collection_accounts, money_network
 from jinduanalytics.risk import region_risk
 from jinduanalytics.routes import flow_legs
 from jinduanalytics.synthetic import generate
@@ -47,6 +48,9 @@ def _figures(results):
     ind = indicators(ds, period="quarter").to_pandas()
     mon = generate("county", seed=7, wastewater_plants=14)
     loads = wastewater_loads(mon)
+    money = generate("county", seed=7, money_background=10)
+    money_cl = jc.cluster_cases(money, seed=7)
+    money_top = collection_accounts(money, money_cl).column("cluster")[0].as_py()
     curves = pd.DataFrame({"strategy": ["degree"] * 4 + ["betweenness"] * 4, "removed": [0, .1, .2, .3] * 2,
                            "lcc": [1, .6, .3, .1, 1, .5, .2, .05]})
     return {
@@ -66,6 +70,7 @@ def _figures(results):
         "wastewater_series": plot.wastewater_series(loads, wastewater_alarms(loads), plant="WWTP000"),
         "risk_levels": plot.risk_levels(region_risk(mon, period="year"), regions=mon.regions),
         "beibu_map_levels": plot.beibu_map(mon.regions, risk=region_risk(mon, period="year")),
+        "money_flow": plot.money_flow(*money_network(money, money_cl, money_top, mask=jc.mask_value)),
     }
 
 
