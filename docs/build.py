@@ -33,6 +33,7 @@ API = {
     "jinduanalytics.checkpoints": "Checkpoint placement and interception",
     "jinduanalytics.disruption": "Disruption: removal curves and key players",
     "jinduanalytics.money": "毒资: the account graph, money tracing, collection accounts, typologies",
+    "jinduanalytics.investigate": "The investigation graph: linked items and paths",
     "jinduanalytics.channels": "New substances, the parcel channel, precursors",
     "jinduanalytics.temporal": "Date windows and time-respecting paths",
     "jinduanalytics.trends": "Indicators and change points",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import numbers
 from collections.abc import Iterable
 
@@ -65,3 +66,17 @@ def n_chunks(n_items: int | None = None, *, per_thread: int = 4) -> int:
     if n_items is not None:
         chunks = min(chunks, n_items)
     return max(1, chunks)
+
+
+def check_date(value, name: str) -> _dt.date | None:
+    """``value`` as a date (a date, a datetime or "YYYY-MM-DD"; None or "" for an open side)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, _dt.datetime):
+        return value.date()
+    if isinstance(value, _dt.date):
+        return value
+    try:
+        return _dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ParameterError(f"{name} must be a date 'YYYY-MM-DD'; got {value!r}") from None

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._checks import check_int
+from ._checks import check_date, check_int
 from ._kernels.temporal import NEVER, earliest_arrival
 from .errors import ParameterError, SchemaError
 from .io import Dataset
@@ -31,19 +31,6 @@ __all__ = ["window", "time_respecting_paths", "DATED"]
 #: interval (first, last) overlapping it. Cases take their persons and entities along.
 DATED = {"cases": ("date",), "contacts": ("first_date", "last_date"), "transactions": ("date",),
          "flows": ("date",), "parcels": ("date",)}
-
-
-def _date(value, name: str) -> _dt.date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, _dt.datetime):
-        return value.date()
-    if isinstance(value, _dt.date):
-        return value
-    try:
-        return _dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ParameterError(f"{name} must be a date 'YYYY-MM-DD'; got {value!r}") from None
 
 
 def window(data, start=None, end=None) -> Dataset:
@@ -74,11 +61,11 @@ def window(data, start=None, end=None) -> Dataset:
     >>> w.window, w.cases.num_rows < ds.cases.num_rows
     (('2023-01-01', '2023-12-31'), True)
     """
-    lo, hi = _date(start, "start"), _date(end, "end")
+    lo, hi = check_date(start, "start"), check_date(end, "end")
     old = getattr(data, "window", None)
     if old:
-        lo = max(filter(None, [lo, _date(old[0], "start")]), default=None)
-        hi = min(filter(None, [hi, _date(old[1], "end")]), default=None)
+        lo = max(filter(None, [lo, check_date(old[0], "start")]), default=None)
+        hi = min(filter(None, [hi, check_date(old[1], "end")]), default=None)
     if lo is not None and hi is not None and lo > hi:
         raise ParameterError(f"window: start {lo} is after end {hi}")
     tables = dict(data.tables if isinstance(data, Dataset) else data)
@@ -173,7 +160,7 @@ def time_respecting_paths(edges, seeds, *, start=None, max_gap_days: int | None 
     dst = pc.index_in(dst_s, value_set=nodes).to_numpy(zero_copy_only=False).astype(np.int64)
     if not directed:
         src, dst, days = np.concatenate([src, dst]), np.concatenate([dst, src]), np.concatenate([days, days])
-    t0 = _date(start, "start")
+    t0 = check_date(start, "start")
     t0 = (t0 - _dt.date(1970, 1, 1)).days if t0 is not None else None
     if reverse:  # latest departure = earliest arrival on the reversed edges, time negated
         src, dst, days = dst, src, -days

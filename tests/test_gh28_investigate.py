@@ -1,0 +1,109 @@
+"""Issue 28 (first part): the investigation graph and its queries equal networkx."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jinduanalytics import investigate as inv
+from jinduanalytics.errors import ParameterError
+from jinduanalytics.synthetic import generate
+
+
+@pytest.fixture(scope="module")
+def graph():
+    ds = generate("county", seed=7)
+    return ds, *inv.investigation_graph(ds)
+
+
+def _nx(nodes, edges, weight=False):
+    g = nx.Graph()
+    g.add_nodes_from(nodes.column("node_id").to_pylist())
+    for a, b, w in zip(edges.column("source").to_pylist(), edges.column("target").to_pylist(),
+                       edges.column("weight").to_pylist()):
+        c = 1.0 / (1.0 + w)
+        if not g.has_edge(a, b) or g[a][b]["cost"] > c:
+            g.add_edge(a, b, cost=c)
+    return g
+
+
+def test_graph_holds_every_table(graph):
+    ds, nodes, edges = graph
+    types = set(edges.column("type").to_pylist())
+    assert types == {"role", "entity", "own_phone", "contact", "transfer", "in_region", "flow"}
+    ids = set(nodes.column("node_id").to_pylist())
+    assert {f"case:{c}" for c in ds.cases.column("case_id").to_pylist()} <= ids
+    assert {f"phone:{p}" for p in ds.contacts.column("phone_a").to_pylist()} <= ids
+    tx = edges.filter(pa.compute.equal(edges.column("type"), "transfer"))
+    assert tx.column("n").to_numpy().sum() == ds.transactions.num_rows
+    assert abs(tx.column("weight").to_numpy().sum() - ds.transactions.column("amount").to_numpy().sum()) < 1e-3
+
+
+def test_expand_equals_networkx_ego_graph(graph):
+    _, nodes, edges = graph
+    g = _nx(nodes, edges)
+    seed = edges.column("source")[0].as_py()
+    for hops in (1, 2, 3):
+        got_n, got_e = inv.expand(nodes, edges, seed, hops=hops, max_nodes=10**6)
+        want = nx.single_source_shortest_path_length(g, seed, cutoff=hops)
+        assert dict(zip(got_n.column("node_id").to_pylist(), got_n.column("hop").to_pylist())) == want
+        assert got_e.num_rows == sum(1 for a, b in zip(edges.column("source").to_pylist(),
+                                                         edges.column("target").to_pylist()) if a in want and b in want)
+    n, _ = inv.expand(nodes, edges, seed, hops=3, max_nodes=25)
+    assert n.num_rows == 25 and n.column("truncated")[0].as_py() and n.column("hop").to_pylist() == sorted(
+        n.column("hop").to_pylist())
+    # every item says why it is there: the node it was reached from is one hop nearer
+    hop = dict(zip(n.column("node_id").to_pylist(), n.column("hop").to_pylist()))
+    for node, via in zip(n.column("node_id").to_pylist(), n.column("via").to_pylist()):
+        assert (via is None) == (node == seed) and (via is None or hop[via] == hop[node] - 1)
+
+
+def test_expand_filters_types_and_dates(graph):
+    _, nodes, edges = graph
+    seed = "case:" + generate("county", seed=7).cases.column("case_id")[0].as_py()
+    n, e = inv.expand(nodes, edges, seed, hops=2, node_types=["case", "person"])
+    assert set(n.column("type").to_pylist()) <= {"case", "person"}
+    n, e = inv.expand(nodes, edges, seed, hops=2, start="2099-01-01")
+    assert set(e.column("type").to_pylist()) <= {"own_phone"}  # dated edges outside the window are gone
+    with pytest.raises(ParameterError, match="not in the investigation graph"):
+        inv.expand(nodes, edges, "case:nope")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7), st.sampled_from([0.0, 1.0, 3.0, 9.0])),
+                min_size=1, max_size=16))
+def test_find_path_equals_networkx(raw):
+    rows = [(f"phone:{a}", f"phone:{b}", w) for a, b, w in raw if a != b]
+    if not rows:
+        return
+    edges = pa.table({"source": [r[0] for r in rows], "target": [r[1] for r in rows], "type": ["contact"] * len(rows),
+                      "detail": [""] * len(rows), "weight": [r[2] for r in rows], "n": [1] * len(rows),
+                      "first_date": pa.array([None] * len(rows), pa.date32()),
+                      "last_date": pa.array([None] * len(rows), pa.date32()), "source_table": ["x"] * len(rows)})
+    ids = sorted({r[0] for r in rows} | {r[1] for r in rows})
+    nodes = pa.table({"node_id": ids, "type": ["phone"] * len(ids), "label": ids, "degree": [1] * len(ids)})
+    g = _nx(nodes, edges)
+    a, b = ids[0], ids[-1]
+    short = inv.find_path(nodes, edges, a, b)
+    strong = inv.find_path(nodes, edges, a, b, strongest=True)
+    if nx.has_path(g, a, b):
+        assert short.num_rows == nx.shortest_path_length(g, a, b)
+        cost = sum(1.0 / (1.0 + w) for w in strong.column("weight").to_pylist())
+        assert cost == pytest.approx(nx.dijkstra_path_length(g, a, b, weight="cost"))
+        hops = list(zip(short.column("from_node").to_pylist(), short.column("to_node").to_pylist()))
+        assert hops[0][0] == a and hops[-1][1] == b and all(x[1] == y[0] for x, y in zip(hops, hops[1:]))
+    else:
+        assert short.num_rows == 0 and strong.num_rows == 0
+
+
+def test_resolved_persons_are_one_node():
+    ds = generate("county", seed=7)
+    rec = ds.person_records.column("record_id").to_pylist()
+    persons = pa.table({"record_id": rec, "person_id": ["P" + str(i // 2) for i in range(len(rec))]})
+    nodes, _ = inv.investigation_graph(ds, persons=persons)
+    kinds = np.array(nodes.column("type").to_pylist())
+    assert (kinds == "person").sum() <= (len(rec) + 1) // 2
