@@ -265,13 +265,16 @@ def expand(nodes: pa.Table, edges: pa.Table, seeds, *, hops: int = 1, node_types
     out["hop"] = hop[order]
     via_node = np.where(via[order] >= 0, sub[np.maximum(via[order], 0)], -1)
     out["via"] = [ix.nodes["node_id"].iloc[v] if v >= 0 else None for v in via_node]
-    pair_type = {}
-    for a, b, t, d in zip(ix.a, ix.b, ix.edges["type"], ix.edges["detail"]):
-        pair_type.setdefault((a, b), (t, d))
-        pair_type.setdefault((b, a), (t, d))
-    vt = [pair_type.get((v, c), (None, None)) if v >= 0 else (None, None) for v, c in zip(via_node, chosen)]
-    out["via_type"] = [x[0] for x in vt]
-    out["via_detail"] = [x[1] for x in vt]
+    # the edge each item was reached by: the first edge (in edge order) between it and its via node
+    both = pd.DataFrame({"u": np.concatenate([ix.a, ix.b]), "v": np.concatenate([ix.b, ix.a]),
+                         "type": np.concatenate([ix.edges["type"], ix.edges["type"]]),
+                         "detail": np.concatenate([ix.edges["detail"], ix.edges["detail"]]),
+                         "k": np.concatenate([np.arange(len(ix.a)), np.arange(len(ix.a))])})
+    want = pd.DataFrame({"u": via_node, "v": chosen, "row": np.arange(chosen.size)})
+    hit = want.merge(both, on=["u", "v"]).sort_values(["row", "k"], kind="stable").drop_duplicates("row")
+    hit = hit.set_index("row")
+    out["via_type"] = hit["type"].reindex(np.arange(chosen.size)).to_numpy()
+    out["via_detail"] = hit["detail"].reindex(np.arange(chosen.size)).to_numpy()
     out["truncated"] = truncated
     inside = np.zeros(len(ix.nodes), dtype=bool)
     inside[chosen] = True

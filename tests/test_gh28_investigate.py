@@ -60,6 +60,8 @@ def test_expand_equals_networkx_ego_graph(graph):
     hop = dict(zip(n.column("node_id").to_pylist(), n.column("hop").to_pylist()))
     for node, via in zip(n.column("node_id").to_pylist(), n.column("via").to_pylist()):
         assert (via is None) == (node == seed) and (via is None or hop[via] == hop[node] - 1)
+    kinds = set(edges.column("type").to_pylist())
+    assert all((t in kinds) == (v is not None) for t, v in zip(n.column("via_type").to_pylist(), n.column("via").to_pylist()))
 
 
 def test_expand_filters_types_and_dates(graph):
