@@ -34,11 +34,10 @@ explained. Node ids carry the raw values: pseudonymise the dataset first
 
 from __future__ import annotations
 
-import datetime as _dt
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order, dijkstra
 
@@ -52,17 +51,31 @@ __all__ = ["investigation_graph", "expand", "find_path", "NODE_TYPES", "EDGE_TYP
 NODE_TYPES = ("case", "person", "phone", "account", "region")
 EDGE_TYPES = ("role", "entity", "own_phone", "contact", "transfer", "in_region", "flow")
 _EDGE_COLUMNS = ("source", "target", "type", "detail", "weight", "n", "first_date", "last_date", "source_table")
+_SOURCE_TABLE = {"role": "case_persons", "entity": "case_entities", "own_phone": "person_records", "contact": "contacts",
+                 "transfer": "transactions", "in_region": "cases", "flow": "flows"}
 
 
-def _edges(source, target, type_, detail, weight, n, first, last, table) -> pd.DataFrame:
+def _prefixed(prefix: str, col) -> pa.Array:
+    return pc.utf8_replace_slice(pa.chunked_array([col]).combine_chunks() if isinstance(col, pa.Array) else
+                                 col.combine_chunks(), 0, 0, prefix)
+
+
+def _filled(value, k: int, type_) -> pa.Array:
+    return pc.fill_null(pa.nulls(k, type_), pa.scalar(value, type_))
+
+
+def _part(source, target, type_: str, detail, weight, n, first, last) -> pa.Table:
+    """One kind of edge as Arrow columns (scalars are repeated)."""
     k = len(source)
-    return pd.DataFrame({"source": np.asarray(source, dtype=object), "target": np.asarray(target, dtype=object),
-                         "type": type_, "detail": np.broadcast_to(np.asarray(detail, dtype=object), (k,)),
-                         "weight": np.broadcast_to(np.asarray(weight, dtype=float), (k,)),
-                         "n": np.broadcast_to(np.asarray(n, dtype=np.int64), (k,)),
-                         "first_date": pd.to_datetime(pd.Series(first)).dt.date.to_numpy() if k else [],
-                         "last_date": pd.to_datetime(pd.Series(last)).dt.date.to_numpy() if k else [],
-                         "source_table": table})
+
+    def col(v, t):
+        if isinstance(v, (pa.Array, pa.ChunkedArray)):
+            return pc.cast(v, t)
+        return _filled(v, k, t) if v is not None else pa.nulls(k, t)
+
+    return pa.table({"source": source, "target": target, "type": _filled(type_, k, pa.string()),
+                     "detail": col(detail, pa.string()), "weight": col(weight, pa.float64()), "n": col(n, pa.int64()),
+                     "first_date": col(first, pa.date32()), "last_date": col(last, pa.date32())})
 
 
 @tabular
@@ -87,115 +100,110 @@ def investigation_graph(data, *, persons: pa.Table | None = None) -> tuple[pa.Ta
     """
     parts = []
     cases = get_table(data, "cases", required=False)
-    day = {}
     if cases is not None:
-        c = cases.select(["case_id", "region_id", "date"]).to_pandas()
-        day = dict(zip(c["case_id"], c["date"]))
-        parts.append(_edges("case:" + c["case_id"], "region:" + c["region_id"], "in_region", "", 1.0, 1, c["date"],
-                            c["date"], "cases"))
-    rec2person = None
-    if persons is not None:
-        p = persons.select(["record_id", "person_id"]).to_pandas()
-        rec2person = dict(zip(p["record_id"], p["person_id"]))
+        c = cases.select(["case_id", "region_id", "date"])
+        parts.append(_part(_prefixed("case:", c["case_id"]), _prefixed("region:", c["region_id"]), "in_region", "", 1.0,
+                           1, c["date"], c["date"]))
 
-    def person(records: pd.Series) -> pd.Series:
-        return "person:" + (records.map(rec2person).fillna(records) if rec2person is not None else records)
+    def person(records) -> pa.Array:
+        records = records.combine_chunks() if isinstance(records, pa.ChunkedArray) else records
+        if persons is not None:
+            idx = pc.index_in(records, value_set=persons.column("record_id").combine_chunks())
+            records = pc.coalesce(persons.column("person_id").combine_chunks().take(idx), records)
+        return _prefixed("person:", records)
+
+    def dated(t: pa.Table) -> pa.Array:
+        if cases is None:
+            return pa.nulls(t.num_rows, pa.date32())
+        idx = pc.index_in(t.column("case_id"), value_set=cases.column("case_id").combine_chunks())
+        return cases.column("date").combine_chunks().take(idx)
 
     cp = get_table(data, "case_persons", required=False)
     if cp is not None:
-        t = cp.select(["case_id", "record_id", "role"]).to_pandas()
-        d = t["case_id"].map(day)
-        parts.append(_edges("case:" + t["case_id"], person(t["record_id"]), "role", t["role"], 1.0, 1, d, d,
-                            "case_persons"))
+        d = dated(cp)
+        parts.append(_part(_prefixed("case:", cp["case_id"]), person(cp["record_id"]), "role", cp["role"], 1.0, 1, d, d))
     ce = get_table(data, "case_entities", required=False)
     if ce is not None:
-        t = ce.select(["case_id", "kind", "value"]).to_pandas()
-        d = t["case_id"].map(day)
-        parts.append(_edges("case:" + t["case_id"], t["kind"] + ":" + t["value"], "entity", t["kind"], 1.0, 1, d, d,
-                            "case_entities"))
+        d = dated(ce)
+        value = pc.binary_join_element_wise(ce["kind"], ce["value"], ":")
+        parts.append(_part(_prefixed("case:", ce["case_id"]), value, "entity", ce["kind"], 1.0, 1, d, d))
     pr = get_table(data, "person_records", required=False)
     if pr is not None and "phone" in pr.column_names:
-        t = pr.select(["record_id", "phone"]).to_pandas().dropna()
-        parts.append(_edges(person(t["record_id"]), "phone:" + t["phone"], "own_phone", "", 1.0, 1, [None] * len(t),
-                            [None] * len(t), "person_records"))
+        t = pr.select(["record_id", "phone"]).filter(pc.is_valid(pr["phone"]))
+        parts.append(_part(person(t["record_id"]), _prefixed("phone:", t["phone"]), "own_phone", "", 1.0, 1, None, None))
     ct = get_table(data, "contacts", required=False)
     if ct is not None:
-        t = ct.select(["phone_a", "phone_b", "count", "first_date", "last_date"]).to_pandas()
-        parts.append(_edges("phone:" + t["phone_a"], "phone:" + t["phone_b"], "contact", "", t["count"], t["count"],
-                            t["first_date"], t["last_date"], "contacts"))
+        parts.append(_part(_prefixed("phone:", ct["phone_a"]), _prefixed("phone:", ct["phone_b"]), "contact", "",
+                           ct["count"], ct["count"], ct["first_date"], ct["last_date"]))
     tx = get_table(data, "transactions", required=False)
     if tx is not None:
-        t = tx.select(["src_account", "dst_account", "amount", "date"]).to_pandas()
-        g = t.groupby(["src_account", "dst_account"], sort=True).agg(
-            weight=("amount", "sum"), n=("amount", "size"), first=("date", "min"), last=("date", "max")).reset_index()
-        parts.append(_edges("account:" + g["src_account"], "account:" + g["dst_account"], "transfer", "",
-                            g["weight"].round(2), g["n"], g["first"], g["last"], "transactions"))
+        g = tx.group_by(["src_account", "dst_account"], use_threads=False).aggregate(
+            [("amount", "sum"), ("amount", "count"), ("date", "min"), ("date", "max")])
+        parts.append(_part(_prefixed("account:", g["src_account"]), _prefixed("account:", g["dst_account"]), "transfer",
+                           "", pc.round(g["amount_sum"], 2), g["amount_count"], g["date_min"], g["date_max"]))
     fl = get_table(data, "flows", required=False)
     if fl is not None:
-        t = fl.select(["origin", "destination", "mode", "date", "quantity_g"]).to_pandas()
-        g = t.groupby(["origin", "destination", "mode"], sort=True).agg(
-            weight=("quantity_g", "sum"), n=("date", "size"), first=("date", "min"), last=("date", "max")).reset_index()
-        parts.append(_edges("region:" + g["origin"], "region:" + g["destination"], "flow", g["mode"], g["weight"],
-                            g["n"], g["first"], g["last"], "flows"))
-    parts = [p for p in parts if len(p)]
-    e = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(_EDGE_COLUMNS))
-    e = e.groupby(["source", "target", "type", "detail"], sort=True, dropna=False).agg(
-        weight=("weight", "sum"), n=("n", "sum"), first_date=("first_date", "min"), last_date=("last_date", "max"),
-        source_table=("source_table", "first")).reset_index()[list(_EDGE_COLUMNS)]
-    ids = pd.Series(pd.concat([e["source"], e["target"]]).unique(), dtype=object).sort_values(kind="stable")
-    deg = pd.concat([e["source"], e["target"]]).value_counts()
-    kind = ids.str.split(":", n=1).str[0]
-    nodes = pa.table({"node_id": pa.array(ids, pa.string()), "type": pa.array(kind, pa.string()),
-                      "label": pa.array(ids.str.split(":", n=1).str[1], pa.string()),
-                      "degree": pa.array(ids.map(deg).fillna(0).astype(np.int64).to_numpy(), pa.int64())})
-    edges = pa.table({"source": pa.array(e["source"], pa.string()), "target": pa.array(e["target"], pa.string()),
-                      "type": pa.array(e["type"], pa.string()), "detail": pa.array(e["detail"].fillna(""), pa.string()),
-                      "weight": pa.array(e["weight"].astype(float), pa.float64()),
-                      "n": pa.array(e["n"].astype(np.int64), pa.int64()),
-                      "first_date": _date_array(e["first_date"]), "last_date": _date_array(e["last_date"]),
-                      "source_table": pa.array(e["source_table"], pa.string())})
-    return nodes, edges
-
-
-def _date_array(col: pd.Series) -> pa.Array:
-    when = pd.to_datetime(col, errors="coerce")
-    return pa.array([None if pd.isna(x) else x.date() for x in when], pa.date32())
+        g = fl.group_by(["origin", "destination", "mode"], use_threads=False).aggregate(
+            [("quantity_g", "sum"), ("date", "count"), ("date", "min"), ("date", "max")])
+        parts.append(_part(_prefixed("region:", g["origin"]), _prefixed("region:", g["destination"]), "flow", g["mode"],
+                           g["quantity_g_sum"], g["date_count"], g["date_min"], g["date_max"]))
+    empty = _part(pa.array([], pa.string()), pa.array([], pa.string()), "", "", 0.0, 0, None, None)
+    e = pa.concat_tables([empty] + [p.combine_chunks() for p in parts])
+    e = e.group_by(["source", "target", "type", "detail"], use_threads=False).aggregate(
+        [("weight", "sum"), ("n", "sum"), ("first_date", "min"), ("last_date", "max")])
+    e = e.rename_columns(["source", "target", "type", "detail", "weight", "n", "first_date", "last_date"])
+    e = e.sort_by([("source", "ascending"), ("target", "ascending"), ("type", "ascending"), ("detail", "ascending")])
+    e = e.append_column("source_table", pc.cast(pc.index_in(e["type"], value_set=pa.array(list(_SOURCE_TABLE))),
+                                                pa.int64()))
+    names = pa.array(list(_SOURCE_TABLE.values()), pa.string())
+    e = e.set_column(e.num_columns - 1, "source_table", names.take(e["source_table"].combine_chunks()))
+    ends = pa.concat_arrays([e["source"].combine_chunks(), e["target"].combine_chunks()]) if e.num_rows else \
+        pa.array([], pa.string())
+    counts = pa.table({"node_id": ends}).group_by("node_id", use_threads=False).aggregate([("node_id", "count")])
+    counts = counts.sort_by("node_id")
+    parts_ = pc.split_pattern(counts["node_id"], ":", max_splits=1)
+    nodes = pa.table({"node_id": counts["node_id"], "type": pc.list_element(parts_, 0),
+                      "label": pc.list_element(parts_, 1), "degree": pc.cast(counts["node_id_count"], pa.int64())})
+    return nodes, e.select(list(_EDGE_COLUMNS))
 
 
 class _Index:
-    """The investigation graph's edges as an undirected sparse matrix over dense node numbers,
-    filtered by edge type and date window."""
+    """The investigation graph's edges as an undirected sparse matrix over the nodes' row numbers,
+    filtered by edge type and date window (the edge table stays Arrow)."""
 
     def __init__(self, nodes, edges, edge_types, start, end):
-        n = nodes.to_pandas() if isinstance(nodes, pa.Table) else pd.DataFrame(nodes)
-        e = edges.to_pandas() if isinstance(edges, pa.Table) else pd.DataFrame(edges)
+        nodes = nodes if isinstance(nodes, pa.Table) else pa.Table.from_pandas(pd.DataFrame(nodes), preserve_index=False)
+        e = edges if isinstance(edges, pa.Table) else pa.Table.from_pandas(pd.DataFrame(edges), preserve_index=False)
         if edge_types is not None:
             unknown = sorted(set(edge_types) - set(EDGE_TYPES))
             if unknown:
                 raise ParameterError(f"edge_types: unknown {unknown}; choose among {', '.join(EDGE_TYPES)}")
-            e = e[e["type"].isin(list(edge_types))]
+            e = e.filter(pc.is_in(e["type"], value_set=pa.array(list(edge_types), pa.string())))
         s, t = check_date(start, "start"), check_date(end, "end")
         if s is not None:  # an undated edge (a record's own phone) is not an event: it stays
-            e = e[e["last_date"].isna() | (pd.to_datetime(e["last_date"]).dt.date >= s)]
+            e = e.filter(pc.fill_null(pc.greater_equal(e["last_date"], pa.scalar(s, pa.date32())), True))
         if t is not None:
-            e = e[e["first_date"].isna() | (pd.to_datetime(e["first_date"]).dt.date <= t)]
-        self.nodes = n.reset_index(drop=True)
-        self.edges = e.reset_index(drop=True)
-        self.pos = pd.Series(np.arange(len(n)), index=n["node_id"])
-        a = self.pos.reindex(e["source"]).to_numpy()
-        b = self.pos.reindex(e["target"]).to_numpy()
-        self.a, self.b = a.astype(np.int64), b.astype(np.int64)
-        k = len(n)
-        self.matrix = sp.csr_matrix((np.ones(2 * len(e)), (np.concatenate([a, b]), np.concatenate([b, a]))),
-                                    shape=(k, k))
+            e = e.filter(pc.fill_null(pc.less_equal(e["first_date"], pa.scalar(t, pa.date32())), True))
+        self.nodes = nodes
+        self.ids = nodes["node_id"].combine_chunks()
+        self.edges = e
+        self.a = pc.index_in(e["source"], value_set=self.ids).to_numpy(zero_copy_only=False).astype(np.int64)
+        self.b = pc.index_in(e["target"], value_set=self.ids).to_numpy(zero_copy_only=False).astype(np.int64)
+        k = len(self.ids)
+        self.matrix = sp.csr_matrix((np.ones(2 * e.num_rows), (np.concatenate([self.a, self.b]),
+                                                              np.concatenate([self.b, self.a]))), shape=(k, k))
 
     def number(self, ids, what: str) -> np.ndarray:
         ids = [ids] if isinstance(ids, str) else list(ids)
-        missing = [i for i in ids if i not in self.pos.index]
+        idx = pc.index_in(pa.array(ids, pa.string()), value_set=self.ids)
+        missing = [i for i, x in zip(ids, idx.to_pylist()) if x is None]
         if missing:
             raise ParameterError(f"{what}: not in the investigation graph: {missing[:5]} (node ids look like "
                                  "'person:R000000001', 'phone:10412345678', 'case:C000000001')")
-        return self.pos[ids].to_numpy().astype(np.int64)
+        return np.asarray(idx.to_pylist(), dtype=np.int64)
+
+    def name(self, i: int) -> str:
+        return self.ids[int(i)].as_py()
 
 
 @tabular
@@ -233,54 +241,53 @@ def expand(nodes: pa.Table, edges: pa.Table, seeds, *, hops: int = 1, node_types
     check_int("max_nodes", max_nodes, minimum=1)
     ix = _Index(nodes, edges, edge_types, start, end)
     seed = ix.number(seeds, "seeds")
-    keep = np.ones(len(ix.nodes), dtype=bool)
+    keep = np.ones(len(ix.ids), dtype=bool)
     if node_types is not None:
-        keep = ix.nodes["type"].isin(list(node_types)).to_numpy()
+        keep = pc.is_in(ix.nodes["type"], value_set=pa.array(list(node_types), pa.string())).to_numpy(
+            zero_copy_only=False)
     keep[seed] = True
-    m = ix.matrix[keep][:, keep] if not keep.all() else ix.matrix
-    sub = np.flatnonzero(keep)
-    local = pd.Series(np.arange(sub.size), index=sub)
-    hop = np.full(sub.size, -1, dtype=np.int64)
-    via = np.full(sub.size, -1, dtype=np.int64)
-    frontier = local[seed].to_numpy()
+    m = ix.matrix
+    hop = np.full(len(ix.ids), -1, dtype=np.int64)
+    via = np.full(len(ix.ids), -1, dtype=np.int64)
+    frontier = np.unique(seed)
     hop[frontier] = 0
-    m = m.tocsr()
     for h in range(1, hops + 1):
         if frontier.size == 0:
             break
         nxt = []
-        for u in np.sort(frontier):  # deterministic: first reached from the smallest node number
+        for u in frontier:  # sorted: an item is first reached from the smallest node number
             for v in m.indices[m.indptr[u]:m.indptr[u + 1]]:
-                if hop[v] < 0:
+                if hop[v] < 0 and keep[v]:
                     hop[v] = h
                     via[v] = u
                     nxt.append(v)
-        frontier = np.array(sorted(nxt), dtype=np.int64)
-    reached = np.flatnonzero(hop >= 0)
-    order = reached[np.lexsort((ix.nodes["node_id"].to_numpy()[sub[reached]], hop[reached]))]
+        frontier = np.unique(np.asarray(nxt, dtype=np.int64))
+    order = np.flatnonzero(hop >= 0)  # node rows are sorted by id: (hop, row) is (hop, node id)
+    order = order[np.argsort(hop[order], kind="stable")]
     truncated = order.size > max_nodes
-    order = order[:max_nodes]
-    chosen = sub[order]
-    out = ix.nodes.iloc[chosen].reset_index(drop=True)
-    out["hop"] = hop[order]
-    via_node = np.where(via[order] >= 0, sub[np.maximum(via[order], 0)], -1)
-    out["via"] = [ix.nodes["node_id"].iloc[v] if v >= 0 else None for v in via_node]
+    chosen = order[:max_nodes]
+    out = ix.nodes.take(pa.array(chosen))
+    via_node = via[chosen]
     # the edge each item was reached by: the first edge (in edge order) between it and its via node
     both = pd.DataFrame({"u": np.concatenate([ix.a, ix.b]), "v": np.concatenate([ix.b, ix.a]),
-                         "type": np.concatenate([ix.edges["type"], ix.edges["type"]]),
-                         "detail": np.concatenate([ix.edges["detail"], ix.edges["detail"]]),
-                         "k": np.concatenate([np.arange(len(ix.a)), np.arange(len(ix.a))])})
+                         "k": np.concatenate([np.arange(ix.a.size), np.arange(ix.a.size)])})
     want = pd.DataFrame({"u": via_node, "v": chosen, "row": np.arange(chosen.size)})
     hit = want.merge(both, on=["u", "v"]).sort_values(["row", "k"], kind="stable").drop_duplicates("row")
-    hit = hit.set_index("row")
-    out["via_type"] = hit["type"].reindex(np.arange(chosen.size)).to_numpy()
-    out["via_detail"] = hit["detail"].reindex(np.arange(chosen.size)).to_numpy()
-    out["truncated"] = truncated
-    inside = np.zeros(len(ix.nodes), dtype=bool)
+    k = pd.Series(hit["k"].to_numpy(), index=hit["row"].to_numpy()).reindex(np.arange(chosen.size))
+    found = k.notna().to_numpy()
+    take = pa.array(np.where(found, k.fillna(0).to_numpy(), 0).astype(np.int64))
+    via_type = pc.if_else(pa.array(found), ix.edges["type"].combine_chunks().take(take), pa.nulls(chosen.size,
+                                                                                                   pa.string()))
+    via_detail = pc.if_else(pa.array(found), ix.edges["detail"].combine_chunks().take(take),
+                            pa.nulls(chosen.size, pa.string()))
+    via_names = pc.if_else(pa.array(via_node >= 0), ix.ids.take(pa.array(np.maximum(via_node, 0))),
+                           pa.nulls(chosen.size, pa.string()))
+    out = out.append_column("hop", pa.array(hop[chosen], pa.int64())).append_column("via", via_names) \
+        .append_column("via_type", via_type).append_column("via_detail", via_detail) \
+        .append_column("truncated", pa.array(np.full(chosen.size, truncated), pa.bool_()))
+    inside = np.zeros(len(ix.ids), dtype=bool)
     inside[chosen] = True
-    e = ix.edges[inside[ix.a] & inside[ix.b]]
-    return (pa.Table.from_pandas(out, preserve_index=False),
-            pa.Table.from_pandas(e.reset_index(drop=True), preserve_index=False))
+    return out, ix.edges.filter(pa.array(inside[ix.a] & inside[ix.b]))
 
 
 @tabular
@@ -311,17 +318,12 @@ def find_path(nodes: pa.Table, edges: pa.Table, source: str, target: str, *, str
     """
     ix = _Index(nodes, edges, edge_types, start, end)
     s, t = ix.number(source, "source")[0], ix.number(target, "target")[0]
-    e = ix.edges
+    weight = ix.edges["weight"].to_numpy()
     if strongest:
-        cost = 1.0 / (1.0 + e["weight"].to_numpy(float))
-        best = {}
-        for a, b, c in zip(ix.a, ix.b, cost):  # parallel edges: the strongest counts
-            k = (min(a, b), max(a, b))
-            best[k] = min(best.get(k, np.inf), c)
-        ka = np.array([k[0] for k in best], dtype=np.int64)
-        kb = np.array([k[1] for k in best], dtype=np.int64)
-        kc = np.array(list(best.values()))
-        w = sp.csr_matrix((np.concatenate([kc, kc]), (np.concatenate([ka, kb]), np.concatenate([kb, ka]))),
+        cost = pd.DataFrame({"a": np.minimum(ix.a, ix.b), "b": np.maximum(ix.a, ix.b), "c": 1.0 / (1.0 + weight)})
+        cost = cost.groupby(["a", "b"], sort=True)["c"].min().reset_index()  # parallel edges: the strongest counts
+        a, b, c = cost["a"].to_numpy(), cost["b"].to_numpy(), cost["c"].to_numpy()
+        w = sp.csr_matrix((np.concatenate([c, c]), (np.concatenate([a, b]), np.concatenate([b, a]))),
                           shape=ix.matrix.shape)
         _, pred = dijkstra(w, directed=False, indices=s, return_predecessors=True)
     else:
@@ -331,26 +333,15 @@ def find_path(nodes: pa.Table, edges: pa.Table, source: str, target: str, *, str
     while v != s and v >= 0:
         chain.append(v)
         v = pred[v]
-    if v != s:
-        chain = []
-    chain = ([s] + chain[::-1]) if chain else []
+    chain = ([s] + chain[::-1]) if v == s and t != s else []
     rows = []
     for i, (a, b) in enumerate(zip(chain[:-1], chain[1:]), start=1):
-        cand = e[((ix.a == a) & (ix.b == b)) | ((ix.a == b) & (ix.b == a))]
-        r = cand.sort_values("weight", ascending=False, kind="stable").iloc[0]
-        rows.append((i, ix.nodes["node_id"].iloc[a], ix.nodes["node_id"].iloc[b], r["type"], r["detail"],
-                     float(r["weight"]), r["first_date"], r["last_date"]))
+        cand = np.flatnonzero(((ix.a == a) & (ix.b == b)) | ((ix.a == b) & (ix.b == a)))
+        r = int(cand[np.argmax(weight[cand])])  # the strongest of parallel edges (first on ties)
+        rows.append((i, ix.name(a), ix.name(b), r))
+    picked = ix.edges.take(pa.array([r[3] for r in rows], pa.int64()))
     return pa.table({"step": pa.array([r[0] for r in rows], pa.int64()),
                      "from_node": pa.array([r[1] for r in rows], pa.string()),
                      "to_node": pa.array([r[2] for r in rows], pa.string()),
-                     "type": pa.array([r[3] for r in rows], pa.string()),
-                     "detail": pa.array([r[4] for r in rows], pa.string()),
-                     "weight": pa.array([r[5] for r in rows], pa.float64()),
-                     "first_date": pa.array([_as_date(r[6]) for r in rows], pa.date32()),
-                     "last_date": pa.array([_as_date(r[7]) for r in rows], pa.date32())})
-
-
-def _as_date(value):
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
-        return None
-    return value if isinstance(value, _dt.date) else pd.Timestamp(value).date()
+                     "type": picked["type"], "detail": picked["detail"], "weight": picked["weight"],
+                     "first_date": picked["first_date"], "last_date": picked["last_date"]})
