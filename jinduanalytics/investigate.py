@@ -96,7 +96,9 @@ def investigation_graph(data, *, persons: pa.Table | None = None) -> tuple[pa.Ta
     (nodes, edges) : tuple of pyarrow.Table
         nodes: ``node_id``, ``type``, ``label`` (the value), ``degree``; edges: ``source``, ``target``,
         ``type``, ``detail``, ``weight``, ``n``, ``first_date``, ``last_date``, ``source_table``
-        (undirected except ``transfer`` and ``flow``; one row per distinct pair, type and detail).
+        (undirected except ``transfer`` and ``flow``; one row per distinct pair, type and detail),
+        ``source_row``, ``target_row`` (the ends' rows in ``nodes``: queries use them when they still
+        match, else look the ids up).
     """
     parts = []
     cases = get_table(data, "cases", required=False)
@@ -164,7 +166,18 @@ def investigation_graph(data, *, persons: pa.Table | None = None) -> tuple[pa.Ta
     parts_ = pc.split_pattern(counts["node_id"], ":", max_splits=1)
     nodes = pa.table({"node_id": counts["node_id"], "type": pc.list_element(parts_, 0),
                       "label": pc.list_element(parts_, 1), "degree": pc.cast(counts["node_id_count"], pa.int64())})
-    return nodes, e.select(list(_EDGE_COLUMNS))
+    e = e.select(list(_EDGE_COLUMNS))
+    ids = nodes["node_id"].combine_chunks()
+    for end, col in (("source", "source_row"), ("target", "target_row")):  # queries start from these
+        e = e.append_column(col, pc.cast(pc.index_in(e[end], value_set=ids), pa.int64()))
+    return nodes, e
+
+
+def _inside_any(ix, rows: np.ndarray) -> np.ndarray:
+    """Edges with an end among node ``rows``."""
+    mark = np.zeros(len(ix.ids), dtype=bool)
+    mark[rows] = True
+    return mark[ix.a] | mark[ix.b]
 
 
 class _Index:
@@ -187,20 +200,30 @@ class _Index:
         self.nodes = nodes
         self.ids = nodes["node_id"].combine_chunks()
         self.edges = e
-        self.a = pc.index_in(e["source"], value_set=self.ids).to_numpy(zero_copy_only=False).astype(np.int64)
-        self.b = pc.index_in(e["target"], value_set=self.ids).to_numpy(zero_copy_only=False).astype(np.int64)
+        self.a, self.b = self._rows(e, "source"), self._rows(e, "target")
         k = len(self.ids)
         self.matrix = sp.csr_matrix((np.ones(2 * e.num_rows), (np.concatenate([self.a, self.b]),
                                                               np.concatenate([self.b, self.a]))), shape=(k, k))
 
+    def _rows(self, e: pa.Table, end: str) -> np.ndarray:
+        """Node row numbers of one end of the edges: the graph's own ``source_row``/``target_row`` when they
+        still point at the same ids in this node table (checked, whole), else looked up."""
+        col = f"{end}_row"
+        if col in e.column_names and e[col].null_count == 0:
+            rows = e[col].to_numpy().astype(np.int64)
+            if rows.size == 0 or (rows.max() < len(self.ids) and pc.all(pc.equal(
+                    self.ids.take(pa.array(rows)), e[end].combine_chunks())).as_py()):
+                return rows
+        return pc.index_in(e[end], value_set=self.ids).to_numpy(zero_copy_only=False).astype(np.int64)
+
     def number(self, ids, what: str) -> np.ndarray:
         ids = [ids] if isinstance(ids, str) else list(ids)
-        idx = pc.index_in(pa.array(ids, pa.string()), value_set=self.ids)
-        missing = [i for i, x in zip(ids, idx.to_pylist()) if x is None]
+        rows = [pc.index(self.ids, pa.scalar(i, pa.string())).as_py() for i in ids]
+        missing = [i for i, x in zip(ids, rows) if x < 0]
         if missing:
             raise ParameterError(f"{what}: not in the investigation graph: {missing[:5]} (node ids look like "
                                  "'person:R000000001', 'phone:10412345678', 'case:C000000001')")
-        return np.asarray(idx.to_pylist(), dtype=np.int64)
+        return np.asarray(rows, dtype=np.int64)
 
     def name(self, i: int) -> str:
         return self.ids[int(i)].as_py()
@@ -269,8 +292,9 @@ def expand(nodes: pa.Table, edges: pa.Table, seeds, *, hops: int = 1, node_types
     out = ix.nodes.take(pa.array(chosen))
     via_node = via[chosen]
     # the edge each item was reached by: the first edge (in edge order) between it and its via node
-    both = pd.DataFrame({"u": np.concatenate([ix.a, ix.b]), "v": np.concatenate([ix.b, ix.a]),
-                         "k": np.concatenate([np.arange(ix.a.size), np.arange(ix.a.size)])})
+    near = np.flatnonzero(_inside_any(ix, chosen))
+    both = pd.DataFrame({"u": np.concatenate([ix.a[near], ix.b[near]]), "v": np.concatenate([ix.b[near], ix.a[near]]),
+                         "k": np.concatenate([near, near])})
     want = pd.DataFrame({"u": via_node, "v": chosen, "row": np.arange(chosen.size)})
     hit = want.merge(both, on=["u", "v"]).sort_values(["row", "k"], kind="stable").drop_duplicates("row")
     k = pd.Series(hit["k"].to_numpy(), index=hit["row"].to_numpy()).reindex(np.arange(chosen.size))

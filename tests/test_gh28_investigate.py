@@ -109,3 +109,15 @@ def test_resolved_persons_are_one_node():
     nodes, _ = inv.investigation_graph(ds, persons=persons)
     kinds = np.array(nodes.column("type").to_pylist())
     assert (kinds == "person").sum() <= (len(rec) + 1) // 2
+
+
+def test_queries_do_not_trust_stale_row_numbers(graph):
+    """A node table reordered (or filtered) after the graph was built: the row numbers no longer match
+    and the queries look the ids up instead of answering wrongly."""
+    _, nodes, edges = graph
+    seed = edges.column("source")[0].as_py()
+    shuffled = nodes.take(pa.array(np.random.default_rng(3).permutation(nodes.num_rows)))
+    a, _ = inv.expand(nodes, edges, seed, hops=2, max_nodes=10**6)
+    b, _ = inv.expand(shuffled, edges, seed, hops=2, max_nodes=10**6)
+    assert dict(zip(a.column("node_id").to_pylist(), a.column("hop").to_pylist())) == \
+        dict(zip(b.column("node_id").to_pylist(), b.column("hop").to_pylist()))
