@@ -121,3 +121,15 @@ def test_queries_do_not_trust_stale_row_numbers(graph):
     b, _ = inv.expand(shuffled, edges, seed, hops=2, max_nodes=10**6)
     assert dict(zip(a.column("node_id").to_pylist(), a.column("hop").to_pylist())) == \
         dict(zip(b.column("node_id").to_pylist(), b.column("hop").to_pylist()))
+
+
+def test_most_connected_equals_networkx_degree(graph):
+    _, nodes, edges = graph
+    g = _nx(nodes, edges)
+    got = inv.most_connected(nodes, edges, top=15, node_types=["phone", "account"]).to_pydict()
+    want = sorted((-g.degree(n), n) for n in g if n.split(":")[0] in ("phone", "account") and g.degree(n) > 0)[:15]
+    assert list(zip(got["neighbours"], got["node_id"])) == [(-d, n) for d, n in want]
+    by_value = inv.most_connected(nodes, edges, by="value", edge_types=["transfer"], top=3).to_pydict()
+    tx = edges.filter(pa.compute.equal(edges.column("type"), "transfer")).to_pandas()
+    total = tx.groupby("source")["weight"].sum().add(tx.groupby("target")["weight"].sum(), fill_value=0)
+    assert by_value["node_id"][0] == total.idxmax() and by_value["value"][0] == pytest.approx(total.max(), abs=0.01)
