@@ -133,3 +133,45 @@ def test_most_connected_equals_networkx_degree(graph):
     tx = edges.filter(pa.compute.equal(edges.column("type"), "transfer")).to_pandas()
     total = tx.groupby("source")["weight"].sum().add(tx.groupby("target")["weight"].sum(), fill_value=0)
     assert by_value["node_id"][0] == total.idxmax() and by_value["value"][0] == pytest.approx(total.max(), abs=0.01)
+
+
+def _steiner_optimum(g: nx.Graph, terms: list) -> int:
+    """Fewest edges of a tree joining terms (brute force over node sets, small graphs)."""
+    from itertools import combinations
+
+    others = [n for n in g if n not in terms]
+    for extra in range(len(others) + 1):
+        for add in combinations(others, extra):
+            if nx.is_connected(g.subgraph(list(terms) + list(add))):
+                return len(terms) + extra - 1
+    raise AssertionError("not connected")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8)), min_size=3, max_size=18),
+       st.sets(st.integers(0, 8), min_size=2, max_size=4))
+def test_connecting_network_is_a_tree_within_twice_the_optimum(raw, picked):
+    rows = [(f"phone:{a}", f"phone:{b}") for a, b in raw if a != b]
+    ids = sorted({x for r in rows for x in r})
+    terms = [f"phone:{i}" for i in sorted(picked) if f"phone:{i}" in ids]
+    if len(rows) < 2 or len(terms) < 2:
+        return
+    edges = pa.table({"source": [r[0] for r in rows], "target": [r[1] for r in rows], "type": ["contact"] * len(rows),
+                      "detail": [""] * len(rows), "weight": [1.0] * len(rows), "n": [1] * len(rows),
+                      "first_date": pa.array([None] * len(rows), pa.date32()),
+                      "last_date": pa.array([None] * len(rows), pa.date32()), "source_table": ["x"] * len(rows)})
+    nodes = pa.table({"node_id": ids, "type": ["phone"] * len(ids), "label": ids, "degree": [1] * len(ids)})
+    g = nx.Graph(rows)
+    n, e = inv.connecting_network(nodes, edges, terms)
+    tree = nx.Graph(list(zip(e.column("source").to_pylist(), e.column("target").to_pylist())))
+    tree.add_nodes_from(n.column("node_id").to_pylist())
+    assert nx.is_forest(tree) and set(terms) <= set(tree)
+    for comp in nx.connected_components(g):  # items of one component are joined, within twice the optimum
+        inside = [t for t in terms if t in comp]
+        if len(inside) >= 2:
+            assert nx.has_path(tree, inside[0], inside[-1]) if len(inside) == 2 else all(
+                nx.has_path(tree, inside[0], t) for t in inside)
+            sub = tree.subgraph(nx.node_connected_component(tree, inside[0]))
+            assert sub.number_of_edges() <= 2 * _steiner_optimum(g.subgraph(comp), inside)
+    leaves = [v for v in tree if tree.degree(v) == 1]
+    assert set(leaves) <= set(terms)  # no intermediate left hanging
