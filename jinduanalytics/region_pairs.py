@@ -32,11 +32,12 @@ from scipy.stats import norm
 
 from . import routes
 from .clusters._data import link_weights
+from .errors import ParameterError
 from .options import tabular
 from .stats import poisson_z
 from .tables import get_table
 
-__all__ = ["region_pairs", "region_ties"]
+__all__ = ["region_pairs", "region_ties", "region_pair_evidence"]
 
 
 def _pair_ties(groups: pd.DataFrame, key: str, region: str, kind: str) -> pd.DataFrame:
@@ -51,6 +52,77 @@ def _pair_ties(groups: pd.DataFrame, key: str, region: str, kind: str) -> pd.Dat
     return df.groupby(["region_a", "region_b"], as_index=False).size().rename(columns={"size": kind})
 
 
+def _evidence(data, persons, clusters, max_cases) -> dict[str, pd.DataFrame]:
+    """Per evidence type, the items that can tie regions: ``item``, ``case_id``, ``region_id`` (and
+    ``detail``: the entity kind) — resolved persons, entities held by 2..cap cases, clusters."""
+    out = {}
+    cases = get_table(data, "cases", columns=("case_id", "region_id")).to_pandas()[["case_id", "region_id"]]
+    if persons is not None:
+        pt = persons.to_pandas() if isinstance(persons, pa.Table) else persons
+        cp = get_table(data, "case_persons", columns=("case_id", "record_id")).to_pandas()[["case_id", "record_id"]]
+        cp = cp.merge(pt[["record_id", "person_id"]], on="record_id").merge(cases, on="case_id")
+        out["persons"] = cp.rename(columns={"person_id": "item"}).assign(detail="person")
+    ce = get_table(data, "case_entities", columns=("case_id", "kind", "value"))
+    # weight > 0: held by 2..cap cases (entities in one case tie nothing; hubs above the cap are left out)
+    ced = link_weights(ce.select(["case_id", "kind", "value"]),
+                       {"rarity": "none", "max_cases_used": max_cases, "kind_weights": None})
+    ced = ced[ced["weight"] > 0]
+    ced = ced.assign(item=ced["kind"] + "\x1f" + ced["value"], detail=ced["kind"])
+    out["entities"] = ced.merge(cases, on="case_id")
+    if clusters is not None:
+        cl = clusters.select(["case_id", "cluster"]).to_pandas().merge(cases, on="case_id")
+        out["clusters"] = cl.rename(columns={"cluster": "item"}).assign(detail="cluster")
+    return out
+
+
+@tabular
+def region_pair_evidence(data, region_a: str, region_b: str, *, persons=None, clusters=None, max_cases="auto",
+                         trips: pa.Table | None = None) -> pa.Table:
+    """What ties two regions: the persons, entities, clusters and consignments behind a region pair's score.
+
+    The items :func:`region_ties` counts for the pair, one row each, with the cases that hold the item
+    in each region (a consignment has none: its route and date instead).
+
+    Parameters
+    ----------
+    data : Dataset or mapping of tables
+    region_a, region_b : str
+        The pair (either order).
+    persons, clusters, max_cases, trips
+        As in :func:`region_pairs` (persons and clusters add their evidence types).
+
+    Returns
+    -------
+    pyarrow.Table
+        ``evidence`` (persons, entities, clusters, trips), ``item`` (person id, ``kind:value`` of an
+        entity — personal values: mask them in reports —, cluster, or ``route date``), ``detail``
+        (entity kind; trip modes), ``cases_a``, ``cases_b`` (case ids in ``region_a``, in ``region_b``),
+        ``quantity_g`` (trips).
+    """
+    a, b = str(region_a), str(region_b)
+    if a == b:
+        raise ParameterError(f"region_pair_evidence: two different regions are needed; got {region_a!r} twice")
+    rows = []
+    for kind, frame in _evidence(data, persons, clusters, max_cases).items():
+        f = frame[frame["region_id"].isin([a, b])][["item", "case_id", "region_id", "detail"]].drop_duplicates()
+        both = f.groupby("item")["region_id"].transform("nunique") == 2
+        for item, g in f[both].groupby("item", sort=True):
+            rows.append((kind, str(item).replace("\x1f", ":"), str(g["detail"].iloc[0]),
+                         sorted(g.loc[g["region_id"] == a, "case_id"].unique()),
+                         sorted(g.loc[g["region_id"] == b, "case_id"].unique()), None))
+    if "flows" in data:
+        t = (trips if trips is not None else routes.trips(data)).to_pandas()
+        t = t[((t["origin"] == a) & (t["destination"] == b)) | ((t["origin"] == b) & (t["destination"] == a))]
+        for r in t.sort_values(["date", "route"], kind="stable").itertuples():
+            rows.append(("trips", f"{r.route} {r.date}", str(r.modes), [], [], float(r.quantity_g)))
+    return pa.table({"evidence": pa.array([r[0] for r in rows], pa.string()),
+                     "item": pa.array([r[1] for r in rows], pa.string()),
+                     "detail": pa.array([r[2] for r in rows], pa.string()),
+                     "cases_a": pa.array([r[3] for r in rows], pa.list_(pa.string())),
+                     "cases_b": pa.array([r[4] for r in rows], pa.list_(pa.string())),
+                     "quantity_g": pa.array([r[5] for r in rows], pa.float64())})
+
+
 def region_ties(data, *, persons=None, clusters=None, max_cases="auto", trips: pa.Table | None = None) -> pd.DataFrame:
     """Observed ties per unordered region pair and evidence type (wide: one column per type);
     the parameters are :func:`region_pairs`'.
@@ -61,23 +133,8 @@ def region_ties(data, *, persons=None, clusters=None, max_cases="auto", trips: p
     persons, clusters, max_cases, trips
         As in :func:`region_pairs`.
     """
-    parts = []
-    cases = get_table(data, "cases", columns=("case_id", "region_id")).to_pandas()[["case_id", "region_id"]]
-    if persons is not None:
-        pt = persons.to_pandas() if isinstance(persons, pa.Table) else persons
-        cp = get_table(data, "case_persons", columns=("case_id", "record_id")).to_pandas()[["case_id", "record_id"]]
-        cp = cp.merge(pt[["record_id", "person_id"]], on="record_id").merge(cases, on="case_id")
-        parts.append(_pair_ties(cp, "person_id", "region_id", "persons"))
-    ce = get_table(data, "case_entities", columns=("case_id", "kind", "value"))
-    # weight > 0: held by 2..cap cases (entities in one case tie nothing; hubs above the cap are left out)
-    ced = link_weights(ce.select(["case_id", "kind", "value"]),
-                       {"rarity": "none", "max_cases_used": max_cases, "kind_weights": None})
-    ced = ced[ced["weight"] > 0]
-    ced = ced.assign(entity=ced["kind"] + "\x1f" + ced["value"])
-    parts.append(_pair_ties(ced.merge(cases, on="case_id"), "entity", "region_id", "entities"))
-    if clusters is not None:
-        cl = clusters.select(["case_id", "cluster"]).to_pandas().merge(cases, on="case_id")
-        parts.append(_pair_ties(cl, "cluster", "region_id", "clusters"))
+    parts = [_pair_ties(frame, "item", "region_id", kind)
+             for kind, frame in _evidence(data, persons, clusters, max_cases).items()]
     if "flows" in data:
         t = (trips if trips is not None else routes.trips(data)).to_pandas()
         t = t[t["origin"] != t["destination"]]

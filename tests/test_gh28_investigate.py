@@ -175,3 +175,23 @@ def test_connecting_network_is_a_tree_within_twice_the_optimum(raw, picked):
             assert sub.number_of_edges() <= 2 * _steiner_optimum(g.subgraph(comp), inside)
     leaves = [v for v in tree if tree.degree(v) == 1]
     assert set(leaves) <= set(terms)  # no intermediate left hanging
+
+
+def test_region_pair_drill_down_lists_what_the_score_counts():
+    from jinduanalytics import clusters as jc
+    from jinduanalytics import linkage as jl
+    from jinduanalytics.region_pairs import region_pair_evidence, region_pairs
+
+    ds = generate("county", seed=7)
+    _, persons = jl.resolve_persons(ds.person_records)
+    cl = jc.cluster_cases(ds, seed=7)
+    pairs = region_pairs(ds, persons=persons, clusters=cl).to_pandas().head(5)
+    for r in pairs.itertuples():
+        ev = region_pair_evidence(ds, r.region_b, r.region_a, persons=persons, clusters=cl).to_pandas()
+        counts = ev["evidence"].value_counts()
+        for kind in ("persons", "entities", "clusters", "trips"):
+            assert counts.get(kind, 0) == getattr(r, kind), (r.region_a, r.region_b, kind)
+        held = ev[ev["evidence"] != "trips"]
+        assert all(len(a) and len(b) for a, b in zip(held["cases_a"], held["cases_b"]))  # cases on both sides
+    with pytest.raises(ParameterError, match="two different regions"):
+        region_pair_evidence(ds, "GD-ZJ", "GD-ZJ")
