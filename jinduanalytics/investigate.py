@@ -57,8 +57,7 @@ _SOURCE_TABLE = {"role": "case_persons", "entity": "case_entities", "own_phone":
 
 
 def _prefixed(prefix: str, col) -> pa.Array:
-    return pc.utf8_replace_slice(pa.chunked_array([col]).combine_chunks() if isinstance(col, pa.Array) else
-                                 col.combine_chunks(), 0, 0, prefix)
+    return pc.utf8_replace_slice(col if isinstance(col, pa.Array) else col.combine_chunks(), 0, 0, prefix)
 
 
 def _filled(value, k: int, type_) -> pa.Array:

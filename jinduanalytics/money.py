@@ -239,13 +239,19 @@ def _stamp_like(t: pa.Table, source: pa.Table, name: str, params: dict) -> pa.Ta
     return with_provenance(t, algorithm=f"money.{name}", seed=None, params=params, digest=digest)
 
 
-def _account_cases(data) -> pd.DataFrame:
+def _case_accounts(data) -> pd.DataFrame:
+    """(case_id, account) for every account a case holds."""
     ce = get_table(data, "case_entities", required=False, columns=("case_id", "kind", "value"))
     if ce is None:
-        return pd.DataFrame({"account": pd.Series(dtype=object), "cases": pd.Series(dtype=object)})
+        return pd.DataFrame({"case_id": pd.Series(dtype=object), "account": pd.Series(dtype=object)})
     acc = ce.filter(pc.equal(ce.column("kind"), "account")).select(["case_id", "value"]).to_pandas()
-    return acc.groupby("value")["case_id"].agg(lambda s: sorted(set(s))).rename("cases") \
-        .rename_axis("account").reset_index()
+    return acc.rename(columns={"value": "account"})
+
+
+def _account_cases(data) -> pd.DataFrame:
+    """Per account, the sorted ids of the cases holding it."""
+    return _case_accounts(data).groupby("account")["case_id"].agg(lambda s: sorted(set(s))).rename("cases") \
+        .reset_index()
 
 
 def _trace_sets(m: _Money, sets: dict, max_delay_days: int, tolerance: float, max_hops: int):
@@ -377,8 +383,7 @@ def _cluster_accounts(data, clusters: pa.Table, min_cases: int) -> dict:
     cl = clusters.select(["case_id", "cluster"]).to_pandas()
     size = cl.groupby("cluster")["case_id"].transform("size")
     cl = cl[size >= min_cases]
-    acc = _account_cases(data).explode("cases").rename(columns={"cases": "case_id"})
-    both = cl.merge(acc, on="case_id")
+    both = cl.merge(_case_accounts(data), on="case_id")
     return {int(k): sorted(set(v)) for k, v in both.groupby("cluster")["account"]}
 
 
@@ -428,8 +433,7 @@ def collection_accounts(data, clusters: pa.Table, *, top: int = 5, min_cases: in
         r["cluster"] = r["key"].astype(np.int64)
         r = r.sort_values(["cluster", "dispersal", "traced_in", "account"], ascending=[True, True, False, True],
                           kind="stable")
-        r["rank"] = r.groupby("cluster").cumcount() + 1
-        r = r[r["rank"] <= top].copy()
+        r["rank"] = r.groupby("cluster").cumcount() + 1  # _reached kept the top of each cluster
         r["share"] = r["traced_in"] / r.groupby("cluster")["traced_in"].transform("first")
         names = m.names[r["account"].to_numpy(dtype=np.int64)].astype(object)
         r["name"] = names

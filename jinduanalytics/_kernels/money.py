@@ -81,30 +81,18 @@ def trace(dst, day, amount, out_ptr, out_tr, out_day, seed_ptr, seeds, max_delay
 def pass_through(dst, day, amount, out_ptr, out_tr, out_day, max_delay, lo_share, hi_share):
     """Pairs (t1, t2): ``t2`` leaves the account ``t1`` paid into, within ``[day[t1], day[t1] + max_delay]``,
     with an amount between ``lo_share`` and ``hi_share`` times ``t1``'s (it forwards what arrived)."""
-    m = dst.shape[0]
-    count = 0
-    for t in range(m):
+    first = []
+    second = []
+    for t in range(dst.shape[0]):
         lo, hi = _window(out_ptr, out_day, dst[t], day[t], day[t] + max_delay)
         a0 = lo_share * amount[t]
         a1 = hi_share * amount[t]
         for k in range(lo, hi):
             x = amount[out_tr[k]]
             if x >= a0 and x <= a1 and out_tr[k] != t:
-                count += 1
-    first = np.empty(count, dtype=np.int64)
-    second = np.empty(count, dtype=np.int64)
-    j = 0
-    for t in range(m):
-        lo, hi = _window(out_ptr, out_day, dst[t], day[t], day[t] + max_delay)
-        a0 = lo_share * amount[t]
-        a1 = hi_share * amount[t]
-        for k in range(lo, hi):
-            x = amount[out_tr[k]]
-            if x >= a0 and x <= a1 and out_tr[k] != t:
-                first[j] = t
-                second[j] = out_tr[k]
-                j += 1
-    return first, second
+                first.append(t)
+                second.append(out_tr[k])
+    return np.array(first, dtype=np.int64), np.array(second, dtype=np.int64)
 
 
 @njit(cache=True, nogil=True)
