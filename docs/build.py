@@ -299,7 +299,7 @@ def embed_font(html: Path) -> None:
     (``_static/jindu.css`` names it as the CJK fallback)."""
     import logging
 
-    from jinduanalytics.analyze.report import font_subset
+    from jinduanalytics.plot._style import font_subset
 
     logging.getLogger("fontTools").setLevel(logging.WARNING)
     (html / "_static" / "jindu-sc.otf").write_bytes(font_subset(site_text(html)))

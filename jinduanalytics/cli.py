@@ -165,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("generate", help="write a synthetic dataset with planted truth")
     g.add_argument("--preset", default="county",
-                   choices=["county", "city", "channels", "timeline", "monitoring", "money", "beibu", "national"])
+                   choices=["county", "city", "channels", "timeline", "monitoring", "money", "fugitives", "beibu",
+                            "national"])
     g.add_argument("--seed", type=int, default=7)
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a generator parameter")

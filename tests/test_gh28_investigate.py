@@ -34,7 +34,7 @@ def _nx(nodes, edges, weight=False):
 def test_graph_holds_every_table(graph):
     ds, nodes, edges = graph
     types = set(edges.column("type").to_pylist())
-    assert types == {"role", "entity", "own_phone", "contact", "transfer", "in_region", "flow"}
+    assert types == {"role", "entity", "own_phone", "record", "contact", "transfer", "in_region", "flow"}
     ids = set(nodes.column("node_id").to_pylist())
     assert {f"case:{c}" for c in ds.cases.column("case_id").to_pylist()} <= ids
     assert {f"phone:{p}" for p in ds.contacts.column("phone_a").to_pylist()} <= ids
@@ -70,7 +70,7 @@ def test_expand_filters_types_and_dates(graph):
     n, e = inv.expand(nodes, edges, seed, hops=2, node_types=["case", "person"])
     assert set(n.column("type").to_pylist()) <= {"case", "person"}
     n, e = inv.expand(nodes, edges, seed, hops=2, start="2099-01-01")
-    assert set(e.column("type").to_pylist()) <= {"own_phone"}  # dated edges outside the window are gone
+    assert set(e.column("type").to_pylist()) <= {"own_phone", "record"}  # dated edges outside the window are gone
     with pytest.raises(ParameterError, match="not in the investigation graph"):
         inv.expand(nodes, edges, "case:nope")
 

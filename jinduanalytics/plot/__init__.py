@@ -6,6 +6,7 @@ pyplot, so they are safe in scripts; in Jupyter they display as the cell's value
 """
 
 from ._style import cjk_font
+from .chart import LinkChart, link_chart
 from .figures import (
                       beibu_map,
                       case_timeline,
@@ -25,4 +26,4 @@ from .figures import (
 
 __all__ = ["cluster_network", "region_heatmap", "beibu_map", "cluster_ranking", "case_timeline",
            "linkage_waterfall", "disruption_curve", "substance_trend", "parcel_channel_plot", "indicator_lines",
-           "lifecycle_plot", "wastewater_series", "risk_levels", "money_flow", "cjk_font"]
+           "lifecycle_plot", "wastewater_series", "risk_levels", "money_flow", "link_chart", "LinkChart", "cjk_font"]

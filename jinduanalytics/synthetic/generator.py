@@ -50,6 +50,7 @@ from ..io import Dataset, dataset_from_tables
 from ..regions import BEIBU_CITIES, beibu_regions
 from . import identity as idt
 from .channels import add_channels
+from .fugitives import add_fugitives
 from .money import BUYER_ACCOUNT_SEEN, OWN_ACCOUNT_SEEN, money
 from .shipping import legs as _legs
 from .wastewater import _plant_samples
@@ -110,6 +111,9 @@ class SyntheticConfig:
         structuring, scatter-gather, collection and cash-out, cycles; ``synthetic/money.py``) among
         this many ordinary transfers per drug transfer (truth ``money_accounts``,
         ``money_typologies``), and buyers' own accounts in their user cases.
+    fugitives
+        Planted fugitives (拔钉追逃; ``synthetic/fugitives.py``): network members who fled, with their
+        hiding region and helpers (truth ``fugitives``, ``fugitive_contacts``).
     """
 
     n_networks: int = 25
@@ -154,6 +158,7 @@ class SyntheticConfig:
     wastewater_plants: int = 0
     relapse_users: int = 0
     money_background: float = 0.0
+    fugitives: int = 0
 
     def replace(self, **changes) -> SyntheticConfig:
         names = {f.name for f in dataclasses.fields(self)}
@@ -175,6 +180,8 @@ PRESETS = {
     "monitoring": dict(n_networks=200, wastewater_plants=24, relapse_users=1500),
     # the city with its money: the networks' proceeds month by month among 10x ordinary transfers (issue 26)
     "money": dict(n_networks=200, money_background=10.0),
+    # the city plus 150 planted fugitives, their hiding regions and helpers (issue 28)
+    "fugitives": dict(n_networks=200, fugitives=150),
     "beibu": dict(n_networks=6200),  # ~300k cases, ~1M person records
     "national": dict(n_networks=200_000),  # ~10M cases (for a distributed engine)
 }
@@ -185,7 +192,7 @@ def preset_config(preset: str = "county", **overrides) -> SyntheticConfig:
 
     Parameters
     ----------
-    preset : {"county", "city", "channels", "timeline", "monitoring", "beibu", "national"}
+    preset : {"county", "city", "channels", "timeline", "monitoring", "money", "fugitives", "beibu", "national"}
     **overrides
         Any field of :class:`SyntheticConfig`.
     """
@@ -237,7 +244,7 @@ def _validate_config(cfg: SyntheticConfig) -> None:
     if cfg.id_missing + cfg.id_masked + cfg.id_mistyped > 1:
         raise ParameterError("id_missing + id_masked + id_mistyped must be <= 1")
     for name in ("online_networks", "precursor_chains", "courier_outlets", "lifecycle_networks", "trend_breaks",
-                 "wastewater_plants", "relapse_users"):
+                 "wastewater_plants", "relapse_users", "fugitives"):
         if not isinstance(getattr(cfg, name), (int, np.integer)) or getattr(cfg, name) < 0:
             raise ParameterError(f"{name} must be an integer >= 0; got {getattr(cfg, name)!r}.")
     if not 0 <= cfg.background_share < 1:
@@ -268,7 +275,7 @@ def generate(preset: str | SyntheticConfig = "county", *, seed: int | None = Non
 
     Parameters
     ----------
-    preset : {"county", "city", "channels", "timeline", "monitoring", "beibu", "national"} or SyntheticConfig
+    preset : {"county", "city", "channels", "timeline", "monitoring", "money", "fugitives", "beibu", "national"} or SyntheticConfig
         Scale tier (see :data:`PRESETS`) or a full configuration.
     seed : int, optional
         Overrides the configuration's seed. Same seed and parameters give identical tables.
@@ -699,6 +706,9 @@ def _generate(cfg: SyntheticConfig, step) -> Dataset:
                                          cfg.end, dict(zip(counts["region_id"], counts["case_id_count"])))
         tables["wastewater"] = ww
         truth.update(ww_truth)
+    if cfg.fugitives:
+        tables, truth = add_fugitives(np.random.default_rng([cfg.seed, 28]), cfg.fugitives, tables, truth,
+                                      cities=cities, city_p=city_p, t0=t0, span=span)
     return dataset_from_tables(tables, truth=truth)
 
 
