@@ -599,7 +599,9 @@ def locate(nodes: pa.Table, edges: pa.Table, wanted, *, as_of=None, half_life: f
     as_of_day = (np.datetime64(day, "D") - np.datetime64("1970-01-01", "D")).astype(np.int64)
     k = len(ix.ids)
     w = _walk_weights(ix, as_of_day, float(half_life))
-    walk = _transitions(k, ix.a, ix.b, w)
+    succ = _successor_phones(ix, seeds)  # a phone taken up when theirs went quiet: theirs too
+    walk = _transitions(k, np.concatenate([ix.a, succ[0]]), np.concatenate([ix.b, succ[1]]),
+                        np.concatenate([w, np.ones(succ[0].size)]))
     place = ~(w > 0) & pc.is_in(ix.edges["type"], value_set=pa.array(["in_region", "record"])).to_numpy(
         zero_copy_only=False)
     is_region = pc.equal(types, "region").to_numpy(zero_copy_only=False)
@@ -618,7 +620,54 @@ def locate(nodes: pa.Table, edges: pa.Table, wanted, *, as_of=None, half_life: f
     for s in seeds:
         t, p, _ = push_ppr(indptr, indices, walk.data, np.array([s], dtype=np.int64), float(restart), 1e-6)
         plans.append((int(s), _plan_rows(int(s), t, p, walk, places, code, regions, contacts, items)))
-    return _plan_table(ix, plans)
+    return _plan_table(ix, plans, {(min(a, b), max(a, b)): f"successor_phone, {n} contacts in common"
+                                   for a, b, n in zip(*succ)})
+
+
+def _successor_phones(ix: _Index, seeds: np.ndarray, slack: int = 30, min_shared: int = 2,
+                      max_degree: int = 500) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """换号: for each person, phones first seen in calls after one of their phones went quiet (within
+    ``slack`` days) that called at least ``min_shared`` of the same numbers — the usual trace of a
+    new phone. Returns (person row, phone row, numbers in common); contacts with more than
+    ``max_degree`` numbers (switchboards) are not followed."""
+    e = ix.edges
+    k = len(ix.ids)
+    t = e["type"].to_numpy(zero_copy_only=False)
+    c = np.flatnonzero(t == "contact")
+    o = np.flatnonzero(t == "own_phone")
+    ca, cb = ix.a[c], ix.b[c]
+    day = pd.array(pc.cast(e["first_date"], pa.int32()).to_numpy(zero_copy_only=False), dtype="Float64")
+    first = np.asarray(day.to_numpy(na_value=np.nan, dtype=float))[c]
+    day = pd.array(pc.cast(e["last_date"], pa.int32()).to_numpy(zero_copy_only=False), dtype="Float64")
+    last = np.asarray(day.to_numpy(na_value=np.nan, dtype=float))[c]
+    calls = sp.csr_matrix((np.ones(2 * c.size), (np.concatenate([ca, cb]), np.concatenate([cb, ca]))), shape=(k, k))
+    lo = np.full(k, np.inf)
+    hi = np.full(k, -np.inf)
+    for end in (ca, cb):
+        np.minimum.at(lo, end, np.nan_to_num(first, nan=np.inf))
+        np.maximum.at(hi, end, np.nan_to_num(last, nan=-np.inf))
+    own = sp.csr_matrix((np.ones(2 * o.size), (np.concatenate([ix.a[o], ix.b[o]]), np.concatenate([ix.b[o], ix.a[o]]))),
+                        shape=(k, k))
+    deg = np.diff(calls.indptr)
+    out_s, out_p, out_n = [], [], []
+    for s in np.unique(seeds):
+        phones = own.indices[own.indptr[s]:own.indptr[s + 1]]
+        found: dict[int, int] = {}
+        for p in phones:
+            mine = calls.indices[calls.indptr[p]:calls.indptr[p + 1]]
+            mine = mine[deg[mine] <= max_degree]
+            if mine.size < min_shared:
+                continue
+            reach = np.concatenate([calls.indices[calls.indptr[x]:calls.indptr[x + 1]] for x in mine])
+            cand, shared = np.unique(reach, return_counts=True)
+            ok = (shared >= min_shared) & (lo[cand] >= hi[p] - slack) & ~np.isin(cand, phones)
+            for q, n in zip(cand[ok], shared[ok]):
+                found[int(q)] = max(found.get(int(q), 0), int(n))
+        for q, n in sorted(found.items()):
+            out_s.append(int(s))
+            out_p.append(q)
+            out_n.append(n)
+    return (np.asarray(out_s, dtype=np.int64), np.asarray(out_p, dtype=np.int64), np.asarray(out_n, dtype=np.int64))
 
 
 def _plan_rows(s: int, t: np.ndarray, p: np.ndarray, walk, places, code: np.ndarray, regions: int, contacts: int,
@@ -666,8 +715,9 @@ def _plan_rows(s: int, t: np.ndarray, p: np.ndarray, walk, places, code: np.ndar
     return rows
 
 
-def _plan_table(ix: _Index, plans) -> pa.Table:
-    """The plan rows as a table, each path written out link by link."""
+def _plan_table(ix: _Index, plans, derived: dict) -> pa.Table:
+    """The plan rows as a table, each path written out link by link (``derived``: links the locator
+    added, (row, row) -> what they are)."""
     lo, hi = np.minimum(ix.a, ix.b), np.maximum(ix.a, ix.b)
     k = len(ix.ids)
     pairs = {(min(a, b), max(a, b)) for _, rows in plans for row in rows for a, b in zip(row[5][:-1], row[5][1:])}
@@ -686,6 +736,9 @@ def _plan_table(ix: _Index, plans) -> pa.Table:
         for kind, rank, v, score, g, path in rows:
             text, seen = [ix.name(path[0])] if path else [], []
             for a, b in zip(path[:-1], path[1:]):
+                if (min(a, b), max(a, b)) in derived and min(a, b) * k + max(a, b) not in best:
+                    text.append(f"-[{derived[(min(a, b), max(a, b))]}]- {ix.name(b)}")
+                    continue
                 e = best[min(a, b) * k + max(a, b)]
                 note = etype[e] + (f" x{n_[e]}" if (n_[e] or 1) > 1 else "") + (f" {last[e]}" if last[e] else "")
                 text.append(f"-[{note}]- {ix.name(b)}")

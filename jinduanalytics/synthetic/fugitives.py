@@ -16,8 +16,10 @@ the other tables do not change):
 * A new phone is registered in a **lodging record** (旅馆住宿登记) in the hiding region with
   probability 0.6, under a confused name and no or a masked ID number (an old phone: 0.3); the
   record is the fugitive's in truth ``record_person``.
+* **The old circle**: 1-3 members of their network and 2-3 friends in the home region they called most
+  (20-120 calls each) until they fled, and not after (not contacts to approach: the network is watched).
 * **Decoys**: 2-5 one-off calls after fleeing to persons elsewhere (deliveries, wrong numbers), and
-  the fugitive's whole past (cases, associates, their calls) stays in the data, dated before the flight.
+  the fugitive's whole past (cases, associates) stays in the data, dated before the flight.
 
 Truth: ``fugitives`` (person_id, home_region, hiding_region, flee_date, phone: the one used after
 fleeing, new_phone) and ``fugitive_contacts`` (fugitive, contact person_id, kind helper/family,
@@ -119,6 +121,16 @@ def add_fugitives(rng: np.random.Generator, count: int, tables: dict, truth: dic
             if rng.random() < 0.9:
                 first = flee + int(rng.integers(0, 90))
                 calls.append((now, hp, int(2 + rng.integers(0, 15)), first, max(first, span - int(rng.integers(0, 120)))))
+        # the old circle: associates and friends at home they called most until they fled, then not again
+        circle = [i for i in members_of.get(net[f], []) if i != f and i not in helpers]
+        circle = [circle[j] for j in rng.permutation(len(circle))[:int(rng.integers(1, 4))]]
+        pool = by_region.get(home[f], [])
+        circle += [pool[j] for j in rng.choice(len(pool), min(int(rng.integers(2, 4)), len(pool)), replace=False)
+                   if pool[j] not in helpers and pool[j] not in family]
+        for h in circle:
+            first = int(rng.integers(0, max(flee - 90, 1)))
+            calls.append((old_phone, phone[pid[h]][0], int(20 + rng.integers(0, 101)), first,
+                          max(first, flee - int(rng.integers(0, 30)))))
         for _ in range(int(rng.integers(2, 6))):  # decoys: one-off calls to persons elsewhere
             region = cities[rng.choice(len(cities), p=city_p)]
             pool = by_region.get(region, []) if region != hide else []
