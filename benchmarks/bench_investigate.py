@@ -15,8 +15,8 @@ truth rests on our generator alone), persons resolved by :func:`jinduanalytics.l
   by count.
 * ``baseline: most frequent contact``: the persons whose phones called the fugitive's phones most
   (all time), top 5; their regions in that order as the region guess.
-* ``networkx pagerank``: :func:`networkx.pagerank` personalised on the same walk graph (same weights,
-  damping ``1 - restart``) per fugitive, on the city only (building the networkx graph of the Beibu
+* ``networkx pagerank``: :func:`networkx.pagerank` personalised on the same walk graph (same weights and
+  successor-phone links, damping ``1 - restart``) per fugitive, on the city only (building the networkx graph of the Beibu
   graph takes minutes); ``same_top5`` is the share of its top-5 contacts equal to ours.
 * Query times on beibu: ``expand`` (2 hops, up to 500 items) and ``locate`` per query.
 """
@@ -137,7 +137,7 @@ def run_nx_pagerank(args):
     import networkx as nx
     import pyarrow.compute as pc
 
-    from jinduanalytics.investigate import _Index, _walk_weights
+    from jinduanalytics.investigate import _Index, _successor_phones, _walk_weights
 
     nodes, edges, wanted, restart = args
     ix = _Index(nodes, edges, None, None, None)
@@ -146,10 +146,12 @@ def run_nx_pagerank(args):
     g = nx.Graph()
     names = ix.ids.to_pylist()
     g.add_nodes_from(range(len(names)))
-    for a, b, x in zip(ix.a[w > 0], ix.b[w > 0], w[w > 0]):
+    row = {n: i for i, n in enumerate(names)}
+    sa, sb, _ = _successor_phones(ix, np.array([row[s] for s in wanted], dtype=np.int64))  # the same derived links
+    for a, b, x in zip(np.concatenate([ix.a[w > 0], sa]), np.concatenate([ix.b[w > 0], sb]),
+                       np.concatenate([w[w > 0], np.ones(sa.size)])):
         g.add_edge(int(a), int(b), weight=g[a][b]["weight"] + x if g.has_edge(a, b) else x)
     person = set(np.flatnonzero(pc.equal(ix.nodes["type"], "person").to_numpy(zero_copy_only=False)).tolist())
-    row = {n: i for i, n in enumerate(names)}
     out = {}
     for s in wanted:
         pr = nx.pagerank(g, alpha=1 - restart, personalization={row[s]: 1.0}, weight="weight", tol=1e-10)

@@ -71,6 +71,12 @@ def test_report_loads_in_headless_chromium_without_console_errors(analysed, tmp_
     assert n and ok and int(n.group(1)) >= 4 and ok.group(1) == n.group(1), body.group(0)
     # the embedded font is loaded and covers the page's Chinese text (this machine has no CJK font)
     assert 'data-font="ok"' in body.group(0), body.group(0)
+    # issue 28: the top clusters' link charts drew every item of their data
+    charts = re.findall(r'<div data-jindu-chart="([^"]+)"[^>]*data-drawn-nodes="(\d+)"', run.stdout)
+    assert len(charts) >= 1, "no link chart drawn"
+    for data_id, drawn in charts:
+        data = re.search(rf'<script type="application/json" id="{data_id}">(.*?)</script>', run.stdout, re.S)
+        assert int(drawn) == len(json.loads(data.group(1).replace("<\\/", "</"))["nodes"]) > 0
 
 
 def test_report_embeds_a_font_subset_covering_its_chinese_text(analysed):

@@ -158,6 +158,17 @@ class Run:
             return None
         return cluster_network(self.data, self.case_clusters, self.top_cluster[0], links=self.case_links)
 
+    @intermediate
+    def top_cluster_charts(self) -> list[tuple[int, pa.Table, pa.Table]]:
+        """The three top-ranked clusters' cases and evidence (cluster id, nodes, edges), for their link charts."""
+        top = self.cluster_summary.column("cluster").to_pylist()[:3]
+        out = []
+        for i, c in enumerate(top):
+            nodes, edges = self.top_cluster_network if i == 0 else cluster_network(
+                self.data, self.case_clusters, c, links=self.case_links)
+            out.append((c, nodes, edges))
+        return out
+
     # --- 环北部湾 ----------------------------------------------------------------------------------
     @intermediate
     def person_linkage(self) -> tuple[pa.Table | None, pa.Table | None]:

@@ -20,6 +20,7 @@ from .. import plot
 from ..clusters import cluster_timeline
 from ..linkage import explain_link
 from ..money import TYPOLOGIES, money_network
+from ..plot.chart import chart_script
 from ..regions import regions_table
 from ..tables import get_table
 from .run import Run
@@ -89,10 +90,14 @@ def clusters_section(run: Run, mask) -> Section:
                  "top_entities", "upstream_chain", "score"]]
     show["quantity_g"] = show["quantity_g"].round(1)
     show["score"] = show["score"].round(3)
+    charts = [plot.link_chart(nodes, edges, identifiers=mask is None,
+                              title=f"第{rank}名集群 cluster #{c}: {nodes.num_rows} items").fragment(f"cluster-{c}")
+              for rank, (c, nodes, edges) in enumerate(run.top_cluster_charts, start=1)]
     return Section("clusters", "sections/clusters.html.j2",
                    tables={"case_clusters": run.case_clusters, "cluster_summary": summary,
                            "cluster_evidence": run.cluster_evidence},
-                   figures=figures, context={"table": _table_html(show)})
+                   figures=figures, context={"table": _table_html(show), "charts": charts,
+                                             "chart_script": chart_script() if charts else ""})
 
 
 def trace_section(run: Run, mask) -> Section:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import OutputError, ParameterError
-from ._style import FONT_FAMILY, ROLE_COLORS, font_face
+from ._style import ROLE_COLORS, font_face
 from .figures import _frame
 
 __all__ = ["link_chart", "LinkChart"]
@@ -31,6 +31,7 @@ _PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#
 _TYPE_COLORS = {"case": "#4c72b0", "person": "#dd8452", "phone": "#55a868", "account": "#c44e52", "region": "#8172b3"}
 _MARK = '<meta name="generator" content="jinduanalytics link chart">'
 _CSS = """
+.jc-title{font-family:"JinduSC","Noto Sans SC",sans-serif;font-size:15px;margin:12px 0 4px}
 .jc{font-family:"JinduSC","Noto Sans SC","Noto Sans CJK SC",sans-serif;font-size:13px;color:#222;display:grid;
  grid-template-columns:minmax(0,1fr) 320px;grid-template-rows:auto auto 560px;gap:4px 10px;margin:8px 0}
 .jc-bar{grid-column:1/3;display:flex;gap:8px;align-items:center;flex-wrap:wrap}
@@ -97,13 +98,13 @@ class LinkChart:
             Unique within the page.
         """
         cid = html.escape(chart_id, quote=True)
-        return (f'<div data-jindu-chart="{cid}-data" id="{cid}"></div>\n'
+        return (f'<h4 class="jc-title">{html.escape(self.title)}</h4>\n'
+                f'<div data-jindu-chart="{cid}-data" id="{cid}"></div>\n'
                 f'<script type="application/json" id="{cid}-data">{_json(self.data)}</script>')
 
     def html(self) -> str:
         """The standalone page (no network access needed)."""
-        body = (f"<h2 style=\"font-family:{FONT_FAMILY},sans-serif;font-size:16px\">{html.escape(self.title)}</h2>\n"
-                f"{self.fragment()}\n<script>{_script()}</script>")
+        body = f"{self.fragment()}\n<script>{_script()}</script>"
         return (f"<!DOCTYPE html>\n<html lang=\"zh\"><head><meta charset=\"utf-8\">{_MARK}"
                 f"<title>{html.escape(self.title)}</title><style>{font_face(body)}{_CSS}</style></head>\n<body>"
                 f"{body}</body></html>\n")
@@ -224,14 +225,16 @@ def link_chart(nodes, edges, *, color: str = "type", label: str = "label", ident
     deg = np.bincount(np.concatenate([ed["_s"], ed["_t"]]).astype(np.int64), minlength=len(nd)) if len(ed) else \
         np.zeros(len(nd), dtype=np.int64)
     cats = nd[color].fillna("?").astype(str) if color in nd else pd.Series(["node"] * len(nd))
-    if set(cats) <= set(ROLE_COLORS) | {"?"}:
-        colors = dict(ROLE_COLORS)
-    else:
-        colors = {c: _TYPE_COLORS.get(c) for c in sorted(set(cats))}
-        spare = iter(p for p in _PALETTE if p not in colors.values())
-        colors = {c: v or next(spare, "#999999") for c, v in colors.items()}
+    colors = {c: ROLE_COLORS.get(c) or _TYPE_COLORS.get(c) for c in sorted(set(cats))}  # roles, types, the rest
+    spare = iter(p for p in _PALETTE if p not in colors.values())
+    colors = {c: v or next(spare, "#999999") for c, v in colors.items()}
     names = nd[label].astype(str) if label in nd and label != "node_id" else nd["node_id"].astype(str)
-    skip = {"node_id", "x", "y"} if not identifiers else {"x", "y"}
+    skip = {"x", "y"}
+    if not identifiers:  # no column that names nodes by id (node_id, an expand result's via ...)
+        ids = set(nd["node_id"].astype(str))
+        skip |= {"node_id"} | {c for c in nd.columns if c != label and nd[c].dtype == object
+                               and nd[c].dropna().astype(str).isin(ids).any()}
+        skip |= {c for c in ed.columns if ed[c].dtype == object and ed[c].dropna().astype(str).isin(ids).any()}
     attr_cols = [c for c in nd.columns if c not in skip]
     top = max(int(deg.max()), 1) if len(deg) else 1
     out_nodes = []
@@ -244,9 +247,7 @@ def link_chart(nodes, edges, *, color: str = "type", label: str = "label", ident
                           "search": str(nd.at[i, "node_id"]) if identifiers else ""})
     first = "first_date" if "first_date" in ed else ("date" if "date" in ed else None)
     last = "last_date" if "last_date" in ed else first
-    hide = {"source", "target", "_s", "_t", "source_row", "target_row", first, last}
-    if not identifiers:
-        hide |= {"source", "target"}
+    hide = {"source", "target", "_s", "_t", "source_row", "target_row", first, last} | skip
     e_cols = [c for c in ed.columns if c not in hide and c is not None]
     lw = np.log1p(w) / max(float(np.log1p(w).max()), 1e-9) * 3 if len(ed) else w
     out_edges = []
