@@ -20,7 +20,7 @@ from .. import plot
 from ..clusters import cluster_timeline
 from ..linkage import explain_link
 from ..money import TYPOLOGIES, money_network
-from ..plot.chart import chart_script
+from ..plot._chart import chart_script
 from ..regions import regions_table
 from ..tables import get_table
 from .run import Run

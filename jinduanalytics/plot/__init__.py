@@ -6,7 +6,7 @@ pyplot, so they are safe in scripts; in Jupyter they display as the cell's value
 """
 
 from ._style import cjk_font
-from .chart import LinkChart, link_chart
+from ._chart import LinkChart, link_chart
 from .figures import (
                       beibu_map,
                       case_timeline,

@@ -89,6 +89,9 @@ class LinkChart:
         self.data = data
         self.title = title
 
+    def __repr__(self) -> str:
+        return f"<LinkChart {self.title!r}: {len(self.data['nodes'])} nodes, {len(self.data['edges'])} links>"
+
     def fragment(self, chart_id: str = "jindu-chart") -> str:
         """The chart's container and data, for a page that includes :func:`chart_script` once.
 
