@@ -137,7 +137,7 @@ def run_nx_pagerank(args):
     import networkx as nx
     import pyarrow.compute as pc
 
-    from jinduanalytics.investigate import _Index, _successor_phones, _walk_weights
+    from jinduanalytics.investigate import _Index, _Walk, _walk_weights
 
     nodes, edges, wanted, restart = args
     ix = _Index(nodes, edges, None, None, None)
@@ -147,14 +147,16 @@ def run_nx_pagerank(args):
     names = ix.ids.to_pylist()
     g.add_nodes_from(range(len(names)))
     row = {n: i for i, n in enumerate(names)}
-    sa, sb, _ = _successor_phones(ix, np.array([row[s] for s in wanted], dtype=np.int64))  # the same derived links
-    for a, b, x in zip(np.concatenate([ix.a[w > 0], sa]), np.concatenate([ix.b[w > 0], sb]),
-                       np.concatenate([w[w > 0], np.ones(sa.size)])):
+    for a, b, x in zip(ix.a[w > 0], ix.b[w > 0], w[w > 0]):
         g.add_edge(int(a), int(b), weight=g[a][b]["weight"] + x if g.has_edge(a, b) else x)
+    model = _Walk(ix, day, 180.0)
     person = set(np.flatnonzero(pc.equal(ix.nodes["type"], "person").to_numpy(zero_copy_only=False)).tolist())
     out = {}
     for s in wanted:
+        extra = [(row[s], q) for q, _ in model.successors(row[s])]  # the same derived links, for this person only
+        g.add_edges_from(extra, weight=1.0)
         pr = nx.pagerank(g, alpha=1 - restart, personalization={row[s]: 1.0}, weight="weight", tol=1e-10)
+        g.remove_edges_from(extra)
         top = sorted((v for v in pr if v in person and v != row[s]), key=lambda v: (-pr[v], v))[:5]
         out[s] = [names[v] for v in top]
     return out

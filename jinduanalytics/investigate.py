@@ -37,6 +37,7 @@ explained. Node ids carry the raw values: pseudonymise the dataset first
 from __future__ import annotations
 
 import datetime as _dt
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -239,6 +240,33 @@ class _Index:
         return self.ids[int(i)].as_py()
 
 
+_CACHE: dict = {}  # kind -> (weak references to the inputs, key, value): the last graph's index stays for the next query
+
+
+def _cached(kind: str, inputs: tuple, key, build):
+    """``build()``, or its value from the previous call with the very same input objects and key (Arrow
+    tables are immutable, so the same object means the same data; other inputs are not cached)."""
+    slot = _CACHE.get(kind)
+    if slot is not None and slot[1] == key and len(slot[0]) == len(inputs) and all(
+            r() is x for r, x in zip(slot[0], inputs)):
+        return slot[2]
+    value = build()
+    try:
+        _CACHE[kind] = (tuple(weakref.ref(x) for x in inputs), key, value)
+    except TypeError:  # not weakly referable (a pandas frame made on the fly): no cache
+        _CACHE.pop(kind, None)
+    return value
+
+
+def _index(nodes, edges, edge_types, start, end) -> _Index:
+    """The :class:`_Index` of a graph and filter, reused by the next query on the same Arrow tables."""
+    if not (isinstance(nodes, pa.Table) and isinstance(edges, pa.Table)):
+        return _Index(nodes, edges, edge_types, start, end)
+    key = (None if edge_types is None else tuple(edge_types), str(check_date(start, "start")),
+           str(check_date(end, "end")))
+    return _cached("index", (nodes, edges), key, lambda: _Index(nodes, edges, edge_types, start, end))
+
+
 @tabular
 def expand(nodes: pa.Table, edges: pa.Table, seeds, *, hops: int = 1, node_types=None, edge_types=None, start=None,
            end=None, max_nodes: int = 500) -> tuple[pa.Table, pa.Table]:
@@ -272,7 +300,7 @@ def expand(nodes: pa.Table, edges: pa.Table, seeds, *, hops: int = 1, node_types
     """
     check_int("hops", hops, minimum=0)
     check_int("max_nodes", max_nodes, minimum=1)
-    ix = _Index(nodes, edges, edge_types, start, end)
+    ix = _index(nodes, edges, edge_types, start, end)
     seed = ix.number(seeds, "seeds")
     keep = np.ones(len(ix.ids), dtype=bool)
     if node_types is not None:
@@ -350,7 +378,7 @@ def find_path(nodes: pa.Table, edges: pa.Table, source: str, target: str, *, str
         ``step`` (1..), ``from_node``, ``to_node``, ``type``, ``detail``, ``weight``, ``first_date``,
         ``last_date``: the edges of the path in order; empty when the items are not connected.
     """
-    ix = _Index(nodes, edges, edge_types, start, end)
+    ix = _index(nodes, edges, edge_types, start, end)
     s, t = ix.number(source, "source")[0], ix.number(target, "target")[0]
     weight = ix.edges["weight"].to_numpy()
     if strongest:
@@ -408,7 +436,7 @@ def most_connected(nodes: pa.Table, edges: pa.Table, *, by: str = "count", node_
     if by not in ("count", "value"):
         raise ParameterError(f"by must be 'count' or 'value'; got {by!r}")
     check_int("top", top, minimum=1)
-    ix = _Index(nodes, edges, edge_types, start, end)
+    ix = _index(nodes, edges, edge_types, start, end)
     k = len(ix.ids)
     w = ix.edges["weight"].to_numpy()
     value = np.bincount(ix.a, weights=w, minlength=k) + np.bincount(ix.b, weights=w, minlength=k)
@@ -457,7 +485,7 @@ def connecting_network(nodes: pa.Table, edges: pa.Table, items, *, edge_types=No
         nodes: the investigation graph's columns plus ``item`` (one of the given items, else an
         intermediate); edges: one edge (the strongest of parallel ones) per link of the tree.
     """
-    ix = _Index(nodes, edges, edge_types, start, end)
+    ix = _index(nodes, edges, edge_types, start, end)
     terms = np.unique(ix.number(items, "items"))
     tree_pairs: set[tuple[int, int]] = set()
     if terms.size >= 2:
@@ -510,23 +538,23 @@ def _walk_weights(ix: _Index, as_of, half_life: float) -> np.ndarray:
     every ``half_life`` days since its last date (undated edges do not fade); place edges 0."""
     e = ix.edges
     n = np.maximum(pc.fill_null(e["n"], 1).to_numpy().astype(float), 1.0)
-    last = pc.cast(e["last_date"], pa.int32()).to_numpy(zero_copy_only=False)
-    last = np.asarray(pd.array(last, dtype="Float64").to_numpy(na_value=np.nan, dtype=float))
+    last = _days(e["last_date"])
     age = np.maximum(float(as_of) - last, 0.0)
     fade = np.where(np.isnan(age), 1.0, 0.5 ** (np.nan_to_num(age) / half_life))
     walk = ~pc.is_in(e["type"], value_set=pa.array(_PLACE_EDGES)).to_numpy(zero_copy_only=False)
     return np.where(walk, (1.0 + np.log(n)) * fade, 0.0)
 
 
-def _transitions(k: int, a: np.ndarray, b: np.ndarray, w: np.ndarray) -> sp.csr_matrix:
-    """Row-stochastic matrix of the undirected walk (parallel edges' weights add up)."""
+def _transitions(k: int, a: np.ndarray, b: np.ndarray, w: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Row-stochastic matrix of the undirected walk (parallel edges' weights add up), and each row's
+    total weight."""
     keep = w > 0
     a, b, w = a[keep], b[keep], w[keep]
     m = sp.csr_matrix((np.concatenate([w, w]), (np.concatenate([a, b]), np.concatenate([b, a]))), shape=(k, k))
     m.sum_duplicates()
     out = np.asarray(m.sum(axis=1)).ravel()
     m.data = m.data / np.repeat(np.where(out > 0, out, 1.0), np.diff(m.indptr))
-    return m
+    return m, out
 
 
 @tabular
@@ -586,7 +614,7 @@ def locate(nodes: pa.Table, edges: pa.Table, wanted, *, as_of=None, half_life: f
         raise ParameterError(f"half_life must be a positive number of days; got {half_life!r}")
     for name, value in (("regions", regions), ("contacts", contacts), ("items", items)):
         check_int(name, value, minimum=0)
-    ix = _Index(nodes, edges, edge_types, None, None)
+    ix = _index(nodes, edges, edge_types, None, None)
     seeds = ix.number(wanted, "wanted")
     types = ix.nodes["type"].combine_chunks()
     bad = [ix.name(s) for s in seeds if types[int(s)].as_py() != "person"]
@@ -596,62 +624,68 @@ def locate(nodes: pa.Table, edges: pa.Table, wanted, *, as_of=None, half_life: f
     if day is None:
         latest = pc.max(ix.edges["last_date"]).as_py()
         day = latest if latest is not None else _dt.date.today()
-    as_of_day = (np.datetime64(day, "D") - np.datetime64("1970-01-01", "D")).astype(np.int64)
-    k = len(ix.ids)
-    w = _walk_weights(ix, as_of_day, float(half_life))
-    succ = _successor_phones(ix, seeds)  # a phone taken up when theirs went quiet: theirs too
-    walk = _transitions(k, np.concatenate([ix.a, succ[0]]), np.concatenate([ix.b, succ[1]]),
-                        np.concatenate([w, np.ones(succ[0].size)]))
-    place = ~(w > 0) & pc.is_in(ix.edges["type"], value_set=pa.array(["in_region", "record"])).to_numpy(
-        zero_copy_only=False)
-    is_region = pc.equal(types, "region").to_numpy(zero_copy_only=False)
-    # an item's regions: its records (persons) or its region (cases), shares by count
-    pa_, pb_ = ix.a[place], ix.b[place]
-    item = np.where(is_region[pb_], pa_, pb_)
-    reg = np.where(is_region[pb_], pb_, pa_)
-    cnt = np.maximum(pc.fill_null(ix.edges["n"], 1).to_numpy()[place].astype(float), 1.0)
-    places = sp.csr_matrix((cnt, (item, reg)), shape=(k, k))
-    places.sum_duplicates()
-    tot = np.asarray(places.sum(axis=1)).ravel()
-    places.data = places.data / np.repeat(np.where(tot > 0, tot, 1.0), np.diff(places.indptr))
-    code = pc.fill_null(pc.index_in(types, value_set=pa.array(["person", "phone", "account"])), -1).to_numpy()
-    indptr, indices = walk.indptr.astype(np.int64), walk.indices.astype(np.int64)
-    plans = []
+    as_of_day = int((np.datetime64(day, "D") - np.datetime64("1970-01-01", "D")).astype(np.int64))
+    model = _cached("walk", (ix,), (as_of_day, float(half_life)), lambda: _Walk(ix, as_of_day, float(half_life)))
+    plans, derived = [], {}
     for s in seeds:
-        t, p, _ = push_ppr(indptr, indices, walk.data, np.array([s], dtype=np.int64), float(restart), 1e-6)
-        plans.append((int(s), _plan_rows(int(s), t, p, walk, places, code, regions, contacts, items)))
-    return _plan_table(ix, plans, {(min(a, b), max(a, b)): f"successor_phone, {n} contacts in common"
-                                   for a, b, n in zip(*succ)})
+        s = int(s)
+        succ = model.successors(s)  # a phone taken up when theirs went quiet: theirs too
+        walk = model.with_links(s, succ)
+        t, p, _ = push_ppr(walk.indptr.astype(np.int64), walk.indices.astype(np.int64), walk.data,
+                           np.array([s], dtype=np.int64), float(restart), 1e-6)
+        plans.append((s, _plan_rows(s, t, p, walk, model.places, model.code, regions, contacts, items)))
+        derived.update({(min(s, q), max(s, q)): f"successor_phone, {n} contacts in common" for q, n in succ})
+    return _plan_table(ix, plans, derived)
 
 
-def _successor_phones(ix: _Index, seeds: np.ndarray, slack: int = 30, min_shared: int = 2,
-                      max_degree: int = 500) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """换号: for each person, phones first seen in calls after one of their phones went quiet (within
-    ``slack`` days) that called at least ``min_shared`` of the same numbers — the usual trace of a
-    new phone. Returns (person row, phone row, numbers in common); contacts with more than
-    ``max_degree`` numbers (switchboards) are not followed."""
-    e = ix.edges
-    k = len(ix.ids)
-    t = e["type"].to_numpy(zero_copy_only=False)
-    c = np.flatnonzero(t == "contact")
-    o = np.flatnonzero(t == "own_phone")
-    ca, cb = ix.a[c], ix.b[c]
-    day = pd.array(pc.cast(e["first_date"], pa.int32()).to_numpy(zero_copy_only=False), dtype="Float64")
-    first = np.asarray(day.to_numpy(na_value=np.nan, dtype=float))[c]
-    day = pd.array(pc.cast(e["last_date"], pa.int32()).to_numpy(zero_copy_only=False), dtype="Float64")
-    last = np.asarray(day.to_numpy(na_value=np.nan, dtype=float))[c]
-    calls = sp.csr_matrix((np.ones(2 * c.size), (np.concatenate([ca, cb]), np.concatenate([cb, ca]))), shape=(k, k))
-    lo = np.full(k, np.inf)
-    hi = np.full(k, -np.inf)
-    for end in (ca, cb):
-        np.minimum.at(lo, end, np.nan_to_num(first, nan=np.inf))
-        np.maximum.at(hi, end, np.nan_to_num(last, nan=-np.inf))
-    own = sp.csr_matrix((np.ones(2 * o.size), (np.concatenate([ix.a[o], ix.b[o]]), np.concatenate([ix.b[o], ix.a[o]]))),
-                        shape=(k, k))
-    deg = np.diff(calls.indptr)
-    out_s, out_p, out_n = [], [], []
-    for s in np.unique(seeds):
-        phones = own.indices[own.indptr[s]:own.indptr[s + 1]]
+class _Walk:
+    """What every locate query on one graph shares: the walk's transition matrix (with each row's total
+    weight), where items are (``places``: item -> region shares), node kinds, and the call and phone
+    structure the successor-phone rule reads."""
+
+    def __init__(self, ix: _Index, as_of_day: int, half_life: float):
+        k = len(ix.ids)
+        self.k = k
+        w = _walk_weights(ix, as_of_day, half_life)
+        self.walk, self.total = _transitions(k, ix.a, ix.b, w)
+        types = ix.nodes["type"].combine_chunks()
+        place = ~(w > 0) & pc.is_in(ix.edges["type"], value_set=pa.array(["in_region", "record"])).to_numpy(
+            zero_copy_only=False)
+        is_region = pc.equal(types, "region").to_numpy(zero_copy_only=False)
+        # an item's regions: its records (persons) or its region (cases), shares by count
+        pa_, pb_ = ix.a[place], ix.b[place]
+        item = np.where(is_region[pb_], pa_, pb_)
+        reg = np.where(is_region[pb_], pb_, pa_)
+        cnt = np.maximum(pc.fill_null(ix.edges["n"], 1).to_numpy()[place].astype(float), 1.0)
+        places = sp.csr_matrix((cnt, (item, reg)), shape=(k, k))
+        places.sum_duplicates()
+        tot = np.asarray(places.sum(axis=1)).ravel()
+        places.data = places.data / np.repeat(np.where(tot > 0, tot, 1.0), np.diff(places.indptr))
+        self.places = places
+        self.code = pc.fill_null(pc.index_in(types, value_set=pa.array(["person", "phone", "account"])), -1).to_numpy()
+        e = ix.edges
+        t = e["type"].to_numpy(zero_copy_only=False)
+        c = np.flatnonzero(t == "contact")
+        o = np.flatnonzero(t == "own_phone")
+        ca, cb = ix.a[c], ix.b[c]
+        first, last = (_days(e[col])[c] for col in ("first_date", "last_date"))
+        self.calls = sp.csr_matrix((np.ones(2 * c.size), (np.concatenate([ca, cb]), np.concatenate([cb, ca]))),
+                                   shape=(k, k))
+        self.lo = np.full(k, np.inf)
+        self.hi = np.full(k, -np.inf)
+        for end in (ca, cb):
+            np.minimum.at(self.lo, end, np.nan_to_num(first, nan=np.inf))
+            np.maximum.at(self.hi, end, np.nan_to_num(last, nan=-np.inf))
+        self.own = sp.csr_matrix((np.ones(2 * o.size), (np.concatenate([ix.a[o], ix.b[o]]),
+                                                        np.concatenate([ix.b[o], ix.a[o]]))), shape=(k, k))
+
+    def successors(self, s: int, slack: int = 30, min_shared: int = 2, max_degree: int = 500) -> list[tuple[int, int]]:
+        """换号: phones first seen in calls after one of person ``s``'s phones went quiet (within ``slack``
+        days) that called at least ``min_shared`` of the same numbers — the usual trace of a new phone.
+        Returns [(phone row, numbers in common)]; numbers with more than ``max_degree`` counterparts
+        (switchboards) are not followed."""
+        calls, deg = self.calls, np.diff(self.calls.indptr)
+        phones = self.own.indices[self.own.indptr[s]:self.own.indptr[s + 1]]
         found: dict[int, int] = {}
         for p in phones:
             mine = calls.indices[calls.indptr[p]:calls.indptr[p + 1]]
@@ -660,14 +694,32 @@ def _successor_phones(ix: _Index, seeds: np.ndarray, slack: int = 30, min_shared
                 continue
             reach = np.concatenate([calls.indices[calls.indptr[x]:calls.indptr[x + 1]] for x in mine])
             cand, shared = np.unique(reach, return_counts=True)
-            ok = (shared >= min_shared) & (lo[cand] >= hi[p] - slack) & ~np.isin(cand, phones)
+            ok = (shared >= min_shared) & (self.lo[cand] >= self.hi[p] - slack) & ~np.isin(cand, phones)
             for q, n in zip(cand[ok], shared[ok]):
                 found[int(q)] = max(found.get(int(q), 0), int(n))
-        for q, n in sorted(found.items()):
-            out_s.append(int(s))
-            out_p.append(q)
-            out_n.append(n)
-    return (np.asarray(out_s, dtype=np.int64), np.asarray(out_p, dtype=np.int64), np.asarray(out_n, dtype=np.int64))
+        return sorted(found.items())
+
+    def with_links(self, s: int, succ: list[tuple[int, int]]) -> sp.csr_matrix:
+        """The transition matrix with links of weight 1 between ``s`` and its successor phones (only the
+        rows of their ends change)."""
+        if not succ:
+            return self.walk
+        q = np.array([x for x, _ in succ], dtype=np.int64)
+        rows = np.concatenate([np.full(q.size, s), q])
+        cols = np.concatenate([q, np.full(q.size, s)])
+        touched = np.unique(rows)
+        scale = np.ones(self.k)
+        new_total = self.total.copy()
+        new_total[touched] += np.bincount(rows, minlength=self.k)[touched]
+        scale[touched] = np.where(new_total[touched] > 0, self.total[touched] / new_total[touched], 0.0)
+        extra = sp.csr_matrix((1.0 / new_total[rows], (rows, cols)), shape=self.walk.shape)
+        return (sp.diags(scale) @ self.walk + extra).tocsr()
+
+
+def _days(col) -> np.ndarray:
+    """A date column as float days since 1970 (NaN where missing)."""
+    day = pd.array(pc.cast(col, pa.int32()).to_numpy(zero_copy_only=False), dtype="Float64")
+    return np.asarray(day.to_numpy(na_value=np.nan, dtype=float))
 
 
 def _plan_rows(s: int, t: np.ndarray, p: np.ndarray, walk, places, code: np.ndarray, regions: int, contacts: int,

@@ -210,7 +210,7 @@ def test_push_ppr_equals_networkx_pagerank():
         a, b = rng.integers(0, k, 200), rng.integers(0, k, 200)
         keep = a != b
         a, b, w = a[keep], b[keep], rng.uniform(0.1, 5.0, keep.sum())
-        m = inv._transitions(k, a, b, w)
+        m, _ = inv._transitions(k, a, b, w)
         g = nx.Graph()
         g.add_nodes_from(range(k))
         for x, y, z in zip(a, b, w):
@@ -291,6 +291,9 @@ def test_locate_plan_explains_every_row_with_real_links(fugitives):
             assert part["rank"].tolist() == list(range(1, len(part) + 1)) and len(part) <= top
             assert part["score"].is_monotonic_decreasing
             assert w not in part["node_id"].tolist()
+    # one person's plan does not depend on who else is asked for
+    alone = inv.locate(nodes, edges, wanted[2])
+    assert alone.equals(plan.filter(pa.compute.equal(plan.column("wanted"), wanted[2])))
     # the rows of the edges table carry no meaning
     shuffled = edges.take(pa.array(np.random.default_rng(0).permutation(edges.num_rows)))
     again = inv.locate(nodes, shuffled.drop_columns(["source_row", "target_row"]), wanted)

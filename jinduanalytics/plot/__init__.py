@@ -5,8 +5,8 @@ SC subset shipped in ``jinduanalytics/data/fonts`` (SIL OFL). Figures are built 
 pyplot, so they are safe in scripts; in Jupyter they display as the cell's value.
 """
 
-from ._style import cjk_font
 from ._chart import LinkChart, link_chart
+from ._style import cjk_font
 from .figures import (
                       beibu_map,
                       case_timeline,
