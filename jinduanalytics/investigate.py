@@ -37,6 +37,7 @@ explained. Node ids carry the raw values: pseudonymise the dataset first
 from __future__ import annotations
 
 import datetime as _dt
+import heapq
 import weakref
 
 import numpy as np
@@ -354,13 +355,17 @@ def expand(nodes: pa.Table, edges: pa.Table, seeds, *, hops: int = 1, node_types
 
 @tabular
 def find_path(nodes: pa.Table, edges: pa.Table, source: str, target: str, *, strongest: bool = False,
-              edge_types=None, start=None, end=None) -> pa.Table:
-    """Find Path: the shortest chain of edges between two items (or the strongest).
+              time_respecting: bool = False, edge_types=None, start=None, end=None) -> pa.Table:
+    """Find Path: the shortest chain of edges between two items (or the strongest, or the earliest).
 
     Shortest: fewest edges (ties: the path through the smallest node numbers, i.e. node ids in
     sorted order). Strongest: the path minimising the sum of ``1 / (1 + weight)`` over its edges
-    (many contacts, large transfers, several shared cases make an edge strong); both follow
-    ``edge_types`` within ``[start, end]`` as in :func:`expand`, directions ignored.
+    (many contacts, large transfers, several shared cases make an edge strong). Time-respecting:
+    the path that reaches ``target`` earliest when an edge can be taken on any day from its first
+    to its last date and never before the day the path reached its end (undated edges — a record's
+    phone or region — any time; the path leaves ``source`` on ``start`` or the earliest date);
+    ``step_date`` says when each edge is taken. All follow ``edge_types`` within ``[start, end]`` as
+    in :func:`expand`, directions ignored.
 
     Parameters
     ----------
@@ -369,6 +374,8 @@ def find_path(nodes: pa.Table, edges: pa.Table, source: str, target: str, *, str
     source, target : str
         Node ids.
     strongest : bool
+    time_respecting : bool
+        Dates never go backwards along the path (earliest arrival); not with ``strongest``.
     edge_types : iterable of str, optional
     start, end : date or "YYYY-MM-DD", optional
 
@@ -376,9 +383,15 @@ def find_path(nodes: pa.Table, edges: pa.Table, source: str, target: str, *, str
     -------
     pyarrow.Table
         ``step`` (1..), ``from_node``, ``to_node``, ``type``, ``detail``, ``weight``, ``first_date``,
-        ``last_date``: the edges of the path in order; empty when the items are not connected.
+        ``last_date`` (and ``step_date`` when time-respecting): the edges of the path in order; empty
+        when the items are not connected.
     """
+    if strongest and time_respecting:
+        raise ParameterError("find_path: choose strongest or time_respecting, not both")
     ix = _index(nodes, edges, edge_types, start, end)
+    if time_respecting:
+        return _earliest_path(ix, ix.number(source, "source")[0], ix.number(target, "target")[0],
+                              check_date(start, "start"))
     s, t = ix.number(source, "source")[0], ix.number(target, "target")[0]
     weight = ix.edges["weight"].to_numpy()
     if strongest:
@@ -407,6 +420,63 @@ def find_path(nodes: pa.Table, edges: pa.Table, source: str, target: str, *, str
                      "to_node": pa.array([r[2] for r in rows], pa.string()),
                      "type": picked["type"], "detail": picked["detail"], "weight": picked["weight"],
                      "first_date": picked["first_date"], "last_date": picked["last_date"]})
+
+
+def _earliest_path(ix: _Index, s: int, t: int, start) -> pa.Table:
+    """Earliest-arrival path (Dijkstra on arrival day: an edge [first, last] taken at max(arrival, first)
+    when last >= arrival; undated edges at the arrival day). Ties: fewer edges, then smaller rows."""
+    first, last = _days(ix.edges["first_date"]), _days(ix.edges["last_date"])
+    k = len(ix.ids)
+    eid = np.arange(ix.a.size)
+    order = np.lexsort((np.concatenate([eid, eid]), np.concatenate([ix.b, ix.a]), np.concatenate([ix.a, ix.b])))
+    src = np.concatenate([ix.a, ix.b])[order]
+    nbr = np.concatenate([ix.b, ix.a])[order]
+    edge = np.concatenate([eid, eid])[order]
+    ptr = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=k), out=ptr[1:])
+    dated = start is not None or bool(np.isfinite(first).any())  # else no step has a date
+    begin = float((np.datetime64(start, "D") - np.datetime64("1970-01-01", "D")).astype(int)) if start else \
+        float(np.nanmin(first)) if np.isfinite(first).any() else 0.0
+    best = {s: (begin, 0)}
+    prev: dict[int, tuple[int, int, float]] = {}
+    heap = [(begin, 0, s)]
+    done = set()
+    while heap:
+        day, hops, u = heapq.heappop(heap)
+        if u in done:
+            continue
+        done.add(u)
+        if u == t:
+            break
+        for j in range(ptr[u], ptr[u + 1]):
+            e, v = edge[j], nbr[j]
+            if v in done:
+                continue
+            if np.isnan(last[e]):
+                arrive = day
+            elif last[e] >= day:
+                arrive = max(day, first[e])
+            else:
+                continue
+            key = (arrive, hops + 1)
+            if v not in best or key < best[v]:
+                best[v] = key
+                prev[v] = (u, int(e), arrive)
+                heapq.heappush(heap, (arrive, hops + 1, v))
+    steps = []
+    v = t
+    while v != s and v in prev and t in done:
+        u, e, arrive = prev[v]
+        steps.append((u, v, e, arrive))
+        v = u
+    steps = steps[::-1] if v == s and t != s else []
+    picked = ix.edges.take(pa.array([x[2] for x in steps], pa.int64()))
+    return pa.table({"step": pa.array(range(1, len(steps) + 1), pa.int64()),
+                     "from_node": pa.array([ix.name(x[0]) for x in steps], pa.string()),
+                     "to_node": pa.array([ix.name(x[1]) for x in steps], pa.string()),
+                     "type": picked["type"], "detail": picked["detail"], "weight": picked["weight"],
+                     "first_date": picked["first_date"], "last_date": picked["last_date"],
+                     "step_date": pa.array([int(x[3]) if dated else None for x in steps], pa.int32()).cast(pa.date32())})
 
 
 @tabular

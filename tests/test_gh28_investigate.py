@@ -334,3 +334,57 @@ def test_planted_fugitives(fugitives):
     assert ds.person_records.slice(0, city.person_records.num_rows).equals(city.person_records)
     again = generate("fugitives", seed=5)
     assert again.truth["fugitives"].equals(ds.truth["fugitives"]) and again.contacts.equals(ds.contacts)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6), st.one_of(st.none(), st.integers(0, 20)),
+                          st.integers(0, 10)), min_size=1, max_size=14))
+def test_time_respecting_path_is_the_earliest_arrival(links):
+    """Brute force: over every simple path, the earliest day the target can be reached taking each edge
+    within its dates and never before the previous edge was taken."""
+    import datetime as dt
+
+    rows = [(f"phone:{a}", f"phone:{b}", d, span) for a, b, d, span in links if a != b]
+    if not rows:
+        return
+    base = dt.date(2024, 1, 1)
+    edges = pa.table({"source": [r[0] for r in rows], "target": [r[1] for r in rows],
+                      "type": ["contact"] * len(rows), "detail": [""] * len(rows), "weight": [1.0] * len(rows),
+                      "n": [1] * len(rows),
+                      "first_date": pa.array([base + dt.timedelta(d) if d is not None else None for _, _, d, _ in rows],
+                                             pa.date32()),
+                      "last_date": pa.array([base + dt.timedelta(d + s) if d is not None else None
+                                             for _, _, d, s in rows], pa.date32()),
+                      "source_table": ["contacts"] * len(rows)})
+    ids = sorted({r[0] for r in rows} | {r[1] for r in rows})
+    nodes = pa.table({"node_id": ids, "type": ["phone"] * len(ids), "label": ids, "degree": [1] * len(ids)})
+    g = nx.MultiGraph()
+    for i, (a, b, d, s) in enumerate(rows):
+        g.add_edge(a, b, key=i, lo=d, hi=None if d is None else d + s)
+    source, target = ids[0], ids[-1]
+    best = None
+    for path in nx.all_simple_edge_paths(g, source, target):
+        day = min((r[2] for r in rows if r[2] is not None), default=0)
+        for a, b, key in path:
+            lo, hi = g[a][b][key]["lo"], g[a][b][key]["hi"]
+            if lo is None:
+                continue
+            if hi < day:
+                day = None
+                break
+            day = max(day, lo)
+        if day is not None and (best is None or day < best):
+            best = day
+    got = inv.find_path(nodes, edges, source, target, time_respecting=True)
+    if best is None:
+        assert got.num_rows == 0
+    else:
+        steps = got.column("step_date").to_pylist()
+        if all(r[2] is None for r in rows):  # nothing dated: no step has a date
+            assert got.num_rows >= 1 and steps == [None] * got.num_rows
+            return
+        assert got.num_rows >= 1 and (steps[-1] - base).days == best
+        assert steps == sorted(steps) and got.column("from_node")[0].as_py() == source
+        assert got.column("to_node")[got.num_rows - 1].as_py() == target
+        for lo, hi, d in zip(got.column("first_date").to_pylist(), got.column("last_date").to_pylist(), steps):
+            assert lo is None or lo <= d <= hi
