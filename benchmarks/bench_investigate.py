@@ -192,6 +192,7 @@ def bench_quality(name: str, ds, persons, nodes, edges, with_nx: bool) -> list[d
 
 def bench_queries(name: str, nodes, edges, wanted) -> list[dict]:
     """Per-query times at scale: expand (2 hops, <= 500 items) from 20 persons, locate one by one."""
+    from jinduanalytics import investigate as inv
     from jinduanalytics.investigate import expand, locate
 
     some = wanted[:20]
@@ -204,19 +205,31 @@ def bench_queries(name: str, nodes, edges, wanted) -> list[dict]:
         for s in a:
             locate(nodes, edges, s)
 
+    def run_first(a):  # a new graph: the walk model is built by the first query
+        inv._CACHE.clear()
+        locate(nodes, edges, a[0])
+
     rows = [H.measure("jindu expand (per query)", name, lambda: some, run_expand, repeats=3),
-            H.measure("jindu locate one by one (per query)", name, lambda: some, run_locate, repeats=3)]
+            H.measure("jindu locate one by one (per query)", name, lambda: some, run_locate, repeats=3),
+            H.measure("jindu locate, first query on a graph", name, lambda: some, run_first, repeats=3)]
     for r in rows:
         if "median_s" in r:
-            r["per_query_s"] = round(r["median_s"] / len(some), 4)
+            r["per_query_s"] = round(r["median_s"] / (1 if "first" in r["tool"] else len(some)), 4)
     return rows
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--beibu-only", action="store_true", help="only the beibu rows (timing), written to investigate-beibu")
     args = ap.parse_args(argv)
     rows = []
+    if args.beibu_only:
+        ds, persons, nodes, edges = prepare("beibu", fugitives=300, seed=7)
+        name = f"beibu + 300 fugitives ({nodes.num_rows:,d} nodes, {edges.num_rows:,d} links)"
+        rows += bench_queries(name, nodes, edges, Truth(ds, persons).wanted)
+        H.write("investigate-beibu", rows, notes=["per_query_s: median seconds of the run / queries in it"])
+        return
     if args.quick:
         ds, persons, nodes, edges = prepare(n_networks=60, fugitives=30, seed=3)
         rows += bench_quality("city/3 fugitives seed 3", ds, persons, nodes, edges, with_nx=True)

@@ -846,13 +846,12 @@ def _plan_table(ix: _Index, plans, derived: dict) -> pa.Table:
     want = np.array(sorted(a * k + b for a, b in pairs), dtype=np.int64)
     key = lo * k + hi
     hit = np.flatnonzero(np.isin(key, want))
-    weight = ix.edges["weight"].to_numpy()
-    best: dict[int, int] = {}
-    for e in hit[np.argsort(-weight[hit], kind="stable")]:
-        best.setdefault(int(key[e]), int(e))
-    etype = ix.edges["type"].to_pylist() if hit.size else []
-    n_ = ix.edges["n"].to_pylist() if hit.size else []
-    last = ix.edges["last_date"].to_pylist() if hit.size else []
+    weight = ix.edges["weight"].to_numpy()[hit]
+    best: dict[int, int] = {}  # pair -> position in ``hit`` of its strongest edge
+    for j in np.argsort(-weight, kind="stable"):
+        best.setdefault(int(key[hit[j]]), int(j))
+    picked = ix.edges.take(pa.array(hit, pa.int64()))
+    etype, n_, last = (picked[c].to_pylist() for c in ("type", "n", "last_date"))
     cols = {c: [] for c in ("wanted", "kind", "rank", "node_id", "score", "region", "last_seen", "hops", "evidence")}
     for s, rows in plans:
         for kind, rank, v, score, g, path in rows:
