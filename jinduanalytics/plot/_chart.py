@@ -76,9 +76,9 @@ def _plain(v):
 
 class LinkChart:
     """A link chart ready to show: :meth:`save` writes the standalone page, :meth:`html` returns it,
-    Jupyter shows it inline, :meth:`widget` gives the ipysigma widget.
+    Jupyter shows it inline, :meth:`widget` gives the ipysigma widget. Made by :func:`link_chart`.
 
-    Attributes
+    Parameters
     ----------
     data : dict
         What the page draws: ``nodes``, ``edges``, ``colors``, ``dates``.
@@ -93,7 +93,7 @@ class LinkChart:
         return f"<LinkChart {self.title!r}: {len(self.data['nodes'])} nodes, {len(self.data['edges'])} links>"
 
     def fragment(self, chart_id: str = "jindu-chart") -> str:
-        """The chart's container and data, for a page that includes :func:`chart_script` once.
+        """The chart's container and data, for a page that includes the renderer once (``chart_script()``).
 
         Parameters
         ----------
