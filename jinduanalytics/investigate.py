@@ -670,13 +670,13 @@ def locate(nodes: pa.Table, edges: pa.Table, wanted, *, as_of=None, half_life: f
 
     Examples
     --------
-    >>> import jinduanalytics as ja
     >>> from jinduanalytics.investigate import investigation_graph, locate
-    >>> data = ja.synthetic.generate("county")
+    >>> from jinduanalytics.synthetic import generate
+    >>> data = generate("county")
     >>> nodes, edges = investigation_graph(data)
     >>> plan = locate(nodes, edges, "person:R000000001")
-    >>> sorted(set(plan["kind"].to_pylist())) <= ["account", "contact", "phone", "region"]
-    True
+    >>> plan.column("kind").unique().to_pylist()
+    ['region', 'contact', 'phone', 'account']
     """
     if not 0 < restart < 1:
         raise ParameterError(f"restart must be between 0 and 1; got {restart!r}")
