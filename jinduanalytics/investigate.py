@@ -674,7 +674,7 @@ def locate(nodes: pa.Table, edges: pa.Table, wanted, *, as_of=None, half_life: f
     >>> from jinduanalytics.synthetic import generate
     >>> data = generate("county")
     >>> nodes, edges = investigation_graph(data)
-    >>> plan = locate(nodes, edges, "person:R000000001")
+    >>> plan = locate(nodes, edges, "person:R000000906")   # a seller's record
     >>> plan.column("kind").unique().to_pylist()
     ['region', 'contact', 'phone', 'account']
     """
