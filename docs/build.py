@@ -46,6 +46,7 @@ API = {
     "jinduanalytics.analyze.report": "Report rendering",
     "jinduanalytics.analyze.run": "Pipeline run helpers",
     "jinduanalytics.synthetic": "Synthetic data and its planted truth",
+    "jinduanalytics.synthetic.shards": "Presets written shard by shard (the national tier)",
     "jinduanalytics.synthetic.shipping": "Synthetic shipping legs",
     "jinduanalytics.synthetic.wastewater": "Synthetic wastewater constants",
     "jinduanalytics.graph": "Graph builders and conversions",

@@ -36,18 +36,25 @@ def _parse_overrides(pairs: list[str]) -> dict:
 def _cmd_generate(args) -> int:
     from ._output import output_folder
     from .io import write_dataset
-    from .synthetic import generate
+    from .synthetic import SHARD_NETWORKS, generate, generate_sharded
 
     t = time.perf_counter()
     overrides = _parse_overrides(args.set)
     # the marker says the folder is generated data: only such a folder is replaced without --force
+    sharded = args.preset == "national" or args.shard_networks is not None
     with output_folder(args.out, marker=GENERATED_MARKER, force=args.force) as tmp:
-        ds = generate(args.preset, seed=args.seed, progress=not args.quiet, **overrides)
-        write_dataset(ds, tmp)
+        if sharded:  # one shard in memory at a time, each table a folder of shard partitions
+            info = generate_sharded(args.preset, tmp, seed=args.seed, progress=not args.quiet,
+                                    shard_networks=args.shard_networks or SHARD_NETWORKS, **overrides)
+            what = f"{info['shards']} shards of <= {info['shard_networks']:,d} networks ({info['rows']['cases']:,d} cases)"
+        else:
+            ds = generate(args.preset, seed=args.seed, progress=not args.quiet, **overrides)
+            write_dataset(ds, tmp)
+            what = repr(ds)
         (tmp / GENERATED_MARKER).write_text(json.dumps(
-            {"jinduanalytics": __version__, "preset": args.preset, "seed": args.seed, "overrides": overrides},
-            indent=2))
-    print(f"wrote {ds!r} to {args.out} in {time.perf_counter() - t:.1f} s")
+            {"jinduanalytics": __version__, "preset": args.preset, "seed": args.seed, "overrides": overrides,
+             "shard_networks": args.shard_networks or (SHARD_NETWORKS if sharded else None)}, indent=2))
+    print(f"wrote {what} to {args.out} in {time.perf_counter() - t:.1f} s")
     return 0
 
 
@@ -64,7 +71,8 @@ def _cmd_validate(args) -> int:
     files = ds.files
     if ds.vocabulary is not None:
         print(f"vocabulary: shipped + {', '.join(ds.vocabulary.sources[1:])}")
-    print(f"read:    {', '.join(f.name for f in files.read.values())}")
+    names = [f.name + ("/" if f.is_dir() else "") for f in files.read.values()]  # a folder: a partitioned table
+    print(f"read:    {', '.join(names)}")
     if files.ignored:
         print(f"ignored: {', '.join(files.ignored)} (not canonical table names)")
     if files.missing:
@@ -168,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["county", "city", "channels", "timeline", "monitoring", "money", "fugitives", "beibu",
                             "national"])
     g.add_argument("--seed", type=int, default=7)
+    g.add_argument("--shard-networks", type=int, metavar="N",
+                   help="write shard by shard, N networks per shard, each table a folder of partitions "
+                        "(the national preset always is: 5000)")
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a generator parameter")
     g.add_argument("--quiet", action="store_true")

@@ -4,12 +4,20 @@ A dataset folder holds ``<table>.parquet`` for each canonical table it has (see
 :mod:`jinduanalytics.schema`) and, for synthetic data, ``truth/<name>.parquet`` tables
 with the planted answers. Single tables can come from Parquet, Feather/Arrow IPC, CSV,
 pandas or pyarrow.
+
+A table may also be a **partitioned folder** ``<table>/`` of Parquet files, hive style
+(``cases/province=广东/part-0.parquet``, ``cases/shard=00003/part-0.parquet``): the files are
+read in path order and concatenated, each ``key=value`` folder level becomes a string column
+``key`` (unless the file has that column), and every error names the file. Truth tables can be
+partitioned the same way. :func:`write_dataset` with ``partition="shard=00003"`` writes one
+partition of every table (what a generator writing shard by shard does).
 """
 
 from __future__ import annotations
 
 import codecs
 import difflib
+import json
 import os
 import warnings
 from collections.abc import Iterator, Mapping
@@ -28,7 +36,8 @@ from .tables import as_table, check_column_names
 from .validate import ValidationResult, validate_dataset, validate_table
 from .vocabulary import VOCABULARY_FILE, Vocabulary, as_vocabulary, default_vocabulary
 
-__all__ = ["Dataset", "DatasetFiles", "read_table", "read_dataset", "dataset_files", "write_dataset", "load_table_source"]
+__all__ = ["Dataset", "DatasetFiles", "read_table", "read_dataset", "dataset_files", "write_dataset", "load_table_source",
+           "read_partitioned", "partition_of_rows"]
 
 
 @dataclass
@@ -125,6 +134,8 @@ def load_table_source(source, name: str, column_map: dict[str, str] | None = Non
     """
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
+        if path.is_dir():
+            return check_column_names(read_partitioned(path, name), name)
         if not path.exists():
             raise SchemaError(f"table '{name}': file not found: {path}")
         suffix = path.suffix.lower()
@@ -148,6 +159,85 @@ def load_table_source(source, name: str, column_map: dict[str, str] | None = Non
                               f"{_short(exc)}); is the file truncated, or of another format?") from None
         return check_column_names(table, name)
     return as_table(source, name)  # (duplicate column names refused there)
+
+
+def _partition_files(folder: Path) -> list[Path]:
+    """The Parquet files of a partitioned table folder, in path order (hidden and ``_`` files skipped)."""
+    return sorted(f for f in folder.rglob("*.parquet")
+                  if not any(part.startswith((".", "_")) for part in f.relative_to(folder).parts))
+
+
+def read_partitioned(folder, name: str) -> pa.Table:
+    """One table from a folder of Parquet files (hive-style ``key=value`` folders become string columns).
+
+    The row ranges of each file are kept in the table's schema metadata (``jindu.partitions``), so
+    validation errors can name the file a bad row came from (:func:`partition_of_rows`).
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+    name : str
+        The table's name, for messages.
+
+    Raises
+    ------
+    SchemaError
+        Naming the file that cannot be read or whose columns do not match the others.
+    """
+    folder = Path(folder)
+    files = _partition_files(folder)
+    if not files:
+        raise SchemaError(f"table '{name}': folder {folder} holds no .parquet files")
+    parts, ranges, start = [], [], 0
+    for f in files:
+        rel = f.relative_to(folder)
+        try:
+            t = pq.read_table(f)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise SchemaError(f"table '{name}': cannot read partition {rel} of {folder} as Parquet "
+                              f"({type(exc).__name__}: {_short(exc)})") from None
+        for level in rel.parts[:-1]:
+            if "=" in level:
+                key, value = level.split("=", 1)
+                if key and key not in t.column_names:
+                    t = t.append_column(key, pa.array([value] * t.num_rows, pa.string()))
+        if parts and t.schema.names != parts[0].schema.names:
+            raise SchemaError(f"table '{name}': partition {rel} has columns {', '.join(t.schema.names)}; "
+                              f"{files[0].relative_to(folder)} has {', '.join(parts[0].schema.names)}")
+        parts.append(t)
+        ranges.append((str(rel), start, start + t.num_rows))
+        start += t.num_rows
+    try:
+        table = pa.concat_tables(parts, promote_options="permissive")
+    except pa.ArrowException:
+        first = parts[0].schema
+        bad = next(r for r, t in zip(ranges, parts) if not t.schema.equals(first))
+        raise SchemaError(f"table '{name}': partition {bad[0]} of {folder} has column types that differ from "
+                          f"{ranges[0][0]}: {parts[ranges.index(bad)].schema} vs {first}") from None
+    return table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                          b"jindu.partitions": json.dumps(ranges).encode()})
+
+
+def partition_of_rows(table: pa.Table, rows) -> dict[str, list[int]]:
+    """For a table read from a partitioned folder, which file each of ``rows`` came from (file ->
+    rows within that file); empty for other tables.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+    rows : iterable of int
+        Row positions in the concatenated table.
+    """
+    meta = (table.schema.metadata or {}).get(b"jindu.partitions")
+    if not meta:
+        return {}
+    out: dict[str, list[int]] = {}
+    for r in rows:
+        for name, lo, hi in json.loads(meta):
+            if lo <= r < hi:
+                out.setdefault(name, []).append(int(r - lo))
+                break
+    return out
 
 
 def _short(exc: Exception) -> str:
@@ -256,10 +346,28 @@ def read_dataset(
         vocab = vocab.extend(folder / VOCABULARY_FILE)
     if vocabulary is not None:
         vocab = vocabulary if isinstance(vocabulary, Vocabulary) else vocab.extend(vocabulary)
-    ds = dataset_from_tables(raw, lenient=lenient, column_maps=column_maps, vocabulary=vocab)
+    try:
+        ds = dataset_from_tables(raw, lenient=lenient, column_maps=column_maps, vocabulary=vocab)
+    except SchemaError as exc:
+        where = [f"  {name}: " + ", ".join(f"{rel} rows {lo}-{hi - 1}" for rel, lo, hi in
+                                             json.loads(t.schema.metadata[b"jindu.partitions"])[:20])
+                 for name, t in raw.items() if t.schema.metadata and b"jindu.partitions" in t.schema.metadata]
+        if not where:
+            raise
+        raise SchemaError(f"{exc}\nrows are counted across a partitioned table's files, in path order:\n"
+                          + "\n".join(where)) from None
+    for name, rejected in ds.rejected.items():  # name the file each rejected row came from
+        meta = (raw[name].schema.metadata or {}).get(b"jindu.partitions") if name in raw else None
+        if rejected is not None and rejected.num_rows and meta:
+            ranges = json.loads(meta)
+            at = [next((rel, r - lo) for rel, lo, hi in ranges if lo <= r < hi)
+                  for r in rejected.column("_row").to_pylist()]
+            ds.rejected[name] = rejected.append_column("_file", pa.array([a for a, _ in at], pa.string())) \
+                .append_column("_file_row", pa.array([b for _, b in at], pa.int64()))
     truth_dir = folder / "truth"
     if truth_dir.is_dir():
-        ds.truth = {f.stem: load_table_source(f, f"truth/{f.stem}") for f in sorted(truth_dir.glob("*.parquet"))}
+        ds.truth = {f.stem: load_table_source(f, f"truth/{f.stem}") for f in sorted(truth_dir.iterdir())
+                    if (f.suffix == ".parquet" and f.is_file()) or (f.is_dir() and _partition_files(f))}
     ds.source = str(folder)
     ds.files = files
     return ds
@@ -306,8 +414,10 @@ def dataset_files(folder) -> DatasetFiles:
     problems: list[str] = []
     for name in TABLE_ORDER:
         found = [folder / f"{name}{sfx}" for sfx in _TABLE_SUFFIXES if (folder / f"{name}{sfx}").is_file()]
+        if (folder / name).is_dir() and _partition_files(folder / name):  # a partitioned table
+            found.append(folder / name)
         if len(found) > 1:
-            problems.append(f"table '{name}' has {len(found)} files ({', '.join(f.name for f in found)}); "
+            problems.append(f"table '{name}' has {len(found)} sources ({', '.join(f.name for f in found)}); "
                             "keep one")
         elif found:
             read[name] = found[0]
@@ -358,7 +468,7 @@ def dataset_from_tables(tables: Mapping, *, lenient: bool = False,
     )
 
 
-def write_dataset(dataset: Dataset | Mapping, path, *, compression: str = "zstd") -> Path:
+def write_dataset(dataset: Dataset | Mapping, path, *, compression: str = "zstd", partition: str | None = None) -> Path:
     """Write every table (and truth table) of a dataset to ``path`` as Parquet.
 
     Files are written deterministically (no timestamps in metadata), so the same tables
@@ -370,12 +480,27 @@ def write_dataset(dataset: Dataset | Mapping, path, *, compression: str = "zstd"
     path : str or pathlib.Path
         The folder to write (created when missing).
     compression : str, default "zstd"
+    partition : str, optional
+        ``"key=value"``: write each table as one partition of a partitioned folder,
+        ``<table>/key=value/part-0.parquet`` (and ``truth/<name>/key=value/part-0.parquet``);
+        :func:`read_dataset` reads all the partitions of a table as one table.
     """
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
+    if partition is not None:
+        key, _, value = partition.partition("=")
+        if not key or not value or "/" in partition or key.startswith((".", "_")):
+            raise SchemaError(f"partition must look like 'key=value' (e.g. 'shard=00003'); got {partition!r}")
+
+    def target(base: Path, name: str) -> Path:
+        if partition is None:
+            return base / f"{name}.parquet"
+        (base / name / partition).mkdir(parents=True, exist_ok=True)
+        return base / name / partition / "part-0.parquet"
+
     tables = dataset.tables if isinstance(dataset, Dataset) else dict(dataset)
     for name, table in tables.items():
-        pq.write_table(table, folder / f"{name}.parquet", compression=compression)
+        pq.write_table(table, target(folder, name), compression=compression)
     vocabulary = dataset.vocabulary if isinstance(dataset, Dataset) else None
     if vocabulary is not None and vocabulary != default_vocabulary():  # the tables need it to validate
         (folder / VOCABULARY_FILE).write_text(vocabulary.to_toml(), encoding="utf-8")
@@ -383,5 +508,5 @@ def write_dataset(dataset: Dataset | Mapping, path, *, compression: str = "zstd"
     if truth:
         (folder / "truth").mkdir(exist_ok=True)
         for name, table in truth.items():
-            pq.write_table(table, folder / "truth" / f"{name}.parquet", compression=compression)
+            pq.write_table(table, target(folder / "truth", name), compression=compression)
     return folder

@@ -27,7 +27,7 @@ from .._progress import stages
 from .._version import __version__
 from ..clusters import mask_value
 from ..community import provenance
-from ..io import dataset_files
+from ..io import _partition_files, dataset_files
 from ..vocabulary import vocabulary_of
 from .report import png_base64, render_report
 from .run import Run, cross_region_clusters
@@ -222,8 +222,15 @@ def file_hashes(files: dict[str, Path]) -> dict[str, str]:
 
 
 def _sha256(path: Path) -> str:
+    """Of a file's bytes; of a partitioned table's folder: of its Parquet files' relative paths and bytes,
+    in path order."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    files = [(None, path)] if not path.is_dir() else [(f.relative_to(path).as_posix(), f)
+                                                      for f in _partition_files(path)]
+    for rel, f in files:
+        if rel is not None:
+            h.update(rel.encode("utf-8") + b"\0")
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):  # noqa: B023 (read at once, in this loop)
+                h.update(chunk)
     return h.hexdigest()

@@ -1,5 +1,6 @@
 """Synthetic Beibu Gulf datasets with planted truth (see :mod:`.generator` for the model)."""
 
 from .generator import PRESETS, SyntheticConfig, generate, preset_config
+from .shards import SHARD_NETWORKS, generate_sharded
 
-__all__ = ["generate", "SyntheticConfig", "PRESETS", "preset_config"]
+__all__ = ["generate", "generate_sharded", "SyntheticConfig", "PRESETS", "SHARD_NETWORKS", "preset_config"]

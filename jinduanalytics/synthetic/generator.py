@@ -187,6 +187,10 @@ PRESETS = {
 }
 
 
+#: Above this many networks :func:`generate` refuses (tens of GB); :func:`~.shards.generate_sharded` writes shards.
+MAX_IN_MEMORY_NETWORKS = 50_000
+
+
 def preset_config(preset: str = "county", **overrides) -> SyntheticConfig:
     """The :class:`SyntheticConfig` of a preset, with any field overridden.
 
@@ -302,6 +306,11 @@ def generate(preset: str | SyntheticConfig = "county", *, seed: int | None = Non
     if seed is not None:
         cfg = cfg.replace(seed=seed)
     _validate_config(cfg)
+    if cfg.n_networks > MAX_IN_MEMORY_NETWORKS:
+        raise ParameterError(
+            f"generate: {cfg.n_networks:,d} networks would not fit in one process's memory (~0.25 MB per network; "
+            f"at most {MAX_IN_MEMORY_NETWORKS:,d} here); write it shard by shard: "
+            "jindu generate --preset national --out DIR, or jinduanalytics.synthetic.generate_sharded")
 
     with stages(["networks", "cases", "entities", "records", "contacts", "flows", "validate"],
                 enabled=progress, desc="generate") as step:
