@@ -51,6 +51,7 @@ API = {
     "jinduanalytics.synthetic.wastewater": "Synthetic wastewater constants",
     "jinduanalytics.graph": "Graph builders and conversions",
     "jinduanalytics.io": "Datasets on disk",
+    "jinduanalytics.distributed": "The national tier on Dask (engine=\"dask\")",
     "jinduanalytics.tables": "The input-coercion layer",
     "jinduanalytics.validate": "Validation",
     "jinduanalytics.schema": "Canonical table schemas",

@@ -123,7 +123,8 @@ def _cmd_analyze(args) -> int:
         warnings.simplefilter("ignore", JinduWarning)
         ds = read_dataset(args.dataset, vocabulary=args.vocabulary)
     res = analyze(ds, args.out, config=config, source=args.dataset, progress=not args.quiet,
-                  show_identifiers=args.show_identifiers, force=args.force)
+                  show_identifiers=args.show_identifiers, force=args.force, engine=args.engine,
+                  scheduler=args.scheduler)
     s = res["cluster_summary"]
     print(f"analysed {args.dataset}: {ds.cases.num_rows if 'cases' in ds else 0:,d} cases -> {s.num_rows:,d} "
           f"clusters of 3+ cases in {time.perf_counter() - t:.1f} s")
@@ -167,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--vocabulary", metavar="FILE", help=_VOCABULARY)
     a.add_argument("--show-identifiers", action="store_true",
                    help="show entity values (phones, accounts) unmasked in the report")
+    a.add_argument("--engine", choices=["local", "dask"], default="local",
+                   help="dask: the distributed stages run on a Dask cluster (a local one: 2 worker processes; "
+                        "or --scheduler); the same results")
+    a.add_argument("--scheduler", metavar="ADDRESS", help="with --engine dask: a running Dask scheduler "
+                                                          "(tcp://host:8786)")
     a.add_argument("--quiet", action="store_true", help="no progress bars")
     a.add_argument("--force", action="store_true", help=_FORCE)
     a.set_defaults(func=_cmd_analyze)

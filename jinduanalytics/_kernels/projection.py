@@ -154,3 +154,23 @@ def project(n_rows, row_ptr, row_col, col_ptr, col_row, col_weight, n_chunks):
     if n_rows >= 2**31 - 1:
         raise ValueError(f"projection of {n_rows} rows: more than the int32 row ids the kernel uses")
     return _project(n_rows, row_ptr, row_col, col_ptr, col_row, col_weight, n_chunks)
+
+
+@njit(cache=True, nogil=True)
+def segment_sums(a, b, w):
+    """Sums of ``w`` over runs of equal ``(a, b)`` (the input sorted by them), added one at a time in
+    the given order — the projection kernel's accumulation, for the distributed engine."""
+    n = a.shape[0]
+    ra = np.empty(n, dtype=np.int64)
+    rb = np.empty(n, dtype=np.int64)
+    rw = np.empty(n, dtype=np.float64)
+    k = -1
+    for t in range(n):
+        if k >= 0 and a[t] == ra[k] and b[t] == rb[k]:
+            rw[k] += w[t]
+        else:
+            k += 1
+            ra[k] = a[t]
+            rb[k] = b[t]
+            rw[k] = w[t]
+    return ra[:k + 1], rb[:k + 1], rw[:k + 1]

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import platform
@@ -22,11 +23,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .._checks import check_choice
 from .._output import output_folder
 from .._progress import stages
 from .._version import __version__
 from ..clusters import mask_value
 from ..community import provenance
+from ..distributed import ENGINES, engine_client
 from ..io import _partition_files, dataset_files
 from ..vocabulary import vocabulary_of
 from .report import png_base64, render_report
@@ -37,7 +40,8 @@ __all__ = ["analyze", "analyze_into", "input_files", "file_hashes", "Run", "SECT
 
 
 def analyze(data, out, *, seed: int | None = None, config: dict | None = None, source: str | None = None,
-            progress: bool = True, show_identifiers: bool = False, force: bool = False) -> dict:
+            progress: bool = True, show_identifiers: bool = False, force: bool = False, engine: str = "local",
+            client=None, scheduler: str | None = None) -> dict:
     """Run every section (集群打零, upstream trace, person linkage and region pairs, routes,
     checkpoints, disruption) and write tables, report and manifest into ``out``.
 
@@ -76,6 +80,13 @@ def analyze(data, out, *, seed: int | None = None, config: dict | None = None, s
         unless this is True. Result tables always hold the raw values.
     force : bool, default False
         Replace a non-empty ``out`` that holds no earlier jindu output.
+    engine : {"local", "dask"}
+        ``"dask"``: the distributed stages (:mod:`jinduanalytics.distributed`) run on a Dask cluster — the
+        results are the same tables.
+    client : distributed.Client, optional
+        With ``engine="dask"``: the cluster (default: a local one started for the run, or ``scheduler``).
+    scheduler : str, optional
+        With ``engine="dask"``: the address of a running Dask scheduler.
 
     Returns
     -------
@@ -91,9 +102,13 @@ def analyze(data, out, *, seed: int | None = None, config: dict | None = None, s
     files = input_files(data, source)
     hashes = file_hashes(files)  # before anything is written
     src = source if source is not None else getattr(data, "source", None)
-    with output_folder(out, inputs=[src, *files.values()], marker="manifest.json", force=force) as tmp:
-        res = analyze_into(data, tmp, seed=seed, config=config, source=src, input_sha256=hashes,
-                           progress=progress, show_identifiers=show_identifiers)
+    check_choice("engine", engine, ENGINES)
+    with contextlib.ExitStack() as stack:
+        if engine == "dask":
+            client = stack.enter_context(engine_client(client, scheduler))
+        with output_folder(out, inputs=[src, *files.values()], marker="manifest.json", force=force) as tmp:
+            res = analyze_into(data, tmp, seed=seed, config=config, source=src, input_sha256=hashes,
+                               progress=progress, show_identifiers=show_identifiers, engine=engine, client=client)
     res["report"] = Path(out) / "report.html"
     return res
 
@@ -116,12 +131,13 @@ def input_files(data, source=None) -> dict[str, Path]:
     found = {p.name: p for p in read.values()}
     truth = folder / "truth"
     if truth.is_dir():
-        found.update({f"truth/{p.name}": p for p in sorted(truth.glob("*.parquet"))})
+        found.update({f"truth/{p.name}": p for p in sorted(truth.iterdir())
+                      if (p.is_file() and p.suffix == ".parquet") or (p.is_dir() and _partition_files(p))})
     return dict(sorted(found.items()))
 
 
 def analyze_into(data, out: Path, *, seed: int | None, source, input_sha256: dict, progress: bool,
-                 show_identifiers: bool, config: dict | None = None) -> dict:
+                 show_identifiers: bool, config: dict | None = None, engine: str = "local", client=None) -> dict:
     """Run every section and write its tables, the report and the manifest into the existing
     folder ``out``, in place (:func:`analyze` calls it on a temporary folder it renames into place).
 
@@ -137,7 +153,7 @@ def analyze_into(data, out: Path, *, seed: int | None, source, input_sha256: dic
         Recorded in the manifest.
     input_sha256 : dict
         Input file -> hash, taken before the run.
-    progress, show_identifiers, config
+    progress, show_identifiers, config, engine, client
         As in :func:`analyze`.
 
     Returns
@@ -146,7 +162,7 @@ def analyze_into(data, out: Path, *, seed: int | None, source, input_sha256: dic
         As :func:`analyze` (without ``"report"``).
     """
     out = Path(out)
-    run = Run(data, config=config, seed=seed)
+    run = Run(data, config=config, seed=seed, engine=engine, client=client)
     mask = None if show_identifiers else mask_value
     sections: list[Section] = []
     with stages([fn.__name__.removesuffix("_section") for fn in SECTIONS] + ["report"], enabled=progress,
@@ -179,6 +195,7 @@ def analyze_into(data, out: Path, *, seed: int | None, source, input_sha256: dic
         "numpy": np.__version__,
         "pyarrow": pa.__version__,
         "seed": run.seed,
+        "engine": engine,
         "config": run.config,
         "source": str(source) if source is not None else None,
         "input_sha256": input_sha256,

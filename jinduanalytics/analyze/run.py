@@ -94,7 +94,9 @@ class Run:
         Seed of every randomised step (clustering consensus, linkage u sample).
     """
 
-    def __init__(self, data, *, config: dict | None = None, seed: int | None = None):
+    def __init__(self, data, *, config: dict | None = None, seed: int | None = None, engine: str = "local",
+                 client=None):
+        self.engine, self.client = engine, client
         self.config = resolve_config(config)
         if seed is not None:
             self.config["seed"] = seed
@@ -121,7 +123,7 @@ class Run:
     def case_clusters(self) -> pa.Table:
         c = self.config["clusters"]
         return cluster_cases(self.data, seed=self.seed, links=self.case_links, density=c["density"], n_runs=c["n_runs"],
-                             rarity=c["rarity"], max_cases=c["max_cases"])
+                             rarity=c["rarity"], max_cases=c["max_cases"], engine=self.engine, client=self.client)
 
     @intermediate
     def cluster_summary(self) -> pa.Table:

@@ -1,0 +1,288 @@
+"""The national tier on Dask: the same results as in-process, computed on a ``distributed`` cluster.
+
+``engine="dask"`` (``cluster_cases(..., engine="dask")``, ``jindu analyze DIR --engine dask``) runs
+the data-heavy stage of 集群打零 — the rarity-weighted projection of the case evidence into the
+case graph — as Dask tasks over partitions, and the graph algorithms (Leiden consensus) on the
+assembled graph in this process (a 10M-case graph fits in one process; the evidence rows and their
+pairs do not need to).
+
+The projection, distributed:
+
+1. every evidence row ``(case, kind, value)`` gets its case's number in the sorted case ids and its
+   entity's 64-bit hash (the hash the in-process projection orders entities by), per partition;
+2. a shuffle by entity hash brings every entity's rows together: distinct cases per entity,
+   ``k_e`` (the hub cap ``"auto"`` is computed from the gathered counts, as in-process), the
+   entity's weight from ``k_e`` (:func:`jinduanalytics.graph.case_graph`'s rarity formulas, the same
+   float operations);
+3. each entity emits its case pairs ``(a, b, hash, weight)``; a shuffle by ``a`` brings every case's
+   pairs together, sorted by ``(a, b, hash)`` and summed in that order, one float at a time — the
+   order and arithmetic of the in-process kernel, so every weight is the same float;
+4. the pair weights are gathered and laid out as the symmetric CSR the kernel writes.
+
+So ``engine="dask"`` gives bit-identical graphs and clusters (tested on LocalClusters with separate
+worker processes, also with a worker killed mid-run: Dask reruns its tasks elsewhere).
+
+Clusters: :func:`local_cluster` starts ``n_workers`` worker processes on this machine (default 2,
+one thread each, ``memory_limit`` each, spilling to disk under ``local_directory``); pass
+``client=`` (a ``distributed.Client``) or ``scheduler="tcp://host:8786"`` to use an existing cluster.
+Needs the ``national`` extra (``pip install jinduanalytics[national]``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._kernels import hashing as _hash
+from ._kernels.projection import segment_sums
+from .errors import ParameterError
+from .graph.build import _factorize, _plain, _rarity_weights, _string_buffers, auto_max_cases
+from .graph.csr import CSRGraph
+
+__all__ = ["local_cluster", "engine_client", "case_graph", "ENGINES"]
+
+#: The engines the engine-aware functions accept.
+ENGINES = ("local", "dask")
+_KILL_ONCE = "JINDU_TEST_KILL_WORKER_ONCE"  # tests: a marker path; the first task to see it kills its worker
+
+
+def _need_dask():
+    try:
+        import dask  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError:
+        raise ImportError("engine='dask' needs dask and distributed: pip install 'jinduanalytics[national]'") from None
+
+
+def local_cluster(n_workers: int = 2, *, memory_limit: str = "6GiB", local_directory: str | None = None):
+    """A ``distributed`` cluster on this machine: ``n_workers`` worker processes, one thread each.
+
+    Parameters
+    ----------
+    n_workers : int
+        Worker processes (this 2-core machine: 2).
+    memory_limit : str
+        Per worker; above 60% of it a worker spills to disk, above 95% it is restarted.
+    local_directory : str, optional
+        Where workers spill (default: the system's temporary folder).
+
+    Returns
+    -------
+    distributed.Client
+        Closing it (``client.close()``, or ``with``) also stops the cluster.
+    """
+    _need_dask()
+    from distributed import Client, LocalCluster
+
+    logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)  # a line per shuffle at WARNING otherwise
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
+                           local_directory=local_directory, dashboard_address=":0", silence_logs=logging.ERROR)
+    client = Client(cluster)
+    client._jindu_owns_cluster = cluster  # closed with the client (see engine_client)
+    return client
+
+
+@contextlib.contextmanager
+def engine_client(client=None, scheduler: str | None = None, **cluster_options) -> Iterator:
+    """The ``distributed.Client`` to run on: ``client`` as given, one connected to ``scheduler``, or a
+    :func:`local_cluster` started (and stopped on exit) for the call.
+
+    Parameters
+    ----------
+    client : distributed.Client, optional
+    scheduler : str, optional
+        Address of a running scheduler (``tcp://host:8786``).
+    **cluster_options
+        For :func:`local_cluster`.
+    """
+    _need_dask()
+    if client is not None:
+        yield client
+        return
+    from distributed import Client
+
+    own = Client(scheduler) if scheduler else local_cluster(**cluster_options)
+    try:
+        yield own
+    finally:
+        cluster = getattr(own, "_jindu_owns_cluster", None)
+        own.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _maybe_die() -> None:
+    """Fault injection for the tests: the first task that finds no marker creates it and kills its worker."""
+    path = os.environ.get(_KILL_ONCE)
+    if path and not os.path.exists(path):
+        with open(path, "w") as f:
+            f.write(str(os.getpid()))
+        os._exit(1)
+
+
+def _entity_hashes(kind: pa.Array, value: pa.Array) -> np.ndarray:
+    """The 64-bit hash of every row's (kind, value) entity — the key the in-process projection
+    orders entities by (graph.build._entity_codes, order="hash")."""
+    kinds = pc.dictionary_encode(kind)
+    values = pc.dictionary_encode(value)
+    kh = _hash.string_hashes(*_string_buffers(kinds.dictionary))
+    vh = _hash.string_hashes(*_string_buffers(values.dictionary))
+    return _hash.pair_hashes(kh, vh, kinds.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+                             values.indices.to_numpy(zero_copy_only=False).astype(np.int64))
+
+
+def _coded(part: pd.DataFrame, case_ids: pa.Array) -> pd.DataFrame:
+    """Step 1: case number and entity hash of every evidence row (kind kept for its multiplier)."""
+    _maybe_die()
+    t = pa.Table.from_pandas(part, preserve_index=False)
+    case = _plain(t.column("case_id")).cast(pa.string())
+    kind = _plain(t.column("kind")).cast(pa.string())
+    value = _plain(t.column("value")).cast(pa.string())
+    idx = pc.index_in(case, value_set=case_ids)
+    if idx.null_count:
+        raise ParameterError(f"case_graph: {idx.null_count} evidence rows name a case_id that is not in cases")
+    return pd.DataFrame({"a": idx.to_numpy(zero_copy_only=False).astype(np.int64),
+                         "eh": _entity_hashes(kind, value).view(np.int64),
+                         "kind": kind.to_numpy(zero_copy_only=False), "value": value.to_numpy(zero_copy_only=False)})
+
+
+def _entity_counts(part: pd.DataFrame) -> pd.DataFrame:
+    """Step 2a: distinct cases per entity (after the shuffle by entity)."""
+    d = part.drop_duplicates(["a", "eh"])
+    return d.groupby("eh", sort=True).agg(k=("a", "size"), kind=("kind", "first")).reset_index()
+
+
+def _entity_pairs(part: pd.DataFrame, n_cases: int, rarity: str, cap, kind_weights: dict | None) -> pd.DataFrame:
+    """Step 2b-3a: every entity's weight and its case pairs (a < b)."""
+    _maybe_die()
+    if part.drop_duplicates(["eh", "kind", "value"])["eh"].duplicated().any():
+        raise RuntimeError("case_graph: two entities share a 64-bit hash (the in-process projection then orders "
+                           "entities by name); run this dataset with engine='local'")
+    d = part.drop_duplicates(["a", "eh"]).sort_values(["eh", "a"], kind="stable")
+    if d.empty:
+        return pd.DataFrame({"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64), "eh": np.zeros(0, np.int64),
+                             "w": np.zeros(0, np.float64)})
+    eh = d["eh"].to_numpy()
+    start = np.flatnonzero(np.r_[True, eh[1:] != eh[:-1]])
+    k = np.diff(np.r_[start, eh.size])
+    w = _rarity_weights(k, n_cases, rarity, cap)
+    if kind_weights:
+        kinds = d["kind"].to_numpy()[start]
+        mult = np.ones_like(w)
+        for kind, kw in kind_weights.items():
+            mult[kinds == kind] = float(kw)
+        w = w * mult
+    cases = d["a"].to_numpy()
+    a_out, b_out, e_out, w_out = [], [], [], []
+    for s, n, we, h in zip(start, k, w, eh[start]):
+        if we == 0.0 or n < 2:
+            continue
+        c = cases[s:s + n]
+        i, j = np.triu_indices(n, 1)
+        a_out.append(c[i])
+        b_out.append(c[j])
+        e_out.append(np.full(i.size, h, dtype=np.int64))
+        w_out.append(np.full(i.size, we))
+    if not a_out:
+        return _entity_pairs(part.iloc[:0], n_cases, rarity, cap, kind_weights)
+    return pd.DataFrame({"a": np.concatenate(a_out), "b": np.concatenate(b_out), "eh": np.concatenate(e_out),
+                         "w": np.concatenate(w_out)})
+
+
+def _pair_sums(part: pd.DataFrame) -> pd.DataFrame:
+    """Step 3b: per case pair, the weights summed in entity-hash order (the kernel's order)."""
+    _maybe_die()
+    if part.empty:
+        return pd.DataFrame({"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64), "w": np.zeros(0, np.float64)})
+    eh = part["eh"].to_numpy().view(np.uint64)  # unsigned order, as the kernel's argsort of uint64 hashes
+    order = np.lexsort((eh, part["b"].to_numpy(), part["a"].to_numpy()))
+    a = part["a"].to_numpy()[order]
+    b = part["b"].to_numpy()[order]
+    w = part["w"].to_numpy()[order]
+    ra, rb, rw = segment_sums(a, b, w)
+    return pd.DataFrame({"a": ra, "b": rb, "w": rw})
+
+
+def case_graph(links, *, cases, rarity: str = "newman", max_cases=50, kind_weights: dict | None = None, client=None,
+               npartitions: int | None = None) -> CSRGraph:
+    """:func:`jinduanalytics.graph.case_graph` on a Dask cluster: the same graph, bit for bit.
+
+    Parameters
+    ----------
+    links : pyarrow.Table, pandas.DataFrame or dask.dataframe.DataFrame
+        Evidence rows ``case_id``, ``kind``, ``value`` (:func:`jinduanalytics.clusters.case_links`).
+    cases : table
+        ``case_id``: every case is a node.
+    rarity, max_cases, kind_weights
+        As in :func:`jinduanalytics.graph.case_graph`.
+    client : distributed.Client, optional
+        Default: a :func:`local_cluster` for the call.
+    npartitions : int, optional
+        Partitions of an in-memory ``links`` table (default: 4 per worker).
+
+    Returns
+    -------
+    CSRGraph
+    """
+    return _case_graph(links, cases=cases, rarity=rarity, max_cases=max_cases, kind_weights=kind_weights,
+                       client=client, npartitions=npartitions)[0]
+
+
+def _case_graph(links, *, cases, rarity, max_cases, kind_weights, client, npartitions) -> tuple[CSRGraph, object]:
+    """The graph and the hub cap used (``"auto"`` resolved from the gathered entity counts)."""
+    _need_dask()
+    import dask.dataframe as dd
+
+    if rarity not in ("newman", "adamic_adar", "idf", "none"):
+        raise ParameterError(f"rarity must be one of newman, adamic_adar, idf, none; got {rarity!r}")
+    from .tables import as_table
+
+    ct = as_table(cases, "cases")
+    case_ids, _ = _factorize(_plain(ct.column("case_id")).cast(pa.string()))
+    n_cases = len(case_ids)
+    with engine_client(client) as cl:
+        if isinstance(links, dd.DataFrame):
+            ddf = links[["case_id", "kind", "value"]]
+        else:
+            t = as_table(links, "links").select(["case_id", "kind", "value"])
+            n = npartitions or 4 * max(len(cl.scheduler_info().get("workers", {})), 1)
+            ddf = dd.from_pandas(t.to_pandas(), npartitions=max(1, min(n, t.num_rows or 1)), sort=False)
+        ids = cl.scatter(case_ids, broadcast=True)
+        meta_coded = pd.DataFrame({"a": np.zeros(0, np.int64), "eh": np.zeros(0, np.int64),
+                                   "kind": pd.Series([], dtype=object), "value": pd.Series([], dtype=object)})
+        coded = ddf.map_partitions(_coded, ids, meta=meta_coded).shuffle("eh")
+        coded = cl.persist(coded)
+        cap = max_cases
+        if cap == "auto":
+            counts = coded.map_partitions(_entity_counts, meta={"eh": np.int64, "k": np.int64, "kind": object})
+            k = counts["k"].compute().to_numpy()
+            if cap == "auto":
+                cap = auto_max_cases(k)
+        meta_pairs = pd.DataFrame({"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64), "eh": np.zeros(0, np.int64),
+                                   "w": np.zeros(0, np.float64)})
+        pairs = coded.map_partitions(_entity_pairs, n_cases, rarity, cap, kind_weights, meta=meta_pairs)
+        sums = pairs.shuffle("a").map_partitions(
+            _pair_sums, meta=pd.DataFrame({"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64),
+                                           "w": np.zeros(0, np.float64)}))
+        got = sums.compute()
+        del coded
+    if got.empty:
+        indptr = np.zeros(n_cases + 1, dtype=np.int64)
+        return CSRGraph(indptr, np.zeros(0, np.int64), np.zeros(0, np.float64), pa.table({"node_id": case_ids}),
+                        directed=False), cap
+    a, b, w = got["a"].to_numpy(), got["b"].to_numpy(), got["w"].to_numpy()
+    rows = np.concatenate([a, b])
+    cols = np.concatenate([b, a])
+    ws = np.concatenate([w, w])
+    order = np.lexsort((cols, rows))
+    indptr = np.zeros(n_cases + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_cases), out=indptr[1:])
+    graph = CSRGraph(indptr, cols[order].astype(np.int64), ws[order], pa.table({"node_id": case_ids}), directed=False)
+    return graph, cap
