@@ -135,7 +135,7 @@ def load_table_source(source, name: str, column_map: dict[str, str] | None = Non
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if path.is_dir():
-            return check_column_names(read_partitioned(path, name), name)
+            return check_column_names(_read_partitioned(path, name), name)
         if not path.exists():
             raise SchemaError(f"table '{name}': file not found: {path}")
         suffix = path.suffix.lower()
@@ -167,6 +167,7 @@ def _partition_files(folder: Path) -> list[Path]:
                   if not any(part.startswith((".", "_")) for part in f.relative_to(folder).parts))
 
 
+@tabular
 def read_partitioned(folder, name: str) -> pa.Table:
     """One table from a folder of Parquet files (hive-style ``key=value`` folders become string columns).
 
@@ -184,6 +185,10 @@ def read_partitioned(folder, name: str) -> pa.Table:
     SchemaError
         Naming the file that cannot be read or whose columns do not match the others.
     """
+    return _read_partitioned(folder, name)
+
+
+def _read_partitioned(folder, name: str) -> pa.Table:
     folder = Path(folder)
     files = _partition_files(folder)
     if not files:
@@ -417,7 +422,8 @@ def dataset_files(folder) -> DatasetFiles:
         if (folder / name).is_dir() and _partition_files(folder / name):  # a partitioned table
             found.append(folder / name)
         if len(found) > 1:
-            problems.append(f"table '{name}' has {len(found)} sources ({', '.join(f.name for f in found)}); "
+            what = "files" if all(f.is_file() for f in found) else "sources"  # a folder is a partitioned table
+            problems.append(f"table '{name}' has {len(found)} {what} ({', '.join(f.name for f in found)}); "
                             "keep one")
         elif found:
             read[name] = found[0]

@@ -92,6 +92,10 @@ class Run:
     seed : int, optional
         Overrides the configuration's seed (default 7).
         Seed of every randomised step (clustering consensus, linkage u sample).
+    engine : {"local", "dask"}
+        Where the distributed stages run (:mod:`jinduanalytics.distributed`).
+    client : distributed.Client, optional
+        The Dask cluster, with ``engine="dask"``.
     """
 
     def __init__(self, data, *, config: dict | None = None, seed: int | None = None, engine: str = "local",
