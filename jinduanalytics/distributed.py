@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
@@ -252,13 +253,17 @@ def _case_graph(links, *, cases, rarity, max_cases, kind_weights, client, nparti
             ddf = links[["case_id", "kind", "value"]]
         else:
             t = as_table(links, "links").select(["case_id", "kind", "value"])
-            n = npartitions or 4 * max(len(cl.scheduler_info().get("workers", {})), 1)
-            ddf = dd.from_pandas(t.to_pandas(), npartitions=max(1, min(n, t.num_rows or 1)), sort=False)
+            n = max(1, min(npartitions or 4 * max(len(cl.scheduler_info().get("workers", {})), 1), t.num_rows or 1))
+            # the rows travel inside the task graph: a lost worker's partitions can be rebuilt from it
+            # (scattered data would die with the worker); a national dataset is read by the workers instead
+            ddf = dd.from_pandas(t.to_pandas(), npartitions=n, sort=False)
         ids = cl.scatter(case_ids, broadcast=True)
         meta_coded = pd.DataFrame({"a": np.zeros(0, np.int64), "eh": np.zeros(0, np.int64),
                                    "kind": pd.Series([], dtype=object), "value": pd.Series([], dtype=object)})
         coded = ddf.map_partitions(_coded, ids, meta=meta_coded).shuffle("eh")
-        coded = cl.persist(coded)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sending large graph")
+            coded = cl.persist(coded)
         cap = max_cases
         if cap == "auto":
             counts = coded.map_partitions(_entity_counts, meta={"eh": np.int64, "k": np.int64, "kind": object})
@@ -271,7 +276,9 @@ def _case_graph(links, *, cases, rarity, max_cases, kind_weights, client, nparti
         sums = pairs.shuffle("a").map_partitions(
             _pair_sums, meta=pd.DataFrame({"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64),
                                            "w": np.zeros(0, np.float64)}))
-        got = sums.compute()
+        with warnings.catch_warnings():  # "Sending large graph": the in-memory rows, on purpose (above)
+            warnings.filterwarnings("ignore", message="Sending large graph")
+            got = sums.compute()
         del coded
     if got.empty:
         indptr = np.zeros(n_cases + 1, dtype=np.int64)
