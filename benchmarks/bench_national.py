@@ -4,6 +4,7 @@ from its partitioned folder, and 集群打零 with the case graph's projection i
     python benchmarks/bench_national.py                    # 20,000 networks in 4 shards (~1M cases)
     python benchmarks/bench_national.py --networks 200000  # the national preset (40 shards; see the note)
     python benchmarks/bench_national.py --quick            # 60 networks in 3 shards (CI smoke run)
+    python benchmarks/bench_national.py --networks 100000 --folder-only   # only the path that scales
 
 Each stage runs once, in order, in this process (the Dask rows: plus a LocalCluster of 2 worker
 processes, one thread each); seconds and the peak resident memory of this process (VmHWM; the
@@ -71,6 +72,8 @@ def main(argv=None) -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--networks", type=int, default=20_000)
     ap.add_argument("--shard-networks", type=int, default=5_000)
+    ap.add_argument("--folder-only", action="store_true",
+                    help="only what scales: the workers read the folder (no in-process read, no in-process run)")
     args = ap.parse_args(argv)
     n, per = (60, 20) if args.quick else (args.networks, args.shard_networks)
 
@@ -91,34 +94,47 @@ def main(argv=None) -> None:
                                                                               shard_networks=per))
         print(f"  {info['shards']} shards, {info['rows']['cases']:,d} cases, "
               f"{info['rows']['person_records']:,d} person records", flush=True)
-        ds = stage(rows, "read_dataset (partitioned, validated)", name, lambda: read_dataset(folder),
-                   cases=info["rows"]["cases"])
-        links = stage(rows, "case_links", name, lambda: case_links(ds))
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-        truth = ds.truth["case_network"].select(["case_id", "network"])
+        truth = pa.concat_tables([pq.read_table(f, columns=["case_id", "network"]) for f in
+                                  sorted((folder / "truth" / "case_network").rglob("*.parquet"))])
 
         def quality(cl):
             t = cl.join(truth, "case_id").filter(pc.greater_equal(pc.field("network"), 0))
             a, b = t.column("cluster").to_numpy(), t.column("network").to_numpy()
             return {"nmi": round(nmi(a, b), 4), "ari": round(ari(a, b), 4)}
 
-        local = stage(rows, "cluster_cases (in-process)", name, lambda: cluster_cases(ds, seed=7, links=links),
-                      score=quality)
+        local = None
+        if not args.folder_only:
+            ds = stage(rows, "read_dataset (partitioned, validated)", name, lambda: read_dataset(folder),
+                       cases=info["rows"]["cases"])
+            links = stage(rows, "case_links", name, lambda: case_links(ds))
+            local = stage(rows, "cluster_cases (in-process)", name, lambda: cluster_cases(ds, seed=7, links=links),
+                          score=quality)
         with jd.engine_client(n_workers=2, memory_limit="6GiB") as client:
-            dist = stage(rows, "cluster_cases (engine=dask, 2 workers)", name,
-                         lambda: cluster_cases(ds, seed=7, links=links, engine="dask", client=client), score=quality)
-            peaks = client.run(_worker_peak_mb)
-        rows[-1]["same_as_local"] = bool(local.equals(dist))
-        rows[-1]["worker_peak_mb"] = round(float(np.max(list(peaks.values()))), 1)
-        print(f"  same as in-process: {rows[-1]['same_as_local']}; worker peak {rows[-1]['worker_peak_mb']} MB",
-              flush=True)
+            if not args.folder_only:
+                dist = stage(rows, "cluster_cases (engine=dask, 2 workers)", name,
+                             lambda: cluster_cases(ds, seed=7, links=links, engine="dask", client=client),
+                             score=quality)
+                rows[-1]["same_as_local"] = bool(local.equals(dist))
+                rows[-1]["worker_peak_mb"] = round(float(np.max(list(client.run(_worker_peak_mb).values()))), 1)
+            fold = stage(rows, "cluster_cases (engine=dask, workers read the folder)", name,
+                         lambda: cluster_cases(folder, seed=7, engine="dask", client=client), score=quality)
+            if local is not None:
+                rows[-1]["same_as_local"] = bool(local.equals(fold))
+            rows[-1]["worker_peak_mb"] = round(float(np.max(list(client.run(_worker_peak_mb).values()))), 1)
+            print(f"  worker peak {rows[-1]['worker_peak_mb']} MB; same as in-process: "
+                  f"{rows[-1].get('same_as_local')}", flush=True)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    H.write("national", rows, notes=[
+    H.write("national" if not args.folder_only else "national-folder", rows, notes=[
         "one run per stage, in order, in one process; peak_mb: this process's peak resident memory above what it held "
         "before the stage (VmHWM); worker_peak_mb: the largest Dask worker's peak",
-        "not built yet (issue 23 stays open): distributed validation and evidence rows, person linkage and region "
-        "pairs on Dask, the Splink/DuckDB comparison; the whole dataset is read into this process",
+        "workers read the folder: only the case ids and the projected graph come into this process (Leiden consensus "
+        "runs here); the other rows read the whole dataset into this process",
+        "not built yet (issue 23 stays open): distributed validation, person linkage and region pairs on Dask, the "
+        "Splink/DuckDB comparison",
         "nmi/ari: clusters against the planted networks (our generator's truth)"], quick=args.quick)
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -12,11 +16,12 @@ from .._progress import stages
 from ..community import consensus
 from ..community._common import with_provenance
 from ..distributed import ENGINES
+from ..errors import ParameterError
 from ..graph import case_graph
 from ..graph.build import _bipartite, auto_max_cases
 from ..options import tabular
 from ..tables import get_table
-from ..vocabulary import vocabulary_of
+from ..vocabulary import VOCABULARY_FILE, default_vocabulary, vocabulary_of
 from ._data import PERSON_KINDS, evidence_links
 
 __all__ = ["cluster_cases"]
@@ -55,9 +60,12 @@ def cluster_cases(
 
     Parameters
     ----------
-    data : Dataset or mapping of tables
+    data : Dataset, mapping of tables, or a dataset folder (with ``engine="dask"``)
         ``cases``, ``case_entities``; ``case_persons`` and ``person_records`` when
-        ``person_kinds`` is not empty.
+        ``person_kinds`` is not empty. A folder (tables as Parquet files or partitioned folders,
+        validated beforehand) is read by the Dask workers, partition by partition
+        (:func:`jinduanalytics.distributed.case_links`): only the case ids and the projected graph
+        come into this process.
     rarity, max_cases, kind_weights
         Evidence weighting, see :func:`jinduanalytics.graph.case_graph`; ``kind_weights`` adds to
         (and overrides) the vocabulary's ``evidence_weights`` (shipped: ``ip`` 0.25). The default cap
@@ -106,11 +114,33 @@ def cluster_cases(
     check_int("n_runs", n_runs, minimum=2)
     check_int("seed", seed, minimum=0)
     check_choice("engine", engine, ENGINES)
-    cases = get_table(data, "cases", columns=("case_id",))
+    with contextlib.ExitStack() as stack:
+        if engine == "dask" and client is None:  # one local cluster for the whole call
+            client = stack.enter_context(distributed.engine_client())
+        return _cluster(data, rarity=rarity, max_cases=max_cases, kind_weights=kind_weights,
+                        person_kinds=person_kinds, density=density, n_runs=n_runs, seed=seed, progress=progress,
+                        links=links, vocabulary=vocabulary, engine=engine, client=client)
+
+
+def _cluster(data, *, rarity, max_cases, kind_weights, person_kinds, density, n_runs, seed, progress, links,
+             vocabulary, engine, client) -> pa.Table:
+    folder = isinstance(data, (str, os.PathLike))  # a dataset folder the Dask workers read themselves
+    if folder and engine != "dask":
+        raise ParameterError("cluster_cases: a folder is read by the workers with engine='dask'; otherwise pass "
+                             "read_dataset(folder)")
+    cases = distributed.folder_case_ids(data) if folder else get_table(data, "cases", columns=("case_id",))
     with stages(["links", "case graph", "leiden consensus"], enabled=progress, desc="cluster_cases") as step:
         step("links")
-        links = evidence_links(data, person_kinds, links)
-        kind_weights = _kind_weights(links, vocabulary_of(data, vocabulary), kind_weights)
+        if folder:
+            links = distributed.case_links(data, person_kinds=person_kinds)
+            present = links["kind"].unique().compute().tolist()
+            own = Path(data) / VOCABULARY_FILE  # the folder's additions to the shipped vocabulary
+            vocab = vocabulary_of(None, vocabulary) if vocabulary is not None else (
+                default_vocabulary().extend(own) if own.is_file() else default_vocabulary())
+            kind_weights = _kind_weights(pa.table({"kind": pa.array(present, pa.string())}), vocab, kind_weights)
+        else:
+            links = evidence_links(data, person_kinds, links)
+            kind_weights = _kind_weights(links, vocabulary_of(data, vocabulary), kind_weights)
         step("case graph")
         if engine == "dask":
             g, cap = distributed._case_graph(links, cases=cases.select(["case_id"]), rarity=rarity,
@@ -127,8 +157,15 @@ def cluster_cases(
         cons = consensus(g, n_runs=n_runs, seed=seed, resolution=resolution)
     labels = cons.column("community").to_numpy()
     sizes = np.bincount(labels)
-    link_case = pc.index_in(links.column("case_id"), value_set=g.node_ids).to_numpy(zero_copy_only=False)
-    n_links = np.bincount(link_case, minlength=g.n_nodes)
+    if folder:  # evidence rows per case, counted by the workers
+        per = links.groupby("case_id").size().compute()
+        n_links = np.zeros(g.n_nodes, dtype=np.int64)
+        idx = pc.index_in(pa.array(per.index.astype(str).tolist(), pa.string()), value_set=g.node_ids).to_numpy(
+            zero_copy_only=False).astype(np.int64)
+        n_links[idx] = per.to_numpy()
+    else:
+        link_case = pc.index_in(links.column("case_id"), value_set=g.node_ids).to_numpy(zero_copy_only=False)
+        n_links = np.bincount(link_case, minlength=g.n_nodes)
     out = pa.table({
         "case_id": g.node_ids,
         "cluster": pa.array(labels, pa.int64()),
