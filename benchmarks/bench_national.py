@@ -28,24 +28,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import _harness as H  # noqa: E402
 
 
-def _kb(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
 def _reset_peak() -> int:
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
     except OSError:
         pass
-    return _kb("VmRSS")
+    return H._status_kb("VmRSS")
 
 
-def _worker_peak_mb() -> float:
+def _worker_peak_mb() -> float:  # runs in the workers: self-contained (no import of benchmarks there)
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith("VmHWM:"):
@@ -59,7 +51,7 @@ def stage(rows: list, tool: str, name: str, fn, **quality):
     t = time.perf_counter()
     out = fn()
     dt = time.perf_counter() - t
-    peak = max(_kb("VmHWM") - base, 0) / 1024
+    peak = max(H._status_kb("VmHWM") - base, 0) / 1024
     extra = quality.pop("score", None)
     q = {**quality, **(extra(out) if extra else {})}
     print(f"  {tool:<34} {dt:8.1f} s  peak +{peak:8.0f} MB  {q}", flush=True)

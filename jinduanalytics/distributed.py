@@ -35,17 +35,20 @@ import logging
 import os
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
-from ._kernels import hashing as _hash
 from ._kernels.projection import segment_sums
 from .errors import ParameterError
-from .graph.build import _factorize, _plain, _rarity_weights, _string_buffers, auto_max_cases
+from .graph.build import _factorize, _pair_hashes, _plain, _rarity_weights, auto_max_cases
 from .graph.csr import CSRGraph
+from .io import _partition_files
+from .tables import as_table
 
 __all__ = ["local_cluster", "engine_client", "case_graph", "case_links", "ENGINES"]
 
@@ -133,10 +136,9 @@ def _entity_hashes(kind: pa.Array, value: pa.Array) -> np.ndarray:
     orders entities by (graph.build._entity_codes, order="hash")."""
     kinds = pc.dictionary_encode(kind)
     values = pc.dictionary_encode(value)
-    kh = _hash.string_hashes(*_string_buffers(kinds.dictionary))
-    vh = _hash.string_hashes(*_string_buffers(values.dictionary))
-    return _hash.pair_hashes(kh, vh, kinds.indices.to_numpy(zero_copy_only=False).astype(np.int64),
-                             values.indices.to_numpy(zero_copy_only=False).astype(np.int64))
+    return _pair_hashes(kinds.dictionary, values.dictionary,
+                        kinds.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+                        values.indices.to_numpy(zero_copy_only=False).astype(np.int64))
 
 
 def _coded(part: pd.DataFrame, case_ids: pa.Array) -> pd.DataFrame:
@@ -243,8 +245,6 @@ def _case_graph(links, *, cases, rarity, max_cases, kind_weights, client, nparti
 
     if rarity not in ("newman", "adamic_adar", "idf", "none"):
         raise ParameterError(f"rarity must be one of newman, adamic_adar, idf, none; got {rarity!r}")
-    from .tables import as_table
-
     ct = as_table(cases, "cases")
     case_ids, _ = _factorize(_plain(ct.column("case_id")).cast(pa.string()))
     n_cases = len(case_ids)
@@ -297,10 +297,6 @@ def _case_graph(links, *, cases, rarity, max_cases, kind_weights, client, nparti
 
 def _table_path(folder, name: str):
     """A dataset folder's table: its partitioned folder or its single Parquet file (None when absent)."""
-    from pathlib import Path
-
-    from .io import _partition_files
-
     folder = Path(folder)
     if (folder / name).is_dir() and _partition_files(folder / name):
         return [str(f) for f in _partition_files(folder / name)]
@@ -387,8 +383,6 @@ def case_links(folder, *, person_kinds: tuple[str, ...] = ("person", "id_number"
 
 def folder_case_ids(folder) -> pa.Table:
     """The ``case_id`` column of a dataset folder's cases (one column read from every partition)."""
-    import pyarrow.parquet as pq
-
     path = _table_path(folder, "cases")
     if path is None:
         raise ParameterError(f"{folder}: no cases table")

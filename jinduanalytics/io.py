@@ -223,6 +223,17 @@ def _read_partitioned(folder, name: str) -> pa.Table:
                                           b"jindu.partitions": json.dumps(ranges).encode()})
 
 
+def _partitions(table: pa.Table) -> list[tuple[str, int, int]]:
+    """The (file, first row, end row) ranges :func:`read_partitioned` recorded; empty for other tables."""
+    meta = (table.schema.metadata or {}).get(b"jindu.partitions")
+    return [tuple(r) for r in json.loads(meta)] if meta else []
+
+
+def _row_files(ranges: list[tuple[str, int, int]], rows) -> list[tuple[str, int]]:
+    """For each row of the concatenated table, (its file, its row within that file)."""
+    return [next((rel, int(r - lo)) for rel, lo, hi in ranges if lo <= r < hi) for r in rows]
+
+
 def partition_of_rows(table: pa.Table, rows) -> dict[str, list[int]]:
     """For a table read from a partitioned folder, which file each of ``rows`` came from (file ->
     rows within that file); empty for other tables.
@@ -233,15 +244,10 @@ def partition_of_rows(table: pa.Table, rows) -> dict[str, list[int]]:
     rows : iterable of int
         Row positions in the concatenated table.
     """
-    meta = (table.schema.metadata or {}).get(b"jindu.partitions")
-    if not meta:
-        return {}
     out: dict[str, list[int]] = {}
-    for r in rows:
-        for name, lo, hi in json.loads(meta):
-            if lo <= r < hi:
-                out.setdefault(name, []).append(int(r - lo))
-                break
+    ranges = _partitions(table)
+    for rel, i in (_row_files(ranges, rows) if ranges else []):
+        out.setdefault(rel, []).append(i)
     return out
 
 
@@ -354,19 +360,16 @@ def read_dataset(
     try:
         ds = dataset_from_tables(raw, lenient=lenient, column_maps=column_maps, vocabulary=vocab)
     except SchemaError as exc:
-        where = [f"  {name}: " + ", ".join(f"{rel} rows {lo}-{hi - 1}" for rel, lo, hi in
-                                             json.loads(t.schema.metadata[b"jindu.partitions"])[:20])
-                 for name, t in raw.items() if t.schema.metadata and b"jindu.partitions" in t.schema.metadata]
+        where = [f"  {name}: " + ", ".join(f"{rel} rows {lo}-{hi - 1}" for rel, lo, hi in _partitions(t)[:20])
+                 for name, t in raw.items() if _partitions(t)]
         if not where:
             raise
         raise SchemaError(f"{exc}\nrows are counted across a partitioned table's files, in path order:\n"
                           + "\n".join(where)) from None
     for name, rejected in ds.rejected.items():  # name the file each rejected row came from
-        meta = (raw[name].schema.metadata or {}).get(b"jindu.partitions") if name in raw else None
-        if rejected is not None and rejected.num_rows and meta:
-            ranges = json.loads(meta)
-            at = [next((rel, r - lo) for rel, lo, hi in ranges if lo <= r < hi)
-                  for r in rejected.column("_row").to_pylist()]
+        ranges = _partitions(raw[name]) if name in raw else []
+        if rejected is not None and rejected.num_rows and ranges:
+            at = _row_files(ranges, rejected.column("_row").to_pylist())
             ds.rejected[name] = rejected.append_column("_file", pa.array([a for a, _ in at], pa.string())) \
                 .append_column("_file_row", pa.array([b for _, b in at], pa.int64()))
     truth_dir = folder / "truth"

@@ -92,6 +92,14 @@ def _sorted_unique(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
     return distinct.take(pa.array(order)), _rank(order)[codes]
 
 
+def _pair_hashes(kinds: pa.Array, values: pa.Array, kc: np.ndarray, vc: np.ndarray) -> np.ndarray:
+    """The 64-bit hash of each (kinds[kc[i]], values[vc[i]]) entity: the key ``order="hash"`` sorts by
+    (the distributed projection computes the same key per partition)."""
+    kh = _hash.string_hashes(*_string_buffers(kinds))
+    vh = _hash.string_hashes(*_string_buffers(values))
+    return _hash.pair_hashes(kh, vh, kc, vc)
+
+
 def _entity_codes(kind: pa.Array, value: pa.Array, order: str) -> tuple[pa.Array, pa.Array, np.ndarray]:
     """Distinct (kind, value) entities and the int64 code of every row.
 
@@ -109,9 +117,7 @@ def _entity_codes(kind: pa.Array, value: pa.Array, order: str) -> tuple[pa.Array
         ek, ev = key // nv, key % nv
     perm = None
     if order == "hash":
-        kh = _hash.string_hashes(*_string_buffers(kinds))
-        vh = _hash.string_hashes(*_string_buffers(values))
-        eh = _hash.pair_hashes(kh, vh, ek, ev)
+        eh = _pair_hashes(kinds, values, ek, ev)
         perm = np.argsort(eh)  # ties are caught here, so the sort need not be stable
         if (eh[perm][1:] == eh[perm][:-1]).any():
             perm = None
