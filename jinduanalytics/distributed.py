@@ -61,8 +61,9 @@ def _need_dask():
     try:
         import dask  # noqa: F401
         import distributed  # noqa: F401
-    except ImportError:
-        raise ImportError("engine='dask' needs dask and distributed: pip install 'jinduanalytics[national]'") from None
+    except ImportError:  # a ParameterError: the CLI prints one line and exits 2
+        raise ParameterError("engine='dask' needs dask and distributed: pip install 'jinduanalytics[national]'") \
+            from None
 
 
 def local_cluster(n_workers: int = 2, *, memory_limit: str = "6GiB", local_directory: str | None = None):

@@ -99,3 +99,16 @@ def test_a_dataset_folder_is_clustered_by_the_workers(city, links, client, tmp_p
     assert local.equals(dist)
     with pytest.raises(ParameterError, match="engine='dask'"):
         cluster_cases(folder)
+
+
+def test_without_dask_the_cli_says_so_in_one_line(monkeypatch, tmp_path, capsys):
+    import sys
+    from pathlib import Path
+
+    from jinduanalytics.cli import main
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    sample = Path(__file__).resolve().parents[1] / "data" / "synthetic" / "county"
+    assert main(["analyze", str(sample), "--out", str(tmp_path / "o"), "--quiet", "--engine", "dask"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'jinduanalytics[national]'" in err and "Traceback" not in err
