@@ -456,12 +456,10 @@ def test_aggregate_equals_sparse_product(n, m, k, seed, chunks):
 
 
 @given(edges=strategies.edge_tables(max_nodes=60, max_edges=200), seed=st.integers(0, 2**16))
-def test_narrow_coarse_weights_do_not_change_results(edges, seed):
-    """Integer weights take uint16 or float32 storage on the coarse graphs; the same weights halved
-    (not integers: float64 storage) scale every gain by exactly 1/2, so the partitions must be
-    equal whichever narrow storage the integer run is given. These weights (at most 31, at most
-    200 edges) keep every strength under 2**16, so the storage rule itself picks uint16; float32
-    is forced."""
+def test_narrow_weights_do_not_change_results(edges, seed):
+    """Integer weights on a large graph are stored as float32 at every level; the same weights
+    halved (not integers: float64 storage) scale every gain by exactly 1/2, so the partitions
+    must be equal. The storage rule is forced on for these small graphs."""
     from unittest import mock
 
     L = sys.modules["jinduanalytics.community.multilevel"]
@@ -469,24 +467,49 @@ def test_narrow_coarse_weights_do_not_change_results(edges, seed):
     ints = edges.set_column(edges.schema.get_field_index("weight"), "weight", pa.array(w))
     halves = edges.set_column(edges.schema.get_field_index("weight"), "weight", pa.array(w / 2))
     want = labels_of(ja.leiden(halves, seed=seed)).tolist()
-    assert L._weight_dtype(True, np.array([2.0 * 200 * 31])) is np.uint16  # largest possible strength here
     assert labels_of(ja.leiden(ints, seed=seed)).tolist() == want
-    with mock.patch.object(L, "_weight_dtype", lambda integral, strength: np.float32 if integral else np.float64):
+    with mock.patch.object(L, "_NARROW_FROM", 0):
+        assert L._weight_dtype(True, np.array([2.0 * 200 * 31])) is np.float32
         assert labels_of(ja.leiden(ints, seed=seed)).tolist() == want
+        assert labels_of(ja.louvain(ints, seed=seed)).tolist() == labels_of(ja.louvain(halves, seed=seed)).tolist()
 
 
-def test_coarse_weight_storage_rule():
-    """uint16 / float32 only where every aggregated weight is exactly one."""
+def test_weight_storage_rule():
+    """float32 only where every aggregated weight is exactly one, and only for large graphs (one
+    storage for all levels, so each kernel is compiled once per storage)."""
+    from unittest import mock
+
     from jinduanalytics._kernels.leiden import all_integral
 
     L = sys.modules["jinduanalytics.community.multilevel"]
     assert all_integral(np.array([0.0, 3.0, 7.0])) and not all_integral(np.array([1.0, 0.1]))
-    assert L._weight_dtype(True, np.array([2.0 ** 16 - 1])) is np.uint16
-    assert L._weight_dtype(True, np.array([2.0 ** 16])) is np.float32
-    assert L._weight_dtype(True, np.array([])) is np.uint16
-    assert L._weight_dtype(True, np.array([2.0 ** 24 - 1])) is np.float32
-    assert L._weight_dtype(True, np.array([2.0 ** 24])) is np.float64  # 2**24 + 1 is not a float32
-    assert L._weight_dtype(False, np.array([3.0])) is np.float64
+    big = L._NARROW_FROM
+    assert L._weight_dtype(True, np.full(big, 2.0)) is np.float32
+    assert L._weight_dtype(True, np.full(big - 1, 2.0)) is np.float64  # small graphs keep float64
+    assert L._weight_dtype(False, np.full(big, 2.0)) is np.float64
+    with mock.patch.object(L, "_NARROW_FROM", 1):
+        assert L._weight_dtype(True, np.array([2.0 ** 24 - 1])) is np.float32
+        assert L._weight_dtype(True, np.array([2.0 ** 24])) is np.float64  # 2**24 + 1 is not a float32
+        assert L._weight_dtype(True, np.array([2.0 ** 23, 2.0 ** 23])) is np.float64  # the total decides
+
+
+def test_every_level_runs_one_kernel_signature():
+    """Level 0 and the aggregated levels reach local moving with the same array types (int32 ids,
+    one weight dtype), so a run compiles each kernel once (issue 22)."""
+    from unittest import mock
+
+    L = sys.modules["jinduanalytics.community.multilevel"]
+    seen = set()
+    real = L.K.local_moving
+
+    def spy(ip, ix, iw, *rest):
+        seen.add((ip.dtype.str, ix.dtype.str, iw.dtype.str))
+        return real(ip, ix, iw, *rest)
+
+    g = ja.from_edges(pa.table({"source": np.arange(400) % 97, "target": (np.arange(400) * 7 + 3) % 89}))
+    with mock.patch.object(L.K, "local_moving", spy):
+        ja.leiden(g, seed=1)
+    assert len(seen) == 1 and next(iter(seen))[1] == np.dtype(np.int32).str
 
 
 def test_leiden_same_result_at_any_thread_count():

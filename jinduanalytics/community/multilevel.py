@@ -9,6 +9,7 @@ from .._checks import check_choice, check_int, check_positive, n_chunks
 from .._kernels import leiden as K
 from .._kernels.components import components_within
 from .._kernels.csr import row_sums
+from ..errors import GraphInputError
 from ..graph.build import as_graph
 from ..options import tabular
 from ._common import (
@@ -44,7 +45,7 @@ def _optimise_levels(g, *, refine: bool, resolution: float, objective: str, n_it
     n = g.n_nodes
     w = kernel_weights(g)
     strength0 = row_sums(g.indptr, w)
-    integral = K.all_integral(w)  # with strength, decides how coarse weights are stored
+    weight_dtype = _weight_dtype(K.all_integral(w), strength0)
     if objective == "modularity":
         node_w0 = strength0
         total = node_w0.sum()
@@ -65,7 +66,7 @@ def _optimise_levels(g, *, refine: bool, resolution: float, objective: str, n_it
         # the partition this pass starts from, to tell whether it changed it; not kept on the last
         # pass, nor for singletons (a pass changed those iff it merged anything)
         before = None if last or (initial is None and iterations == 1) else K.renumber(labels)[0]
-        labels, levels, _, coarse = _one_pass(g.indptr, g.indices, w, node_w0, strength0, integral, labels,
+        labels, levels, _, coarse = _one_pass(g.indptr, g.indices, w, node_w0, strength0, weight_dtype, labels,
                                               gamma_eff, refine, max_levels, rng, keep_levels)
         if last:
             break
@@ -87,17 +88,21 @@ def _optimise_levels(g, *, refine: bool, resolution: float, objective: str, n_it
     return labels, levels
 
 
-def _one_pass(indptr, indices, w, node_w0, strength0, integral, init, gamma_eff, refine, max_levels, rng, keep_levels):
+def _one_pass(indptr, indices, w, node_w0, strength0, weight_dtype, init, gamma_eff, refine, max_levels, rng,
+              keep_levels):
     """One iteration: local moving, refinement and aggregation until nothing merges. Returns the
     labels of the original nodes, the per-level labels (if keep_levels), whether anything moved,
     and (coarsest CSR indptr, indices, its labels, original node -> coarsest node)."""
     n = node_w0.shape[0]
     P, _ = K.renumber(init)
+    # every level in one storage (int32 ids, the run's weight dtype), so the kernels are
+    # compiled for one array signature per run (see _weight_dtype)
+    ip, ix, iw = indptr, _as_int32(indices, n), w.astype(weight_dtype, copy=False)
     # init (int64[n], the caller's own array) is not read again: its buffer becomes membership,
     # original node -> node of the current level, so the pass holds one n-sized array less
     membership = init
     membership[:] = np.arange(n, dtype=np.int64)
-    ip, ix, iw, nw = indptr, indices, w, node_w0
+    nw = node_w0
     # narrower storage for aggregated weights when it is exact (see _weight_dtype); strength is
     # each node's row sum, which bounds every weight in its row
     strength = strength0
@@ -124,7 +129,7 @@ def _one_pass(indptr, indices, w, node_w0, strength0, integral, init, gamma_eff,
         if max_levels is not None and level >= max_levels:
             break
         strength_next = np.bincount(R, weights=strength, minlength=kr)
-        ip, ix, iw = K.aggregate(ip, ix, iw, R, kr, n_chunks(), _weight_dtype(integral, strength_next))
+        ip, ix, iw = K.aggregate(ip, ix, iw, R, kr, n_chunks(), weight_dtype)
         nw = strength_next if nw is strength else np.bincount(R, weights=nw, minlength=kr)
         strength = strength_next
         P_next = np.empty(kr, dtype=np.int64)
@@ -136,17 +141,29 @@ def _one_pass(indptr, indices, w, node_w0, strength0, integral, init, gamma_eff,
 
 
 def _weight_dtype(integral: bool, strength: np.ndarray):
-    """The narrowest storage in which every weight of the aggregated graph is exact: all input
-    weights are integers, so every sum is an integer, and none exceeds its row's strength. uint16
-    below 2**16, float32 below 2**24, else float64. The kernels accumulate in float64 either way,
-    so results are bit-identical; the coarse graphs take 6 or 8 bytes an entry instead of 12 (at
-    1M nodes the level-2 graph has ~9.6M entries, and it and its aggregate are the peak)."""
-    top = strength.max() if strength.size else 0.0
-    if integral and top < 2.0 ** 16:
-        return np.uint16
-    if integral and top < 2.0 ** 24:
+    """How every level's weights are stored: float32 when that is exact for all of them (all input
+    weights integers, so every aggregated weight is an integer no larger than the total
+    strength, which is below 2**24), else float64. The kernels accumulate in float64 either
+    way, so results are bit-identical. One dtype for all levels (and int32 ids, ``_as_int32``)
+    means one compiled version of each kernel per run instead of one per (id, weight) storage
+    met: the first Leiden call on a 1M-node graph compiled three (int64/float64 at level 0,
+    int32/uint16 and int32/float32 above; issue 22). float32 also cuts the memory traffic of the
+    level-0 sweeps; the price is a level-0 copy of the adjacency (8 bytes an entry), dropped
+    after the first aggregation. Graphs under ``_NARROW_FROM`` nodes keep float64 (little to
+    save there), so analyses that only meet such graphs compile the kernels once."""
+    if strength.size >= _NARROW_FROM and integral and float(strength.sum()) < 2.0 ** 24:
         return np.float32
     return np.float64
+
+
+_NARROW_FROM = 100_000  # nodes
+
+
+def _as_int32(indices: np.ndarray, n: int) -> np.ndarray:
+    """Node ids (all < n) as int32; CSRGraph holds them as int64."""
+    if n >= 2**31 - 1:
+        raise GraphInputError(f"a graph of {n} nodes: the community kernels take fewer than 2**31 - 1")
+    return indices.astype(np.int32, copy=False)
 
 
 def _sweep_order(n: int, rng: np.random.Generator) -> np.ndarray:

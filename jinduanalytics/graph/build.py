@@ -627,7 +627,8 @@ def person_graph(
     rows_list, cols_list, w_list = [], [], []
     if co_offence_weight > 0 and len(case_ids):
         # person x case bipartite -> projection through cases (rarity "none")
-        row_ptr, row_col, _ = _csr.coo_to_csr(n, ri, ci, np.ones(ri.shape[0]))
+        # int32 case ids, as in the case projection: one compiled projection kernel serves both
+        row_ptr, row_col = _csr.coo_pattern(n, ri, ci.astype(np.int32) if len(case_ids) < 2**31 - 1 else ci)
         col_ptr, col_row = _csr.transpose_pattern(n, len(case_ids), row_ptr, row_col)
         size = np.diff(col_ptr)
         cw = np.full(len(case_ids), float(co_offence_weight))
