@@ -278,7 +278,7 @@ def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, bat
         # a sweep; its first batch is selected and gathered by all threads
         stamp += 1
         cur = 0
-        i_start = 0
+        i_start = n - n  # an int64, not the literal 0: _serial is then compiled once, not twice
         i, nb = _select(order, state, indptr, 0, n, batch, b_node[0], b_off[0])
         if b_off[0, nb] > cap:
             cap = max(2 * cap, b_off[0, nb])
