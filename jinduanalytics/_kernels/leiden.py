@@ -19,7 +19,7 @@ from numba import njit, prange
 
 from ._config import FASTMATH
 from .csr import group_rows
-from .prefetch import prefetch, prefetch_members, prefetch_neighbours
+from .prefetch import prefetch, prefetch_members
 from .projection import _chunk_bounds
 
 
@@ -78,7 +78,6 @@ def _gather_short(v, indptr, indices, weights, labels, out_c, out_w, start):
     return nt, own
 
 
-_AHEAD = 6  # gathers prefetch the labels of the node this many places ahead in their batch
 _SHORT = 32  # degree up to which neighbour communities are gathered by a linear search
 
 
@@ -110,14 +109,6 @@ def _decide(cv, wv, nt, own, cs, ws, start, comm_w, gamma_eff):
             best_gain = gain
             best = c
     return best, best_gain
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _prefetch_short(v, indptr, indices, keyed):
-    """Prefetch ``keyed`` at v's neighbours if v is a short row: those gathers wait on a few
-    random reads each; a long row's reads already overlap one another."""
-    if indptr[v + 1] - indptr[v] <= _SHORT:
-        prefetch_neighbours(v, indptr, indices, keyed)
 
 
 @njit(cache=True, nogil=True)
@@ -170,7 +161,6 @@ def _serial(indptr, indices, weights, node_w, order, lab, comm_w, comm_n, free, 
             if ahead < nb and b_cnt[ahead] <= _SHORT:
                 for t in range(b_off[ahead], b_off[ahead] + b_cnt[ahead]):
                     prefetch(comm_w, out_c[t])
-                _prefetch_short(b_node[ahead], indptr, indices, state)
         cv = lab[v]
         wv = node_w[v]
         if gathered and st < stale_from:
@@ -286,8 +276,6 @@ def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, bat
             out_w = np.empty((2, cap), dtype=np.float64)
         for ch in prange(n_chunks):
             for j in range(ch * nb // n_chunks, (ch + 1) * nb // n_chunks):
-                if j + _AHEAD < nb:
-                    _prefetch_short(b_node[0, j + _AHEAD], indptr, indices, lab)
                 b_cnt[0, j], b_own[0, j] = _gather_any(b_node[0, j], indptr, indices, weights, lab, neigh_w[ch],
                                                        seen[ch], out_c[0], out_w[0], b_off[0, j])
         stale_from = stamp
@@ -316,8 +304,6 @@ def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, bat
                             stale_from, stamp, neigh_w[0], seen[0], re_c, re_w, cnt)
                     j = prog[0]
                     while j < prog[1]:
-                        if j + _AHEAD < nb_next:
-                            _prefetch_short(b_node[nxt, j + _AHEAD], indptr, indices, lab)
                         b_cnt[nxt, j], b_own[nxt, j] = _gather_copy(b_node[nxt, j], indptr, indices, weights, lab,
                                                                     neigh_w[0], seen[0], tmp_c[0], tmp_w[0],
                                                                     out_c[nxt], out_w[nxt], b_off[nxt, j])
@@ -326,8 +312,6 @@ def local_moving(indptr, indices, weights, node_w, order, labels, gamma_eff, bat
                 else:
                     j = prog[1] - 1
                     while j >= prog[0]:
-                        if j >= _AHEAD:
-                            _prefetch_short(b_node[nxt, j - _AHEAD], indptr, indices, lab)
                         b_cnt[nxt, j], b_own[nxt, j] = _gather_copy(b_node[nxt, j], indptr, indices, weights, lab,
                                                                     neigh_w[1], seen[1], tmp_c[1], tmp_w[1],
                                                                     out_c[nxt], out_w[nxt], b_off[nxt, j])
