@@ -96,15 +96,16 @@ def _one_pass(indptr, indices, w, node_w0, strength0, weight_dtype, init, gamma_
     n = node_w0.shape[0]
     P, _ = K.renumber(init)
     # every level in one storage (int32 ids, the run's weight dtype), so the kernels are
-    # compiled for one array signature per run (see _weight_dtype)
+    # compiled for one array signature per run (see _weight_dtype); converted per pass rather
+    # than once per run, so the level-0 copy is dropped at the first aggregation instead of
+    # living through the coarse levels' peak
     ip, ix, iw = indptr, _as_int32(indices, n), w.astype(weight_dtype, copy=False)
     # init (int64[n], the caller's own array) is not read again: its buffer becomes membership,
     # original node -> node of the current level, so the pass holds one n-sized array less
     membership = init
     membership[:] = np.arange(n, dtype=np.int64)
     nw = node_w0
-    # narrower storage for aggregated weights when it is exact (see _weight_dtype); strength is
-    # each node's row sum, which bounds every weight in its row
+    # strength: each node's row sum, the next level's node weights under modularity
     strength = strength0
     levels = []
     changed = False
