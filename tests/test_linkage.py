@@ -25,7 +25,7 @@ from jinduanalytics.linkage import (
     score_links,
 )
 from jinduanalytics.linkage.comparisons import encode_strings
-from jinduanalytics.linkage.link import _em, _patterns
+from jinduanalytics.linkage.link import _collapse, _em
 from jinduanalytics.linkage.names import name_pinyin
 from jinduanalytics.synthetic import identity as idt
 
@@ -132,7 +132,7 @@ def test_em_on_pattern_counts_equals_em_on_pairs(seed):
     n_levels = [3, 2, 4]
     L = np.stack([rng.integers(-1, k, 400) for k in n_levels], axis=1).astype(np.int8)
     u = [np.full(k, 1.0 / k) for k in n_levels]
-    pats, counts = _patterns(L)
+    pats, counts = _collapse(L, np.ones(len(L), np.int64))
     assert counts.sum() == len(L) and len(pats) < len(L)
     m1, u1, l1, _ = _em(pats, counts, u, n_levels, max_iter=50, fix_u=False)
     m2, u2, l2, _ = _em(L, np.ones(len(L), np.int64), u, n_levels, max_iter=50, fix_u=False)

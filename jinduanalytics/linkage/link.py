@@ -164,12 +164,41 @@ def _em(patterns: np.ndarray, counts: np.ndarray, u: list[np.ndarray], n_levels:
     return m, u, lam, it
 
 
-def _patterns(L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct agreement patterns (rows of levels) and how many pairs have each."""
+def _collapse(pats: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of ``pats`` (agreement patterns, levels per comparison) with their summed counts,
+    in lexicographic order (the first comparison's level most significant)."""
+    if pats.shape[0] == 0:
+        return np.empty((0, pats.shape[1]), np.int8), np.empty(0, np.int64)
+    base = int(pats.max()) + 2
+    code = np.zeros(pats.shape[0], dtype=np.int64)
+    for c in range(pats.shape[1]):
+        code = code * base + (pats[:, c].astype(np.int64) + 1)
+    uniq, inverse = np.unique(code, return_inverse=True)
+    summed = np.zeros(uniq.size, dtype=np.int64)
+    np.add.at(summed, inverse, counts)
+    out = np.empty((uniq.size, pats.shape[1]), dtype=np.int8)
+    rem = uniq.copy()
+    for c in range(pats.shape[1] - 1, -1, -1):
+        out[:, c] = (rem % base) - 1
+        rem //= base
+    return out, summed
+
+
+def pattern_counts(L: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the model is fitted from: the distinct (rule mask, agreement pattern) rows of the
+    candidate pairs and how many pairs have each — ``(masks, patterns, counts)``. Bit ``r`` of a
+    pair's mask says blocking rule ``r`` formed it. Counts add up across chunks of pairs, so a
+    distributed run sums them per partition (:mod:`jinduanalytics.distributed`)."""
     if L.shape[0] == 0:
-        return np.empty((0, L.shape[1]), np.int8), np.empty(0, np.int64)
+        return np.empty(0, np.int64), np.empty((0, L.shape[1]), np.int8), np.empty(0, np.int64)
+    mask_values, mask_code = np.unique(masks, return_inverse=True)  # a handful of distinct masks
     base = int(L.max()) + 2
-    code = np.zeros(L.shape[0], dtype=np.int64)
+    span = base ** L.shape[1]
+    if mask_values.size * span >= 2**62:  # (never for realistic level counts) the slow generic way
+        joint = np.column_stack([masks.astype(np.int64), L.astype(np.int64)])
+        uniq, counts = np.unique(joint, axis=0, return_counts=True)
+        return uniq[:, 0].copy(), uniq[:, 1:].astype(np.int8), counts.astype(np.int64)
+    code = mask_code.astype(np.int64).reshape(-1)
     for c in range(L.shape[1]):
         code = code * base + (L[:, c].astype(np.int64) + 1)
     uniq, counts = np.unique(code, return_counts=True)
@@ -178,60 +207,69 @@ def _patterns(L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for c in range(L.shape[1] - 1, -1, -1):
         pats[:, c] = (rem % base) - 1
         rem //= base
-    return pats, counts
+    return mask_values[rem], pats, counts.astype(np.int64)
 
 
-def _fit(L, keys, rules, rule_keys, comparisons, u, n_levels, em_iterations, n_pairs_total):
+def rule_masks(n_pairs: int, keys: np.ndarray, rule_keys: list) -> np.ndarray:
+    """Per candidate pair (sorted ``keys``), the bit mask of the blocking rules that formed it."""
+    if len(rule_keys) > 62:
+        raise ParameterError(f"at most 62 blocking rules; got {len(rule_keys)}")
+    masks = np.zeros(n_pairs, dtype=np.int64)
+    for r, rk in enumerate(rule_keys):
+        masks[np.searchsorted(keys, rk)] |= np.int64(1) << r
+    return masks
+
+
+def _fit(masks, pats, counts, rules, comparisons, u, n_levels, em_iterations, n_pairs_total):
     """m per comparison by EM sessions, one per blocking rule; then the prior among candidates.
 
-    In the session of a rule, the comparisons that rule constrains (their columns, or the
-    derived columns listed in ``Comparison.blocked_by``) are left out: among pairs that agree on
-    the blocking key they are not distributed as by chance. The others are fitted with u fixed
-    (random pairs). A comparison's m is the mean over the sessions that fitted it. Last, the
-    prior: the share of matches among *all* possible pairs, by EM with m and u fixed in which
-    pairs outside the candidates count as non-matches (blocking is assumed to find the
-    matches). A prior over candidates only would be inflated by pairs the blocking made look
-    alike (same birth date and surname), which is what the conditional-independence model
-    cannot see.
+    The input is :func:`pattern_counts` of the candidate pairs. In the session of a rule, the
+    comparisons that rule constrains (their columns, or the derived columns listed in
+    ``Comparison.blocked_by``) are left out: among pairs that agree on the blocking key they are
+    not distributed as by chance. The others are fitted with u fixed (random pairs). A
+    comparison's m is the mean over the sessions that fitted it. Last, the prior: the share of
+    matches among *all* possible pairs, by EM with m and u fixed in which pairs outside the
+    candidates count as non-matches (blocking is assumed to find the matches). A prior over
+    candidates only would be inflated by pairs the blocking made look alike (same birth date and
+    surname), which is what the conditional-independence model cannot see.
     """
     C = len(comparisons)
     m_sum = [np.zeros(k) for k in n_levels]
     m_n = np.zeros(C)
     sessions = []
-    for rule, rk in zip(rules, rule_keys):
+    n_candidates = int(counts.sum())
+    for r, rule in enumerate(rules):
         free = [c for c, comp in enumerate(comparisons) if not (set(rule) & comp.constrained_by())]
-        rows = np.zeros(keys.shape[0], dtype=bool)
-        rows[np.searchsorted(keys, rk)] = True  # keys is sorted and holds every rule's keys
+        rows = (masks & (np.int64(1) << r)) != 0
         if not free or not rows.any():
             continue
-        pats, counts = _patterns(L[rows][:, free])
-        m_r, _, lam_r, it = _em(pats, counts, [u[c] for c in free], [n_levels[c] for c in free],
+        p_r, c_r = _collapse(pats[rows][:, free], counts[rows])
+        m_r, _, lam_r, it = _em(p_r, c_r, [u[c] for c in free], [n_levels[c] for c in free],
                                 max_iter=em_iterations, fix_u=True)
         for j, c in enumerate(free):
             m_sum[c] += m_r[j]
             m_n[c] += 1
-        sessions.append({"rule": "+".join(rule), "pairs": int(rows.sum()), "fitted": [comparisons[c].name for c in free],
-                         "lambda": lam_r, "iterations": it})
+        sessions.append({"rule": "+".join(rule), "pairs": int(counts[rows].sum()),
+                         "fitted": [comparisons[c].name for c in free], "lambda": lam_r, "iterations": it})
+    all_pats, all_counts = _collapse(pats, counts)
     unfitted = np.flatnonzero(m_n == 0)
     if unfitted.size:  # comparisons every rule constrains: fit them on all candidates, u free
-        pats, counts = _patterns(L)
-        m_all, _, _, it = _em(pats, counts, u, n_levels, max_iter=em_iterations, fix_u=False)
+        m_all, _, _, it = _em(all_pats, all_counts, u, n_levels, max_iter=em_iterations, fix_u=False)
         for c in unfitted:
             m_sum[c], m_n[c] = m_all[c], 1
-        sessions.append({"rule": "(all candidates)", "pairs": int(L.shape[0]),
+        sessions.append({"rule": "(all candidates)", "pairs": n_candidates,
                          "fitted": [comparisons[c].name for c in unfitted], "iterations": it})
     m = [s_ / n_ for s_, n_ in zip(m_sum, m_n)]
     m = [v / v.sum() for v in m]
     # the prior over all pairs: EM over lambda alone, non-candidates being non-matches
-    pats, counts = _patterns(L)
-    lam = min(0.5, max(L.shape[0], 1) / max(n_pairs_total, 1))
-    if len(pats):
-        llr = np.zeros(len(pats))
+    lam = min(0.5, max(n_candidates, 1) / max(n_pairs_total, 1))
+    if len(all_pats):
+        llr = np.zeros(len(all_pats))
         for c in range(C):
-            lv = pats[:, c]
+            lv = all_pats[:, c]
             ok = lv >= 0
             llr[ok] += np.log(m[c][lv[ok]]) - np.log(u[c][lv[ok]])
-        w = counts.astype(np.float64)
+        w = all_counts.astype(np.float64)
         for _ in range(em_iterations):
             g = 1.0 / (1.0 + np.exp(np.clip(-(np.log(lam) - np.log1p(-lam) + llr), -700, 700)))
             new = float(np.clip((g * w).sum() / max(n_pairs_total, w.sum()), 1e-300, 1 - _EPS))
@@ -370,8 +408,8 @@ def link_records(
         step("EM")
         sizes = np.bincount(group).astype(np.float64)
         n_pairs_total = (float(len(df)) ** 2 - float((sizes ** 2).sum())) / 2.0
-        m, lam, sessions = _fit(L, ia * len(df) + ib, rules, rule_keys, comparisons, u, n_levels, em_iterations,
-                                n_pairs_total)
+        masks, pats, counts = pattern_counts(L, rule_masks(L.shape[0], ia * len(df) + ib, rule_keys))
+        m, lam, sessions = _fit(masks, pats, counts, rules, comparisons, u, n_levels, em_iterations, n_pairs_total)
         iters = sum(x["iterations"] for x in sessions)
         step("score")
         bf = [np.log2(mc / uc) for mc, uc in zip(m, u)]
