@@ -184,11 +184,13 @@ def _collapse(pats: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndar
     return out, summed
 
 
-def pattern_counts(L: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pattern_counts(L: np.ndarray, masks: np.ndarray,
+                   counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What the model is fitted from: the distinct (rule mask, agreement pattern) rows of the
     candidate pairs and how many pairs have each — ``(masks, patterns, counts)``. Bit ``r`` of a
     pair's mask says blocking rule ``r`` formed it. Counts add up across chunks of pairs, so a
-    distributed run sums them per partition (:mod:`jinduanalytics.distributed`)."""
+    distributed run counts them per partition and adds the partitions' rows up here (``counts``:
+    how many pairs each row of ``L`` stands for; default one each)."""
     if L.shape[0] == 0:
         return np.empty(0, np.int64), np.empty((0, L.shape[1]), np.int8), np.empty(0, np.int64)
     mask_values, mask_code = np.unique(masks, return_inverse=True)  # a handful of distinct masks
@@ -196,18 +198,22 @@ def pattern_counts(L: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.nda
     span = base ** L.shape[1]
     if mask_values.size * span >= 2**62:  # (never for realistic level counts) the slow generic way
         joint = np.column_stack([masks.astype(np.int64), L.astype(np.int64)])
-        uniq, counts = np.unique(joint, axis=0, return_counts=True)
-        return uniq[:, 0].copy(), uniq[:, 1:].astype(np.int8), counts.astype(np.int64)
+        uniq, inverse = np.unique(joint, axis=0, return_inverse=True)
+        summed = np.zeros(uniq.shape[0], np.int64)
+        np.add.at(summed, inverse.reshape(-1), 1 if counts is None else counts)
+        return uniq[:, 0].copy(), uniq[:, 1:].astype(np.int8), summed
     code = mask_code.astype(np.int64).reshape(-1)
     for c in range(L.shape[1]):
         code = code * base + (L[:, c].astype(np.int64) + 1)
-    uniq, counts = np.unique(code, return_counts=True)
+    uniq, inverse = np.unique(code, return_inverse=True)
+    summed = np.bincount(inverse, weights=counts, minlength=uniq.size).astype(np.int64) if counts is not None \
+        else np.bincount(inverse, minlength=uniq.size).astype(np.int64)
     pats = np.empty((uniq.size, L.shape[1]), dtype=np.int8)
     rem = uniq.copy()
     for c in range(L.shape[1] - 1, -1, -1):
         pats[:, c] = (rem % base) - 1
         rem //= base
-    return mask_values[rem], pats, counts.astype(np.int64)
+    return mask_values[rem], pats, summed
 
 
 def rule_masks(n_pairs: int, keys: np.ndarray, rule_keys: list) -> np.ndarray:
@@ -278,6 +284,47 @@ def _fit(masks, pats, counts, rules, comparisons, u, n_levels, em_iterations, n_
                 break
             lam = new
     return m, lam, sessions
+
+
+def score_pairs(L: np.ndarray, m, u, lam: float, comparisons, tf_left: dict) -> tuple:
+    """Match weight, probability and per-comparison ``<name>_level``/``<name>_weight`` columns of
+    pairs with levels ``L``. ``tf_left[c]``: for a term-frequency comparison ``c``, the frequency
+    of the left record's value among all records (NaN when missing) — the u of an exact agreement."""
+    bf = [np.log2(mc / uc) for mc, uc in zip(m, u)]
+    prior = float(np.log2(lam / (1 - lam)))
+    cols: dict[str, np.ndarray] = {}
+    weight = np.full(L.shape[0], prior)
+    for c, comp in enumerate(comparisons):
+        lv = L[:, c]
+        wc = np.where(lv >= 0, bf[c][np.maximum(lv, 0)], 0.0)
+        if comp.tf:
+            freq = tf_left[c]
+            exact = (lv == 0) & ~np.isnan(freq)
+            wc[exact] = np.log2(m[c][0] / np.maximum(freq[exact], _EPS))
+        cols[f"{comp.name}_level"] = lv
+        cols[f"{comp.name}_weight"] = wc
+        weight += wc
+    prob = 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
+    return weight, prob, cols
+
+
+def _links_table(ids: np.ndarray, ia, ib, weight, prob, is_link, cols: dict) -> pa.Table:
+    out = {"id_l": ids[ia], "id_r": ids[ib], "match_weight": weight, "match_probability": prob, "is_link": is_link}
+    out.update(cols)
+    return pa.table(out)
+
+
+def model_dict(comparisons, m, u, lam, sessions, *, threshold, n_records, n_candidates, n_links, u_pairs,
+               report) -> dict:
+    """The fitted model as :func:`linkage_model` returns it."""
+    return {
+        "prior_weight": float(np.log2(lam / (1 - lam))), "lambda": lam,
+        "em_iterations": sum(x["iterations"] for x in sessions), "threshold": threshold,
+        "n_records": int(n_records), "n_candidate_pairs": int(n_candidates), "em_sessions": sessions,
+        "n_links": int(n_links), "u_sample_pairs": int(u_pairs), "blocking": report,
+        "comparisons": [{"name": comp.name, "labels": list(comp.labels), "m": m[c].tolist(), "u": u[c].tolist(),
+                         "tf": comp.tf} for c, comp in enumerate(comparisons)],
+    }
 
 
 @tabular
@@ -410,39 +457,22 @@ def link_records(
         n_pairs_total = (float(len(df)) ** 2 - float((sizes ** 2).sum())) / 2.0
         masks, pats, counts = pattern_counts(L, rule_masks(L.shape[0], ia * len(df) + ib, rule_keys))
         m, lam, sessions = _fit(masks, pats, counts, rules, comparisons, u, n_levels, em_iterations, n_pairs_total)
-        iters = sum(x["iterations"] for x in sessions)
         step("score")
-        bf = [np.log2(mc / uc) for mc, uc in zip(m, u)]
-        prior = float(np.log2(lam / (1 - lam)))
-        cols: dict[str, np.ndarray] = {}
-        weight = np.full(L.shape[0], prior)
+        tf_left = {}
         for c, comp in enumerate(comparisons):
-            lv = L[:, c]
-            wc = np.where(lv >= 0, bf[c][np.maximum(lv, 0)], 0.0)
             if comp.tf:
                 vals = comp.tf_values(df)
-                freq = np.bincount(vals[vals >= 0]).astype(np.float64)
-                freq = freq / max(freq.sum(), 1.0)
-                exact = (lv == 0) & (vals[ia] >= 0)
-                wc[exact] = np.log2(m[c][0] / np.maximum(freq[vals[ia][exact]], _EPS))
-            cols[f"{comp.name}_level"] = lv
-            cols[f"{comp.name}_weight"] = wc
-            weight += wc
-        prob = 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
+                counts_tf = np.bincount(vals[vals >= 0]).astype(np.float64)
+                tf_left[c] = np.where(vals[ia] >= 0, counts_tf[np.maximum(vals[ia], 0)], np.nan)
+                tf_total = counts_tf.sum()
+                tf_left[c] /= max(tf_total, 1.0)
+        weight, prob, cols = score_pairs(L, m, u, lam, comparisons, tf_left)
     is_link = prob >= threshold
     sel = is_link if keep == "links" else np.ones(L.shape[0], dtype=bool)
-    out = {"id_l": ids.to_numpy(dtype=object)[ia[sel]], "id_r": ids.to_numpy(dtype=object)[ib[sel]],
-           "match_weight": weight[sel], "match_probability": prob[sel], "is_link": is_link[sel]}
-    for k, v in cols.items():
-        out[k] = v[sel]
-    table = pa.table(out)
-    model = {
-        "prior_weight": prior, "lambda": lam, "em_iterations": iters, "threshold": threshold,
-        "n_records": int(len(df)), "n_candidate_pairs": int(L.shape[0]), "em_sessions": sessions,
-        "n_links": int(is_link.sum()), "u_sample_pairs": int(ua.size), "blocking": report,
-        "comparisons": [{"name": comp.name, "labels": list(comp.labels), "m": m[c].tolist(), "u": u[c].tolist(),
-                         "tf": comp.tf} for c, comp in enumerate(comparisons)],
-    }
+    table = _links_table(ids.to_numpy(dtype=object), ia[sel], ib[sel], weight[sel], prob[sel], is_link[sel],
+                         {k: v[sel] for k, v in cols.items()})
+    model = model_dict(comparisons, m, u, lam, sessions, threshold=threshold, n_records=len(df),
+                       n_candidates=L.shape[0], n_links=int(is_link.sum()), u_pairs=int(ua.size), report=report)
     return table.replace_schema_metadata({b"jindu.linkage_model": json.dumps(model).encode()})
 
 
