@@ -69,7 +69,7 @@ def _keys(df: pd.DataFrame) -> pd.DataFrame:
     :mod:`jinduanalytics.identifiers` documents: names without inner spaces or separators and in
     simplified characters, 15-digit ID numbers in 18-digit form, phones as digits) plus the
     derived blocking keys."""
-    out = df.copy()
+    out = df.reset_index(drop=True)  # (a copy) positional: the canonical columns are assigned by position
     for column, canonical in (("name", comparable_name), ("id_number", canonical_id_number),
                               ("phone", canonical_phone)):
         values = canonical(_strings(out[column])).to_pandas(types_mapper=pd.ArrowDtype)
