@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 pytest.importorskip("distributed")
@@ -112,3 +113,63 @@ def test_without_dask_the_cli_says_so_in_one_line(monkeypatch, tmp_path, capsys)
     assert main(["analyze", str(sample), "--out", str(tmp_path / "o"), "--quiet", "--engine", "dask"]) == 2
     err = capsys.readouterr().err
     assert "pip install 'jinduanalytics[national]'" in err and "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def person_linkage(city):
+    from jinduanalytics.linkage import resolve_persons
+
+    return resolve_persons(city.person_records, seed=3)
+
+
+def _same_linkage(local, dist):
+    from jinduanalytics.linkage import linkage_model
+
+    (ll, lp), (dl, dp) = local, dist
+    assert ll.num_rows > 500
+    assert ll.equals(dl), "links differ"  # every weight the same float
+    assert linkage_model(ll) == linkage_model(dl)  # m, u, prior, EM sessions, blocking counts
+    assert lp.equals(dp), "persons differ"
+
+
+def test_person_linkage_on_dask_equals_in_process(city, person_linkage, client):
+    """Blocking as shuffles, comparisons per partition, EM on summed pattern counts: the same links,
+    model and persons; also from shuffled rows in a different number of partitions."""
+    from jinduanalytics.linkage import resolve_persons
+
+    _same_linkage(person_linkage, resolve_persons(city.person_records, seed=3, engine="dask", client=client))
+    shuffled = city.person_records.take(np.random.default_rng(0).permutation(city.person_records.num_rows))
+    _same_linkage(person_linkage, resolve_persons(shuffled, seed=3, engine="dask", client=client, npartitions=5))
+
+
+def test_person_linkage_reads_a_partitioned_folder(city, person_linkage, client, tmp_path):
+    from jinduanalytics.io import write_dataset
+    from jinduanalytics.linkage import resolve_persons
+
+    records = city.person_records
+    third = records.num_rows // 3 + 1
+    for i in range(3):
+        write_dataset({"person_records": records.slice(i * third, third)}, tmp_path, partition=f"shard={i:05d}")
+    _same_linkage(person_linkage, resolve_persons(tmp_path / "person_records", seed=3, engine="dask", client=client))
+
+
+def test_person_linkage_on_dask_names_bad_input(city, client):
+    from jinduanalytics.errors import SchemaError
+    from jinduanalytics.linkage import resolve_persons
+
+    with pytest.raises(SchemaError, match="missing column.*'phone'"):
+        resolve_persons(city.person_records.drop_columns(["phone"]), engine="dask", client=client)
+    dup = pa.concat_tables([city.person_records.slice(0, 50), city.person_records.slice(10, 5)])
+    with pytest.raises(SchemaError, match="'record_id' has 5 duplicate ids"):
+        resolve_persons(dup, engine="dask", client=client)
+
+
+def test_a_worker_killed_during_person_linkage_changes_nothing(city, person_linkage, tmp_path, monkeypatch):
+    from jinduanalytics.linkage import resolve_persons
+
+    marker = tmp_path / "killed"
+    monkeypatch.setenv(jd._KILL_ONCE, str(marker))
+    with jd.engine_client(n_workers=2, memory_limit="3GiB") as c:
+        dist = resolve_persons(city.person_records, seed=3, engine="dask", client=c)
+    assert marker.exists(), "no worker was killed"
+    _same_linkage(person_linkage, dist)

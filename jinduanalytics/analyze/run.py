@@ -183,7 +183,7 @@ class Run:
             return None, None
         c = self.config["linkage"]
         return resolve_persons(self.data["person_records"], seed=self.seed, threshold=c["threshold"],
-                               across=c["across"])
+                               across=c["across"], engine=self.engine, client=self.client)
 
     @intermediate
     def region_pairs(self) -> pa.Table:

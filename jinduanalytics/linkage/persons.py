@@ -7,9 +7,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._checks import check_choice
+from ..distributed import ENGINES
 from ..errors import SchemaError
 from ..identifiers import MAX_COMPARE_CHARS, canonical_id_number, canonical_phone, comparable_name
 from ..options import tabular
+from . import _dask
 from .comparisons import ChineseName, DateComparison, ExactMatch, IdNumber
 from .link import arrow_to_pandas, cluster_links, link_records
 from .names import pinyin_keys
@@ -102,9 +105,26 @@ def _strings(col: pd.Series) -> pa.Array:
     return pc.utf8_slice_codeunits(arr, 0, MAX_COMPARE_CHARS) if len(arr) else arr
 
 
+_NEED = ("record_id", "name", "id_number", "birth_date", "phone", "sex", "home_region")
+
+
+def _checked_keys_columns(have) -> None:
+    missing = [c for c in _NEED if c not in have]
+    if missing:
+        raise SchemaError(f"person_records: missing column(s) {', '.join(map(repr, missing))} that the person "
+                          f"linkage compares; found: {', '.join(map(str, have))}")
+
+
+def _checked_keys(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_keys` after checking the columns the linkage compares are there (each partition's, on Dask)."""
+    _checked_keys_columns(list(df.columns))
+    return _keys(df)
+
+
 @tabular
 def resolve_persons(person_records, *, threshold: float = 0.5, across: str | None = "source_region",
-                    seed: int = 0, progress: bool = False, **link_options) -> tuple[pa.Table, pa.Table]:
+                    seed: int = 0, progress: bool = False, engine: str = "local", client=None,
+                    **link_options) -> tuple[pa.Table, pa.Table]:
     """Link person records of the same person across regions' systems, and group them.
 
     Comparisons: name (exact / same pinyin with surname readings / one character differs,
@@ -118,7 +138,8 @@ def resolve_persons(person_records, *, threshold: float = 0.5, across: str | Non
     ----------
     person_records : pyarrow.Table or pandas.DataFrame
         ``record_id``, ``name``, ``id_number``, ``birth_date``, ``phone``, ``sex``, ``home_region``
-        (and the ``across`` column).
+        (and the ``across`` column). With ``engine="dask"`` also a Dask DataFrame or the path of a
+        Parquet file or partitioned folder, read by the workers.
     threshold : float, default 0.5
         Match probability at or above which a pair is a link.
     across : str or None, default "source_region"
@@ -126,8 +147,15 @@ def resolve_persons(person_records, *, threshold: float = 0.5, across: str | Non
     seed : int, default 0
         For the random pairs that estimate u.
     progress : bool, default False
+    engine : {"local", "dask"}, default "local"
+        ``"dask"``: blocking, comparison and scoring run over partitions on a Dask cluster, the
+        model is fitted from their pattern counts — the same links, model and persons bit for bit
+        (:mod:`jinduanalytics.linkage._dask` says how).
+    client : distributed.Client, optional
+        With ``engine="dask"``: the cluster (default: a local one for the call).
     **link_options
-        Passed to :func:`link_records` (``max_block``, ``u_sample``, ``em_iterations``...).
+        Passed to :func:`link_records` (``max_block``, ``u_sample``, ``em_iterations``...; with
+        ``engine="dask"`` also ``npartitions`` for an in-memory table).
 
     Returns
     -------
@@ -135,19 +163,22 @@ def resolve_persons(person_records, *, threshold: float = 0.5, across: str | Non
         ``links`` from :func:`link_records` (explained per comparison); ``persons``:
         ``record_id``, ``person_id`` (``E<n>``), ``entity_size``.
     """
-    need = ("record_id", "name", "id_number", "birth_date", "phone", "sex", "home_region")
-    have = person_records.column_names if isinstance(person_records, pa.Table) else list(person_records.columns)
-    missing = [c for c in need if c not in have]
-    if missing:
-        raise SchemaError(f"person_records: missing column(s) {', '.join(map(repr, missing))} that the person "
-                          f"linkage compares; found: {', '.join(map(str, have))}")
-    # sorted by record id here (in Arrow), so link_records, which works on sorted records, copies nothing
-    df = (arrow_to_pandas(person_records.sort_by("record_id")) if isinstance(person_records, pa.Table)
-          else person_records.sort_values("record_id", kind="stable").reset_index(drop=True))
-    df = _keys(df)
-    links = link_records(df, comparisons=person_comparisons(), blocking=PERSON_BLOCKING, id_column="record_id",
-                         group_column=across, threshold=threshold, seed=seed, progress=progress, **link_options)
-    ent = cluster_links(links, df["record_id"])
+    check_choice("engine", engine, ENGINES)
+    if engine == "dask":
+        links, ids = _dask.link_records(person_records, comparisons=person_comparisons(), blocking=PERSON_BLOCKING,
+                                        id_column="record_id", group_column=across, threshold=threshold, seed=seed,
+                                        client=client, prepare=_checked_keys, **link_options)
+        ent = cluster_links(links, ids)
+    else:
+        have = person_records.column_names if isinstance(person_records, pa.Table) else list(person_records.columns)
+        _checked_keys_columns(have)
+        # sorted by record id here (in Arrow), so link_records, which works on sorted records, copies nothing
+        df = (arrow_to_pandas(person_records.sort_by("record_id")) if isinstance(person_records, pa.Table)
+              else person_records.sort_values("record_id", kind="stable").reset_index(drop=True))
+        df = _keys(df)
+        links = link_records(df, comparisons=person_comparisons(), blocking=PERSON_BLOCKING, id_column="record_id",
+                             group_column=across, threshold=threshold, seed=seed, progress=progress, **link_options)
+        ent = cluster_links(links, df["record_id"])
 
     pid = pc.binary_join_element_wise(pa.scalar("E"), ent.column("entity").cast(pa.string()), "")
     persons = pa.table({"record_id": ent.column("record_id"), "person_id": pid,
