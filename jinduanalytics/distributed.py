@@ -48,7 +48,7 @@ from .errors import ParameterError
 from .graph.build import _factorize, _pair_hashes, _plain, _rarity_weights, auto_max_cases
 from .graph.csr import CSRGraph
 from .io import _partition_files
-from .tables import as_table
+from .tables import as_table, get_table
 
 __all__ = ["local_cluster", "engine_client", "case_graph", "case_links", "ENGINES"]
 
@@ -382,10 +382,52 @@ def case_links(folder, *, person_kinds: tuple[str, ...] = ("person", "id_number"
     return dd.concat(parts).drop_duplicates()
 
 
+def folder_table(folder, name: str, columns: list[str] | None = None) -> pa.Table | None:
+    """A dataset folder's table read into this process (its partitions concatenated), or None when absent;
+    for the small tables and single columns the in-process stages need."""
+    path = _table_path(folder, name)
+    if path is None:
+        return None
+    files = path if isinstance(path, list) else [path]
+    return pa.concat_tables([pq.read_table(f, columns=columns) for f in files], promote_options="default")
+
+
 def folder_case_ids(folder) -> pa.Table:
     """The ``case_id`` column of a dataset folder's cases (one column read from every partition)."""
-    path = _table_path(folder, "cases")
-    if path is None:
+    got = folder_table(folder, "cases", ["case_id"])
+    if got is None:
         raise ParameterError(f"{folder}: no cases table")
-    files = path if isinstance(path, list) else [path]
-    return pa.concat_tables([pq.read_table(f, columns=["case_id"]) for f in files])
+    return got
+
+
+def is_folder(data) -> bool:
+    """A dataset folder (read by the workers) rather than tables in this process."""
+    return isinstance(data, (str, os.PathLike))
+
+
+def frame(data, name: str, columns: list[str], client, *, required: bool = True):
+    """Table ``name`` (its ``columns``) as a Dask DataFrame: read by the workers from a dataset folder's
+    partition files, or split from a table in this process (4 partitions per worker). None when an
+    optional table is absent."""
+    if is_folder(data):
+        got = _read(data, name, columns)
+        if got is None and required:
+            raise ParameterError(f"{data}: no {name} table")
+        return got
+    t = get_table(data, name, required=required, columns=tuple(columns))
+    if t is None:
+        return None
+    return from_table(t.select(columns), client)
+
+
+def from_table(table, client) -> object:
+    """An in-process table (pyarrow or pandas) as a Dask DataFrame (4 partitions per worker), text as
+    Python strings like the partitions :func:`frame` reads (join keys of one type hash alike)."""
+    import dask
+    import dask.dataframe as dd
+
+    df = table.to_pandas() if isinstance(table, pa.Table) else table
+    df = df.astype({c: object for c in df.columns if pd.api.types.is_string_dtype(df[c]) and df[c].dtype != object})
+    n = max(1, min(4 * max(len(client.scheduler_info().get("workers", {})), 1), len(df) or 1))
+    with dask.config.set({"dataframe.convert-string": False}):
+        return dd.from_pandas(df, npartitions=n, sort=False)

@@ -24,15 +24,18 @@ Stouffer's sum ``z = sum z_t / sqrt(T)``.
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 from scipy.stats import norm
 
-from . import routes
+from . import distributed, routes
+from ._checks import check_choice
 from .clusters._data import link_weights
-from .errors import ParameterError
+from .errors import GraphInputError, ParameterError
+from .graph.build import auto_max_cases
 from .options import tabular
 from .stats import poisson_z
 from .tables import get_table
@@ -50,6 +53,54 @@ def _pair_ties(groups: pd.DataFrame, key: str, region: str, kind: str) -> pd.Dat
             rows.append((a, b))
     df = pd.DataFrame(rows, columns=["region_a", "region_b"])
     return df.groupby(["region_a", "region_b"], as_index=False).size().rename(columns={"size": kind})
+
+
+def _item_ties(part: pd.DataFrame, kind: str, max_cases) -> pd.DataFrame:
+    """One partition's ties (an item's rows all in it): with ``max_cases`` (entities), only items held
+    by 2..cap distinct cases count, as in-process."""
+    distributed._maybe_die()
+    if max_cases is not False:
+        k = part.groupby("item")["case_id"].transform("nunique")
+        part = part[(k >= 2) & (k <= max_cases)] if max_cases is not None else part[k >= 2]
+    out = _pair_ties(part, "item", "region_id", kind)
+    return out.astype({kind: np.int64})
+
+
+def _dask_ties(data, persons, clusters, max_cases, client) -> tuple[list[pd.DataFrame], pd.Series]:
+    """:func:`region_ties`' evidence counted on the cluster; and the cases per region."""
+    cases = distributed.frame(data, "cases", ["case_id", "region_id"], client)
+    vol = cases["region_id"].value_counts().compute()
+    meta = {"region_a": object, "region_b": object}
+    items = {}
+    if persons is not None:
+        cp = distributed.frame(data, "case_persons", ["case_id", "record_id"], client)
+        pt = distributed.from_table(persons.select(["record_id", "person_id"]) if isinstance(persons, pa.Table)
+                                    else persons[["record_id", "person_id"]], client)
+        items["persons"] = (cp.merge(pt, on="record_id").merge(cases, on="case_id")
+                            .rename(columns={"person_id": "item"})[["item", "case_id", "region_id"]], False)
+    ce = distributed.frame(data, "case_entities", ["case_id", "kind", "value"], client)
+    nulls = ce.isna().sum().compute()
+    if nulls.any():
+        col = nulls[nulls > 0].index[0]
+        raise GraphInputError(f"case_entities: column '{col}' has {int(nulls[col])} rows that are null; "
+                              "validate the table first (jinduanalytics.validate_table)")
+    ent = ce.assign(item=ce["kind"] + "\x1f" + ce["value"])[["item", "case_id"]].drop_duplicates()
+    ent = client.persist(ent.merge(cases, on="case_id", how="left").shuffle(on="item"))
+    cap = max_cases
+    if cap == "auto":  # from every entity's distinct cases, as in-process
+        k = ent.groupby("item")["case_id"].nunique().compute().to_numpy()
+        cap = auto_max_cases(k)
+    items["entities"] = (ent, cap)
+    if clusters is not None:
+        ct = distributed.from_table(clusters.select(["case_id", "cluster"]), client)
+        items["clusters"] = (ct.merge(cases, on="case_id").rename(columns={"cluster": "item"})
+                             [["item", "case_id", "region_id"]], False)
+    parts = []
+    for kind, (frame, cap_k) in items.items():
+        shuffled = frame if kind == "entities" else frame.shuffle(on="item")
+        got = shuffled.map_partitions(_item_ties, kind, cap_k, meta={**meta, kind: np.int64}).compute()
+        parts.append(got.groupby(["region_a", "region_b"], as_index=False)[kind].sum())
+    return parts, vol
 
 
 def _evidence(data, persons, clusters, max_cases) -> dict[str, pd.DataFrame]:
@@ -135,8 +186,15 @@ def region_ties(data, *, persons=None, clusters=None, max_cases="auto", trips: p
     """
     parts = [_pair_ties(frame, "item", "region_id", kind)
              for kind, frame in _evidence(data, persons, clusters, max_cases).items()]
-    if "flows" in data:
-        t = (trips if trips is not None else routes.trips(data)).to_pandas()
+    if trips is None and "flows" in data:
+        trips = routes.trips(data)
+    return _combine(parts, trips)
+
+
+def _combine(parts: list[pd.DataFrame], trips: pa.Table | None) -> pd.DataFrame:
+    """The evidence types' tie counts (and the trips') in one wide frame."""
+    if trips is not None:
+        t = trips.to_pandas()
         t = t[t["origin"] != t["destination"]]
         lo = np.minimum(t["origin"], t["destination"])
         hi = np.maximum(t["origin"], t["destination"])
@@ -151,12 +209,13 @@ def region_ties(data, *, persons=None, clusters=None, max_cases="auto", trips: p
 @tabular
 def region_pairs(data, *, persons=None, clusters=None, regions=None, z_threshold: float = 3.0,
                  two_way_min_share: float = 0.1, max_cases="auto", robust: bool = True,
-                 max_rounds: int = 20, trips: pa.Table | None = None) -> pa.Table:
+                 max_rounds: int = 20, trips: pa.Table | None = None, engine: str = "local",
+                 client=None) -> pa.Table:
     """Score every pair of case regions against chance; flag two-way (双向) flows.
 
     Parameters
     ----------
-    data : Dataset or mapping of tables
+    data : Dataset, mapping of tables, or a dataset folder (with ``engine="dask"``)
         ``person_records``, ``cases``, ``case_entities``; ``flows`` for trips.
     persons : table, optional
         ``record_id`` -> ``person_id`` (e.g. from :func:`jinduanalytics.linkage.resolve_persons`).
@@ -180,6 +239,13 @@ def region_pairs(data, *, persons=None, clusters=None, regions=None, z_threshold
         Rounds of the robust rate estimate.
     trips : pyarrow.Table, optional
         :func:`jinduanalytics.routes.trips` of ``data``, when already computed.
+    engine : {"local", "dask"}
+        ``"dask"``: the ties are counted on a Dask cluster — each evidence type's items joined to
+        their cases' regions and shuffled by item, the pairs of regions an item spans counted per
+        partition and added up (the hub cap ``"auto"`` from the gathered entity counts); trips
+        (from the flows) and the scoring, a few hundred region pairs, run here. The same table.
+    client : distributed.Client, optional
+        With ``engine="dask"``: the cluster (default: a local one for the call).
 
     Returns
     -------
@@ -188,15 +254,26 @@ def region_pairs(data, *, persons=None, clusters=None, regions=None, z_threshold
         ``<type>_expected``, ``<type>_z``; ``z`` (combined), ``p`` (of the combined z),
         ``significant``, ``trips_ab``, ``trips_ba``, ``two_way``; best first.
     """
-    if trips is None and "flows" in data:
-        trips = routes.trips(data)
-    ties = region_ties(data, persons=persons, clusters=clusters, max_cases=max_cases, trips=trips)
-    cases = get_table(data, "cases", columns=("case_id", "region_id")).to_pandas()
-    regs = sorted(set(cases["region_id"])) if regions is None else sorted(regions)
+    check_choice("engine", engine, distributed.ENGINES)
+    if engine == "dask":
+        with distributed.engine_client(client) as cl, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sending large graph")  # in-memory tables travel in the graph
+            parts, vol = _dask_ties(data, persons, clusters, max_cases, cl)
+        if trips is None:
+            flows = distributed.folder_table(data, "flows") if distributed.is_folder(data) else (
+                data["flows"] if "flows" in data else None)
+            trips = routes.trips(flows) if flows is not None else None
+        ties = _combine(parts, trips)
+    else:
+        if trips is None and "flows" in data:
+            trips = routes.trips(data)
+        ties = region_ties(data, persons=persons, clusters=clusters, max_cases=max_cases, trips=trips)
+        vol = get_table(data, "cases", columns=("case_id", "region_id")).to_pandas()["region_id"].value_counts()
+    regs = sorted(vol.index) if regions is None else sorted(regions)
     grid = pd.DataFrame(list(itertools.combinations(regs, 2)), columns=["region_a", "region_b"])
     df = grid.merge(ties, on=["region_a", "region_b"], how="left").fillna(0)
     types = [c for c in ("persons", "entities", "clusters", "trips") if c in ties.columns]
-    vol = cases["region_id"].value_counts().reindex(regs).fillna(0).astype(float)
+    vol = vol.reindex(regs).fillna(0).astype(float)
     prod = df["region_a"].map(vol).to_numpy() * df["region_b"].map(vol).to_numpy()
     background = np.ones(len(df), dtype=bool)
     for _ in range(max_rounds if robust else 1):
@@ -216,7 +293,7 @@ def region_pairs(data, *, persons=None, clusters=None, regions=None, z_threshold
     df["z"] = z
     df["p"] = norm.sf(df["z"])
     df["significant"] = df["z"] >= z_threshold
-    if "flows" in data:
+    if trips is not None:
         t = trips.to_pandas()
         od = t.groupby(["origin", "destination"]).size()
         df["trips_ab"] = [int(od.get((a, b), 0)) for a, b in zip(df["region_a"], df["region_b"])]

@@ -84,17 +84,24 @@ def test_jindu_analyze_with_the_dask_engine_writes_the_same_tables(tmp_path, cli
             assert pq.read_table(a / name).equals(pq.read_table(b / name)), name
 
 
-def test_a_dataset_folder_is_clustered_by_the_workers(city, links, client, tmp_path):
-    """engine="dask" on a partitioned folder: the workers build the evidence rows from the partition files
-    (entities, persons, ID numbers, phones, transfers) — the same clusters as the in-process run."""
+@pytest.fixture(scope="module")
+def city_folder(city, tmp_path_factory):
+    """The city preset as a dataset folder, every table in 3 partitions."""
     from jinduanalytics.io import write_dataset
 
-    folder = tmp_path / "city"
+    folder = tmp_path_factory.mktemp("folder") / "city"
     for i in range(3):
         part = {name: t.slice(i * (t.num_rows // 3 + 1), t.num_rows // 3 + 1) for name, t in city.tables.items()
                 if name != "regions"}
         write_dataset(part, folder, partition=f"shard={i:05d}")
     write_dataset({"regions": city.regions}, folder)
+    return folder
+
+
+def test_a_dataset_folder_is_clustered_by_the_workers(city, links, client, city_folder):
+    """engine="dask" on a partitioned folder: the workers build the evidence rows from the partition files
+    (entities, persons, ID numbers, phones, transfers) — the same clusters as the in-process run."""
+    folder = city_folder
     local = cluster_cases(city, seed=3, links=links)
     dist = cluster_cases(folder, seed=3, engine="dask", client=client)
     assert local.equals(dist)
@@ -173,3 +180,19 @@ def test_a_worker_killed_during_person_linkage_changes_nothing(city, person_link
         dist = resolve_persons(city.person_records, seed=3, engine="dask", client=c)
     assert marker.exists(), "no worker was killed"
     _same_linkage(person_linkage, dist)
+
+
+@pytest.mark.parametrize("max_cases", ["auto", 8, None])
+def test_region_pairs_on_dask_equal_in_process(city, person_linkage, links, client, city_folder, max_cases):
+    """Ties counted on the cluster (persons, entities under the hub cap, clusters; trips here): the same
+    scored table, from the tables in this process and from the partitioned folder."""
+    from jinduanalytics.region_pairs import region_pairs
+
+    persons = person_linkage[1]
+    clusters = cluster_cases(city, seed=3, links=links)
+    local = region_pairs(city, persons=persons, clusters=clusters, max_cases=max_cases)
+    assert local.num_rows > 50 and local.column("significant").to_numpy(zero_copy_only=False).any()
+    for data in (city, city_folder):
+        dist = region_pairs(data, persons=persons, clusters=clusters, max_cases=max_cases, engine="dask",
+                            client=client)
+        assert local.equals(dist), data if not hasattr(data, "tables") else "in-memory"

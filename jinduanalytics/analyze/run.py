@@ -190,7 +190,7 @@ class Run:
         c = self.config["region_pairs"]
         return region_pairs(self.data, persons=self.person_linkage[1], clusters=self.case_clusters,
                             trips=self.trips, z_threshold=c["z_threshold"], two_way_min_share=c["two_way_min_share"],
-                            robust=c["robust"])
+                            robust=c["robust"], engine=self.engine, client=self.client)
 
     @intermediate
     def cross_region_clusters(self) -> pa.Table:
