@@ -58,8 +58,39 @@ def _cmd_generate(args) -> int:
     return 0
 
 
+def _validate_on_dask(args) -> int:
+    """``jindu validate DIR --engine dask``: partition by partition on a Dask cluster."""
+    from ._output import output_folder
+    from .distributed import engine_client, validate_folder
+
+    with engine_client(scheduler=args.scheduler) as client:
+        if args.lenient and args.rejected:
+            with output_folder(args.rejected, inputs=[args.dataset], marker="rejected.json", force=args.force) as tmp:
+                got = validate_folder(args.dataset, lenient=True, rejected_to=tmp, vocabulary=args.vocabulary,
+                                      client=client)
+                (tmp / "rejected.json").write_text(json.dumps({"dataset": str(args.dataset), "engine": "dask"}))
+        else:
+            got = validate_folder(args.dataset, lenient=args.lenient, vocabulary=args.vocabulary, client=client)
+    summary = json.loads(got.schema.metadata[b"jindu.validation"])
+    width = max(len(t) for t in summary)
+    for name, r in summary.items():
+        print(f"{name:<{width}}  {r['rows']:>12,d} rows  {r['rejected']:>8,d} rejected")
+    for p in got.to_pylist()[:20]:
+        print(f"  {p['table']} ({p['file']}): {p['message']} ({p['n_rows']:,d} rows)")
+    n_rejected = sum(r["rejected"] for r in summary.values())
+    if n_rejected and args.rejected:
+        print(f"rejected rows (with _row within their file and _reason) written to {args.rejected}, one file per "
+              "partition")
+    elif n_rejected:
+        print(f"{n_rejected:,d} rows rejected; pass --rejected DIR to write them (with _row and _reason)")
+    return 0
+
+
 def _cmd_validate(args) -> int:
     import warnings
+
+    if args.engine == "dask":
+        return _validate_on_dask(args)
 
     from ._output import output_folder
     from .errors import JinduWarning
@@ -198,6 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "per table, with _row and _reason) to DIR, outside the dataset")
     v.add_argument("--vocabulary", metavar="FILE", help=_VOCABULARY)
     v.add_argument("--force", action="store_true", help=_FORCE)
+    v.add_argument("--engine", choices=["local", "dask"], default="local",
+                   help="dask: each partition file checked by a Dask worker, keys across partitions joined there "
+                        "(nothing read whole into this process)")
+    v.add_argument("--scheduler", metavar="ADDRESS", help="with --engine dask: a running Dask scheduler "
+                                                           "(default: a local cluster for the run)")
     v.set_defaults(func=_cmd_validate)
     return p
 

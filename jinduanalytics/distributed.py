@@ -31,6 +31,7 @@ Needs the ``national`` extra (``pip install jinduanalytics[national]``).
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import warnings
@@ -44,13 +45,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ._kernels.projection import segment_sums
-from .errors import ParameterError
+from .errors import ParameterError, SchemaError
 from .graph.build import _factorize, _pair_hashes, _plain, _rarity_weights, auto_max_cases
 from .graph.csr import CSRGraph
-from .io import _partition_files
-from .tables import as_table, get_table
+from .io import _partition_files, dataset_files, load_table_source
+from .schema import TABLE_ORDER, table_spec
+from .tables import as_table, get_table, rows_text
+from .validate import validate_table
+from .vocabulary import VOCABULARY_FILE, Vocabulary, default_vocabulary
 
-__all__ = ["local_cluster", "engine_client", "case_graph", "case_links", "ENGINES"]
+__all__ = ["local_cluster", "engine_client", "case_graph", "case_links", "validate_folder", "ENGINES"]
 
 #: The engines the engine-aware functions accept.
 ENGINES = ("local", "dask")
@@ -431,3 +435,206 @@ def from_table(table, client) -> object:
     n = max(1, min(4 * max(len(client.scheduler_info().get("workers", {})), 1), len(df) or 1))
     with dask.config.set({"dataframe.convert-string": False}):
         return dd.from_pandas(df, npartitions=n, sort=False)
+
+
+# --- validation, partition by partition ----------------------------------------------------------------------------
+
+def _table_files(folder: Path, path: Path) -> list[tuple[str, str]]:
+    """(file path, path relative to the dataset folder) of a table's file or partition files."""
+    files = _partition_files(path) if path.is_dir() else [path]
+    return [(str(f), str(Path(f).relative_to(folder))) for f in files]
+
+
+def _check_partition(path: str, name: str, references: dict, vocabulary, keep_columns: list[str]):
+    """One partition file through :func:`jinduanalytics.validate.validate_table` (lenient: every row-level
+    check that needs no other partition; references to the regions table included). Returns its problems
+    ``(column, kind, message, rows)``, the rejected rows' reasons, the rows read, and the accepted rows'
+    ``keep_columns`` with ``_row`` (row within the file) for the checks across partitions."""
+    _maybe_die()
+    t = load_table_source(path, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = validate_table(t, name, lenient=True, references=references, vocabulary=vocabulary)
+    problems = [(p.column, p.kind, p.message.split(" (rows")[0], p.rows.tolist()) for p in res.problems]
+    rejected = dict(zip(res.rejected.column("_row").to_pylist(), res.rejected.column("_reason").to_pylist()))
+    kept = np.setdiff1d(np.arange(t.num_rows, dtype=np.int64), np.fromiter(rejected, np.int64, len(rejected)))
+    keys = res.table.select([c for c in keep_columns if c in res.table.column_names]).to_pandas()
+    keys = keys.astype({c: object for c in keys.columns if keys[c].dtype != object})
+    keys["_row"] = kept
+    return problems, rejected, t.num_rows, keys
+
+
+def _checked_keys(checked: tuple, i: int) -> pd.DataFrame:
+    """A checked partition's accepted key values, tagged with its file number."""
+    return checked[3].assign(_file=np.int64(i))
+
+
+def _checked_rows(checked: tuple) -> tuple:
+    """A checked partition's problems, rejected rows and row count (small: gathered here)."""
+    return checked[:3]
+
+
+def _first_seen(part: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """Rows whose key already appeared on an earlier row (file order, then row), as in-process."""
+    part = part.sort_values(["_file", "_row"], kind="stable")
+    dup = part.duplicated(subset=key, keep="first") & part[key].notna().all(axis=1)
+    return part.loc[dup, ["_file", "_row"]]
+
+
+def _write_rejected(path: str, name: str, reasons: dict, out: str) -> int:
+    """A partition's rejected rows as given, with ``_row`` (within the file) and ``_reason``."""
+    t = load_table_source(path, name)
+    rows = sorted(reasons)
+    got = t.take(pa.array(rows, pa.int64())).append_column("_row", pa.array(rows, pa.int64())) \
+        .append_column("_reason", pa.array([reasons[r] for r in rows], pa.string()))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(got, out)
+    return len(rows)
+
+
+def validate_folder(folder, *, lenient: bool = False, rejected_to=None, vocabulary=None, client=None) -> pa.Table:
+    """Validate a dataset folder on a Dask cluster, partition by partition: the checks of
+    :func:`jinduanalytics.validate.validate_dataset`, without reading any table into this process.
+
+    Each partition file is checked by a worker (types, nulls, vocabularies, ranges, duplicates inside
+    the file, references to the regions table, which is read here). What spans partitions is done as
+    distributed joins: duplicate keys across files (the first occurrence in file order is kept) and
+    references to the large tables (``case_id`` in ``cases``, ``record_id`` in ``person_records``),
+    against the keys those tables accept — in table order, so a lenient run rejects a row whose case
+    was rejected, as in-process.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        A dataset folder (tables as Parquet files or partitioned folders).
+    lenient : bool, default False
+        Report and set aside bad rows instead of raising.
+    rejected_to : str or pathlib.Path, optional
+        With ``lenient``: write each partition's rejected rows (as given, with ``_row``: the row within
+        its file, and ``_reason``) to ``<rejected_to>/<the partition's path in the folder>``.
+    vocabulary : Vocabulary, path or mapping, optional
+        Applied on top of the folder's ``vocabulary.toml``.
+    client : distributed.Client, optional
+        Default: a :func:`local_cluster` for the call.
+
+    Returns
+    -------
+    pyarrow.Table
+        One row per problem and file: ``table``, ``file`` (relative to the folder), ``column``, ``kind``,
+        ``message``, ``n_rows``, ``rows`` (the file's offending rows, 0-based), and per table the rows
+        read and rejected in the metadata key ``jindu.validation``.
+
+    Raises
+    ------
+    SchemaError
+        Strict mode: one error naming every problem's table, partition file and first rows.
+    """
+    _need_dask()
+    from dask.dataframe import from_delayed
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ParameterError(f"dataset folder not found: {folder}")
+    if rejected_to is not None and not lenient:
+        raise ParameterError("rejected_to is for lenient=True (strict validation raises instead)")
+    vocab = default_vocabulary()
+    if (folder / VOCABULARY_FILE).is_file():
+        vocab = vocab.extend(folder / VOCABULARY_FILE)
+    if vocabulary is not None:
+        vocab = vocabulary if isinstance(vocabulary, Vocabulary) else vocab.extend(vocabulary)
+    found = dataset_files(folder).read
+    problems: list[dict] = []
+    summary: dict[str, dict] = {}
+    references: dict = {}
+    if "regions" in found:  # small, and its own parent_id refers to it: checked whole, here
+        path = str(found["regions"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = validate_table(load_table_source(path, "regions"), "regions", lenient=True, vocabulary=vocab)
+        for p in res.problems:
+            problems.append({"table": "regions", "file": str(Path(path).relative_to(folder)), "column": p.column,
+                             "kind": p.kind, "message": p.message.split(" (rows")[0], "rows": p.rows.tolist()})
+        references[("regions", "region_id")] = res.table.column("region_id").combine_chunks()
+        summary["regions"] = {"rows": res.n_input, "rejected": res.rejected.num_rows}
+    accepted_keys: dict[str, object] = {}  # table -> Dask frame of its accepted key values
+    with engine_client(client) as cl, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sending large graph")
+        refs = cl.scatter(references, broadcast=True)
+        for name in TABLE_ORDER:
+            if name == "regions" or name not in found:
+                continue
+            spec = table_spec(name)
+            big_refs = [(c.name, c.references) for c in spec.columns
+                        if c.references is not None and c.references[0] not in ("regions", name)]
+            keep = list(dict.fromkeys([*spec.key, *[c for c, _ in big_refs]]))
+            files = _table_files(folder, Path(found[name]))
+            futures = [cl.submit(_check_partition, path, name, refs, vocab, keep, pure=False) for path, _ in files]
+            meta = pd.DataFrame({**{c: pd.Series([], dtype=object) for c in keep}, "_row": np.zeros(0, np.int64),
+                                 "_file": np.zeros(0, np.int64)})
+            keys = from_delayed([cl.submit(_checked_keys, f, i, pure=False) for i, f in enumerate(futures)], meta=meta)
+            local = cl.gather([cl.submit(_checked_rows, f, pure=False) for f in futures])
+            reasons: list[dict] = []
+            n_rows = 0
+            for (_, rel), (probs, rejected, n) in zip(files, local):
+                n_rows += n
+                reasons.append(dict(rejected))
+                for column, kind, message, rows in probs:
+                    problems.append({"table": name, "file": rel, "column": column, "kind": kind, "message": message,
+                                     "rows": rows})
+            bad = []  # (file index, row, reason) found across partitions
+            if spec.key and len(files) > 1:
+                dup = keys.shuffle(on=list(spec.key)).map_partitions(
+                    _first_seen, list(spec.key), meta=meta[["_file", "_row"]]).compute()
+                key_txt = ", ".join(spec.key)
+                bad += [(f, r, f"key ({key_txt}) already in an earlier partition") for f, r in
+                        zip(dup["_file"], dup["_row"])]
+            for column, (ref_table, ref_col) in big_refs:
+                target = accepted_keys.get(ref_table)
+                if target is None:
+                    continue  # the referenced table is absent: not checked (as in-process)
+                hits = target.rename(columns={ref_col: column}).assign(_hit=True)
+                j = keys[keys[column].notnull()][[column, "_file", "_row"]].merge(hits, on=column, how="left")
+                miss = j[j["_hit"].isnull()][["_file", "_row"]].compute()
+                bad += [(f, r, f"column '{column}': value not found in {ref_table}.{ref_col}")
+                        for f, r in zip(miss["_file"], miss["_row"])]
+            by_file: dict[tuple[int, str], list[int]] = {}
+            for f, r, why in bad:
+                reasons[int(f)].setdefault(int(r), why)
+                by_file.setdefault((int(f), why), []).append(int(r))
+            for (f, why), rows in sorted(by_file.items()):
+                kind = "duplicate" if why.startswith("key") else "reference"
+                column = ", ".join(spec.key) if kind == "duplicate" else why.split("'")[1]
+                problems.append({"table": name, "file": files[f][1], "column": column, "kind": kind,
+                                 "message": why, "rows": sorted(rows)})
+            if spec.key and len(spec.key) == 1:  # what later tables may refer to: the accepted keys
+                out_rows = pd.DataFrame([(f, r) for f, rs in enumerate(reasons) for r in rs],
+                                        columns=["_file", "_row"]).astype(np.int64)
+                k = keys[[spec.key[0], "_file", "_row"]]
+                if len(out_rows):
+                    k = k.merge(out_rows.assign(_out=True), on=["_file", "_row"], how="left")
+                    k = k[k["_out"].isnull()]
+                accepted_keys[name] = cl.persist(k[[spec.key[0]]])
+            if lenient and rejected_to is not None:
+                writes = [cl.submit(_write_rejected, path, name, reasons[i], str(Path(rejected_to) / rel),
+                                    pure=False) for i, (path, rel) in enumerate(files) if reasons[i]]
+                cl.gather(writes)
+            summary[name] = {"rows": n_rows, "rejected": sum(len(r) for r in reasons)}
+            del futures, keys
+        accepted_keys.clear()
+    table = pa.table({
+        "table": pa.array([p["table"] for p in problems], pa.string()),
+        "file": pa.array([p["file"] for p in problems], pa.string()),
+        "column": pa.array([p["column"] for p in problems], pa.string()),
+        "kind": pa.array([p["kind"] for p in problems], pa.string()),
+        "message": pa.array([p["message"] for p in problems], pa.string()),
+        "n_rows": pa.array([len(p["rows"]) for p in problems], pa.int64()),
+        "rows": pa.array([p["rows"] for p in problems], pa.list_(pa.int64())),
+    }).replace_schema_metadata({b"jindu.validation": json.dumps(summary).encode()})
+    if problems and not lenient:
+        lines = [f"dataset {folder}: {len(problems)} problem(s); rows are 0-based within each file:"]
+        lines += [f"  - {p['table']} ({p['file']}): {p['message']} ({rows_text(np.asarray(p['rows']))})"
+                  for p in problems[:50]]
+        if len(problems) > 50:
+            lines.append(f"  ... and {len(problems) - 50} more")
+        raise SchemaError("\n".join(lines))
+    return table
