@@ -1,16 +1,18 @@
-"""The national tier (issue 23), as far as it is built: a sharded preset generated in bounded memory, read
-from its partitioned folder, and 集群打零 with the case graph's projection in-process and on Dask.
+"""The national tier (issue 23) end to end on Dask: a sharded preset generated in bounded memory, then
+validation, 集群打零, person linkage and region pairs with the workers reading the partitioned folder.
 
     python benchmarks/bench_national.py                    # 20,000 networks in 4 shards (~1M cases)
-    python benchmarks/bench_national.py --networks 200000  # the national preset (40 shards; see the note)
+    python benchmarks/bench_national.py --networks 200000  # the national preset (40 shards)
     python benchmarks/bench_national.py --quick            # 60 networks in 3 shards (CI smoke run)
-    python benchmarks/bench_national.py --networks 100000 --folder-only   # only the path that scales
+    python benchmarks/bench_national.py --folder-only      # only the path that scales (no in-process rows)
+    python benchmarks/bench_national.py --splink           # + Splink (DuckDB) on the same person records
 
 Each stage runs once, in order, in this process (the Dask rows: plus a LocalCluster of 2 worker
-processes, one thread each); seconds and the peak resident memory of this process (VmHWM; the
-stage's own peak above what was resident before it is ``peak_mb``) and of each Dask worker. Quality:
-NMI/ARI of the clusters against the planted networks (our generator's truth); ``same_as_local``: the
-Dask clusters equal the in-process ones (bit-identical table).
+processes, one thread each, 6 GiB each); seconds and the peak resident memory of this process (VmHWM;
+the stage's own peak above what was resident before it is ``peak_mb``) and of each Dask worker.
+Quality against the planted truth (our generator's): clusters NMI/ARI, linkage pairwise and cluster
+F1 (pairs across source regions), region pairs precision@k (k = planted pairs). ``same_as_local``:
+the Dask table equals the in-process one (bit-identical), from the in-process rows of the same run.
 """
 
 from __future__ import annotations
@@ -59,6 +61,21 @@ def stage(rows: list, tool: str, name: str, fn, **quality):
     return out
 
 
+def _truth(folder, name, columns=None):
+    import pyarrow.parquet as pq
+
+    files = sorted((folder / "truth" / name).rglob("*.parquet"))
+    return pa.concat_tables([pq.read_table(f, columns=columns) for f in files])
+
+
+def _machine_peak_mb(client, rows) -> None:
+    import numpy as np
+
+    peaks = client.run(_worker_peak_mb)
+    rows[-1]["worker_peak_mb"] = round(float(np.max(list(peaks.values()))), 1)
+    rows[-1]["workers_sum_peak_mb"] = round(float(np.sum(list(peaks.values()))), 1)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -66,6 +83,8 @@ def main(argv=None) -> None:
     ap.add_argument("--shard-networks", type=int, default=5_000)
     ap.add_argument("--folder-only", action="store_true",
                     help="only what scales: the workers read the folder (no in-process read, no in-process run)")
+    ap.add_argument("--splink", action="store_true", help="also Splink (DuckDB) on the same person records")
+    ap.add_argument("--keep", metavar="DIR", help="generate into DIR and keep it (default: a temporary folder)")
     args = ap.parse_args(argv)
     n, per = (60, 20) if args.quick else (args.networks, args.shard_networks)
 
@@ -75,59 +94,126 @@ def main(argv=None) -> None:
     from jinduanalytics import distributed as jd
     from jinduanalytics.clusters import case_links, cluster_cases
     from jinduanalytics.io import read_dataset
+    from jinduanalytics.linkage import resolve_persons, score_links
     from jinduanalytics.metrics import ari, nmi
+    from jinduanalytics.region_pairs import region_pairs
     from jinduanalytics.synthetic import generate_sharded
 
-    folder = Path(tempfile.mkdtemp(prefix="jindu-national-"))
+    folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="jindu-national-"))
     name = f"national preset, {n:,d} networks in shards of {per:,d}"
     rows: list[dict] = []
     try:
-        info = stage(rows, "generate_sharded", name, lambda: generate_sharded("national", folder, n_networks=n,
-                                                                              shard_networks=per))
-        print(f"  {info['shards']} shards, {info['rows']['cases']:,d} cases, "
-              f"{info['rows']['person_records']:,d} person records", flush=True)
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        if not (folder / "cases").is_dir():
+            info = stage(rows, "generate_sharded", name, lambda: generate_sharded("national", folder, n_networks=n,
+                                                                                  shard_networks=per))
+            print(f"  {info['shards']} shards, {info['rows']['cases']:,d} cases, "
+                  f"{info['rows']['person_records']:,d} person records", flush=True)
+        truth = _truth(folder, "case_network", ["case_id", "network"])
+        record_person = _truth(folder, "record_person", ["record_id", "person_id"])
+        planted = _truth(folder, "region_links").to_pandas()
+        planted = set(zip(planted["region_a"], planted["region_b"]))
 
-        truth = pa.concat_tables([pq.read_table(f, columns=["case_id", "network"]) for f in
-                                  sorted((folder / "truth" / "case_network").rglob("*.parquet"))])
-
-        def quality(cl):
+        def cluster_quality(cl):
             t = cl.join(truth, "case_id").filter(pc.greater_equal(pc.field("network"), 0))
             a, b = t.column("cluster").to_numpy(), t.column("network").to_numpy()
             return {"nmi": round(nmi(a, b), 4), "ari": round(ari(a, b), 4)}
 
-        local = None
+        region_of = None
+
+        def linkage_quality(res):
+            nonlocal region_of
+            if region_of is None:
+                recs = jd.folder_table(folder, "person_records", ["record_id", "source_region"])
+                region_of = dict(zip(recs.column("record_id").to_pylist(), recs.column("source_region").to_pylist()))
+            s = score_links(res[0], res[1], record_person, across=region_of)
+            return {"pair_f1": round(s["pairwise"]["f1"], 4), "pair_precision": round(s["pairwise"]["precision"], 4),
+                    "pair_recall": round(s["pairwise"]["recall"], 4), "cluster_f1": round(s["cluster"]["f1"], 4)}
+
+        def pairs_quality(rp):
+            k = max(len(planted), 1)
+            top = rp.slice(0, k).to_pandas()
+            hit = [(a, b) in planted or (b, a) in planted for a, b in zip(top["region_a"], top["region_b"])]
+            return {"precision_at_k": round(float(np.mean(hit)) if hit else 0.0, 4), "k": len(planted),
+                    "significant": int(pc.sum(rp.column("significant")).as_py() or 0)}
+
+        local: dict = {}
         if not args.folder_only:
-            ds = stage(rows, "read_dataset (partitioned, validated)", name, lambda: read_dataset(folder),
-                       cases=info["rows"]["cases"])
+            ds = stage(rows, "read_dataset (partitioned, validated)", name, lambda: read_dataset(folder))
             links = stage(rows, "case_links", name, lambda: case_links(ds))
-            local = stage(rows, "cluster_cases (in-process)", name, lambda: cluster_cases(ds, seed=7, links=links),
-                          score=quality)
+            local["clusters"] = stage(rows, "cluster_cases (in-process)", name,
+                                      lambda: cluster_cases(ds, seed=7, links=links), score=cluster_quality)
+            local["persons"] = stage(rows, "resolve_persons (in-process)", name,
+                                     lambda: resolve_persons(ds.person_records, seed=7), score=linkage_quality)
+            local["pairs"] = stage(rows, "region_pairs (in-process)", name,
+                                   lambda: region_pairs(ds, persons=local["persons"][1], clusters=local["clusters"]),
+                                   score=pairs_quality)
+            del ds, links
         with jd.engine_client(n_workers=2, memory_limit="6GiB") as client:
-            if not args.folder_only:
-                dist = stage(rows, "cluster_cases (engine=dask, 2 workers)", name,
-                             lambda: cluster_cases(ds, seed=7, links=links, engine="dask", client=client),
-                             score=quality)
-                rows[-1]["same_as_local"] = bool(local.equals(dist))
-                rows[-1]["worker_peak_mb"] = round(float(np.max(list(client.run(_worker_peak_mb).values()))), 1)
-            fold = stage(rows, "cluster_cases (engine=dask, workers read the folder)", name,
-                         lambda: cluster_cases(folder, seed=7, engine="dask", client=client), score=quality)
-            if local is not None:
-                rows[-1]["same_as_local"] = bool(local.equals(fold))
-            rows[-1]["worker_peak_mb"] = round(float(np.max(list(client.run(_worker_peak_mb).values()))), 1)
-            print(f"  worker peak {rows[-1]['worker_peak_mb']} MB; same as in-process: "
-                  f"{rows[-1].get('same_as_local')}", flush=True)
+            problems = stage(rows, "validate_folder (dask)", name, lambda: jd.validate_folder(folder, client=client))
+            rows[-1]["problems"] = problems.num_rows
+            _machine_peak_mb(client, rows)
+            clusters = stage(rows, "cluster_cases (dask, folder)", name,
+                             lambda: cluster_cases(folder, seed=7, engine="dask", client=client), score=cluster_quality)
+            if "clusters" in local:
+                rows[-1]["same_as_local"] = bool(local["clusters"].equals(clusters))
+            _machine_peak_mb(client, rows)
+            persons = stage(rows, "resolve_persons (dask, folder)", name,
+                            lambda: resolve_persons(folder / "person_records", seed=7, engine="dask", client=client),
+                            score=linkage_quality)
+            if "persons" in local:
+                rows[-1]["same_as_local"] = bool(local["persons"][0].equals(persons[0])
+                                                 and local["persons"][1].equals(persons[1]))
+            _machine_peak_mb(client, rows)
+            pairs = stage(rows, "region_pairs (dask, folder)", name,
+                          lambda: region_pairs(folder, persons=persons[1], clusters=clusters, engine="dask",
+                                               client=client), score=pairs_quality)
+            if "pairs" in local:
+                rows[-1]["same_as_local"] = bool(local["pairs"].equals(pairs))
+            _machine_peak_mb(client, rows)
+        out = folder.parent / (folder.name + "-results")
+
+        def write_results():
+            import pyarrow.parquet as pq
+
+            out.mkdir(exist_ok=True)
+            for label, t in (("case_clusters", clusters), ("record_links", persons[0]),
+                             ("linked_persons", persons[1]), ("region_pairs", pairs)):
+                pq.write_table(t, out / f"{label}.parquet")
+            return out
+
+        stage(rows, "write result tables (Parquet)", name, write_results)
+        shutil.rmtree(out, ignore_errors=True)
+        if args.splink:
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from bench_linkage import run_splink
+
+            def load():
+                return jd.folder_table(folder, "person_records").drop_columns(
+                    [c for c in ("shard",) if c in jd.folder_table(folder, "person_records", ["record_id"])
+                     .column_names]), record_person
+
+            rows.append(H.measure("splink (DuckDB, u 1e6)", name, load,
+                                  lambda d: run_splink(d, quality=True, u_pairs=1e6), warmup=0, repeats=1,
+                                  timeout=3 * 3600))
+            rows.append(H.measure("resolve_persons (in-process, same records)", name, load,
+                                  lambda d: {"links": resolve_persons(d[0], seed=7)[0].num_rows}, warmup=0,
+                                  repeats=1, timeout=3 * 3600))
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    total = sum(r.get("median_s", 0) for r in rows if "(dask" in r["tool"] or r["tool"].startswith("generate")
+                or r["tool"].startswith("write"))
     H.write("national" if not args.folder_only else "national-folder", rows, notes=[
         "one run per stage, in order, in one process; peak_mb: this process's peak resident memory above what it held "
-        "before the stage (VmHWM); worker_peak_mb: the largest Dask worker's peak",
-        "workers read the folder: only the case ids and the projected graph come into this process (Leiden consensus "
-        "runs here); the other rows read the whole dataset into this process",
-        "not built yet (issue 23 stays open): distributed validation, person linkage and region pairs on Dask, the "
-        "Splink/DuckDB comparison",
-        "nmi/ari: clusters against the planted networks (our generator's truth)"], quick=args.quick)
+        "before the stage (VmHWM); worker_peak_mb / workers_sum_peak_mb: the largest Dask worker's peak and the sum "
+        "over the 2 workers since the cluster started",
+        f"generate + the Dask stages + writing the results: {total:,.0f} s",
+        "dask rows: the workers read the partitioned folder; this process holds one column per record or case (ids), "
+        "the assembled case graph (Leiden consensus runs here), the links, and the region-pair scores",
+        "in-process rows read the whole dataset into this process (same_as_local compares with them)",
+        "quality: against the generator's planted truth (networks, record -> person, region links); shards share no "
+        "persons or entities, so cross-shard ties are absent from this preset",
+        "not built: an HTML report for a folder (jindu analyze reads the dataset into this process)"], quick=args.quick)
 
 
 if __name__ == "__main__":
