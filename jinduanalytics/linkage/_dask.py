@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import distributed as engine
 from .._kernels import pairs_block as _pb
@@ -231,14 +232,14 @@ def link_records(records, *, comparisons, blocking, id_column: str = "record_id"
                                   f"{', '.join(map(repr, missing))}")
 
         # 1. order
-        ddf = ddf.assign(**{id_column: ddf[id_column].astype("string")})
+        ddf = ddf.assign(**{id_column: ddf[id_column].astype(pd.StringDtype("pyarrow"))})
         srt = cl.persist(ddf.sort_values(id_column))
         head = srt[[id_column] + ([group_column] if group_column else [])].compute()
         ids = head[id_column]
         if ids.isna().any():
             raise SchemaError(f"records: column '{id_column}' has {int(ids.isna().sum())} missing ids")
-        idv = ids.to_numpy(dtype=object)
-        dup = int((ids.to_numpy()[1:] == ids.to_numpy()[:-1]).sum()) if len(ids) > 1 else 0
+        idv = pa.array(ids.array).cast(pa.string())  # Arrow strings: no Python object per record here
+        dup = int(pc.sum(pc.equal(idv.slice(1), idv.slice(0, len(idv) - 1))).as_py() or 0) if len(idv) > 1 else 0
         if dup:
             raise SchemaError(f"records: column '{id_column}' has {dup} duplicate ids")
         groups = None

@@ -308,8 +308,10 @@ def score_pairs(L: np.ndarray, m, u, lam: float, comparisons, tf_left: dict) -> 
     return weight, prob, cols
 
 
-def _links_table(ids: np.ndarray, ia, ib, weight, prob, is_link, cols: dict) -> pa.Table:
-    out = {"id_l": ids[ia], "id_r": ids[ib], "match_weight": weight, "match_probability": prob, "is_link": is_link}
+def _links_table(ids, ia, ib, weight, prob, is_link, cols: dict) -> pa.Table:
+    """The links table; ``ids``: every record id by position (numpy or Arrow)."""
+    pick = (lambda at: ids.take(pa.array(at, pa.int64()))) if isinstance(ids, pa.Array) else ids.__getitem__
+    out = {"id_l": pick(ia), "id_r": pick(ib), "match_weight": weight, "match_probability": prob, "is_link": is_link}
     out.update(cols)
     return pa.table(out)
 
@@ -549,7 +551,8 @@ def cluster_links(links: pa.Table, ids, *, min_probability: float | None = None)
     pyarrow.Table
         ``record_id``, ``entity`` (0 = the largest), ``entity_size``.
     """
-    ids = pa.array(pd.Series(ids).astype("string").to_numpy(dtype=object), pa.string())
+    ids = ids.cast(pa.string()) if isinstance(ids, pa.Array) else \
+        pa.array(pd.Series(ids).astype("string").to_numpy(dtype=object), pa.string())
     keep = (links.column("is_link").to_numpy(zero_copy_only=False) if min_probability is None
             else links.column("match_probability").to_numpy() >= min_probability)
     t = links.filter(pa.array(keep))
