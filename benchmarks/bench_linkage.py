@@ -71,25 +71,12 @@ def run_jindu(data, *, quality: bool):
     return out
 
 
-def run_splink(data, *, quality: bool, u_pairs: float):
-    import duckdb
-    import pyarrow as pa
+def splink_settings():
+    """Splink set up as its documentation describes, with the levels Chinese names need (module docstring)."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
-    from splink import Linker, SettingsCreator, block_on
-    from splink.backends.duckdb import DuckDBAPI
+    from splink import SettingsCreator, block_on
 
-    from jinduanalytics.linkage.persons import _keys
-
-    pr, truth = data
-    t = time.perf_counter()
-    df = _keys(pr.to_pandas()).rename(columns={"record_id": "unique_id"})
-    df["birth_date"] = df["_birth"].dt.strftime("%Y-%m-%d")
-    df = df.drop(columns=["_birth"])
-    con = duckdb.connect()
-    db_api = DuckDBAPI(connection=con)
-    tables = [db_api.register(part.reset_index(drop=True), table_name=f"r_{reg.replace('-', '_')}")
-              for reg, part in df.groupby("source_region", sort=True)]
     name = cl.CustomComparison(output_column_name="name", comparison_levels=[
         cll.NullLevel("name"), cll.ExactMatchLevel("name").configure(tf_adjustment_column="name"),
         cll.ExactMatchLevel("_py_full"), cll.LevenshteinLevel("name", 1), cll.ElseLevel()])
@@ -98,7 +85,7 @@ def run_splink(data, *, quality: bool, u_pairs: float):
         cll.CustomLevel("substr(id_number_l, 1, 6) = substr(id_number_r, 1, 6) AND "
                         "substr(id_number_l, 15, 4) = substr(id_number_r, 15, 4)", "head and tail agree"),
         cll.LevenshteinLevel("id_number", 1), cll.ElseLevel()])
-    settings = SettingsCreator(
+    return SettingsCreator(
         link_type="link_only",
         comparisons=[name, id_number, cl.DateOfBirthComparison("birth_date", input_is_string=True),
                      cl.ExactMatch("phone"), cl.ExactMatch("sex"), cl.ExactMatch("home_region")],
@@ -108,7 +95,13 @@ def run_splink(data, *, quality: bool, u_pairs: float):
             block_on("_py_full", "_id_tail"), block_on("_py_full", "home_region")],
         retain_intermediate_calculation_columns=False,
     )
-    linker = Linker(tables, settings)
+
+
+def splink_fit_predict(tables, u_pairs: float):
+    """Train (prior, u by random sampling, two EM sessions) and predict at 0.5; cluster at 0.5."""
+    from splink import Linker, block_on
+
+    linker = Linker(tables, splink_settings())
     linker.training.estimate_probability_two_random_records_match(
         [block_on("id_number"), block_on("phone", "name")], recall=0.6)
     linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=7)
@@ -120,16 +113,46 @@ def run_splink(data, *, quality: bool, u_pairs: float):
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("phone"))
     pred = linker.inference.predict(threshold_match_probability=0.5)
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, 0.5)
+    return pred, clusters
+
+
+def splink_frame(pr_pandas):
+    """The records as Splink reads them: the derived keys, ``unique_id``, the birth date as text."""
+    from jinduanalytics.linkage.persons import _keys
+
+    df = _keys(pr_pandas).rename(columns={"record_id": "unique_id"})
+    df["birth_date"] = df["_birth"].dt.strftime("%Y-%m-%d")
+    return df.drop(columns=["_birth"])
+
+
+def splink_quality(p, c, pr, truth) -> dict:
+    import pyarrow as pa
+
+    pairs = pa.table({"id_l": p["unique_id_l"].astype(str), "id_r": p["unique_id_r"].astype(str),
+                      "is_link": [True] * len(p)})
+    sizes = c.groupby("cluster_id")["unique_id"].transform("size")
+    persons = pa.table({"record_id": c["unique_id"].astype(str), "person_id": c["cluster_id"].astype(str),
+                        "entity_size": sizes.to_numpy()})
+    return score(pairs, persons, pr, truth)
+
+
+def run_splink(data, *, quality: bool, u_pairs: float):
+    import duckdb
+    from splink.backends.duckdb import DuckDBAPI
+
+    pr, truth = data
+    t = time.perf_counter()
+    df = splink_frame(pr.to_pandas())
+    con = duckdb.connect()
+    db_api = DuckDBAPI(connection=con)
+    tables = [db_api.register(part.reset_index(drop=True), table_name=f"r_{reg.replace('-', '_')}")
+              for reg, part in df.groupby("source_region", sort=True)]
+    pred, clusters = splink_fit_predict(tables, u_pairs)
     p = pred.as_pandas_dataframe()
     c = clusters.as_pandas_dataframe()
     out = {"pipeline_s": time.perf_counter() - t, "links": int(len(p))}
     if quality:
-        pairs = pa.table({"id_l": p["unique_id_l"].astype(str), "id_r": p["unique_id_r"].astype(str),
-                          "is_link": [True] * len(p)})
-        sizes = c.groupby("cluster_id")["unique_id"].transform("size")
-        persons = pa.table({"record_id": c["unique_id"].astype(str), "person_id": c["cluster_id"].astype(str),
-                            "entity_size": sizes.to_numpy()})
-        out.update(score(pairs, persons, pr, truth))
+        out.update(splink_quality(p, c, pr, truth))
     con.close()
     return out
 
