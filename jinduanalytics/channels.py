@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import routes
+from . import distributed, routes
 from ._checks import check_choice, check_int, check_nonnegative, check_positive
 from .clusters._data import case_links
 from .errors import ParameterError
@@ -200,8 +200,20 @@ def _volume_null(n: np.ndarray, k: np.ndarray, robust: bool, alpha: float):
 
 
 @tabular
+def _substance_rows(cases: pd.DataFrame, period: str, categories: dict, per_region: bool) -> pd.DataFrame:
+    """Per case: its region, period, drug, category and grams."""
+    df = pd.DataFrame({"region_id": cases["region_id"].to_numpy(dtype=object),
+                       "period": period_start(pa.array(cases["date"], pa.date32()), period).to_pandas(),
+                       "drug": cases["drug"].to_numpy(dtype=object),
+                       "quantity_g": cases["quantity_g"].to_numpy(dtype=np.float64)})
+    df["category"] = df["drug"].map(categories).fillna("其他")
+    if not per_region:
+        df["region_id"] = ""
+    return df
+
+
 def substance_table(data, *, period: str = "month", by: str = "drug", per_region: bool = True,
-                    vocabulary=None) -> pa.Table:
+                    vocabulary=None, engine: str = "local", client=None) -> pa.Table:
     """Cases and grams per region, period and drug (or drug category).
 
     Parameters
@@ -216,6 +228,12 @@ def substance_table(data, *, period: str = "month", by: str = "drug", per_region
         False: the whole dataset as one region (``region_id`` null).
     vocabulary : Vocabulary, path or mapping, optional
         Default: the dataset's.
+    engine : {"local", "dask"}
+        ``"dask"``: the cases (a dataset folder's partitions, read by the workers, or a table here) are
+        shuffled by region, period and drug and counted per partition, each group summed in the
+        table's row order — the same table.
+    client : distributed.Client, optional
+        With ``engine="dask"``: the cluster (default: a local one for the call).
 
     Returns
     -------
@@ -233,17 +251,24 @@ def substance_table(data, *, period: str = "month", by: str = "drug", per_region
     ['region_id', 'period', 'category', 'cases']
     """
     check_choice("by", by, ("drug", "category"))
-    vocab = vocabulary_of(data, vocabulary)
-    cases = get_table(data, "cases", columns=("region_id", "date", "drug", "quantity_g"))
-    df = pd.DataFrame({"region_id": _s(cases, "region_id").to_numpy(zero_copy_only=False),
-                       "period": period_start(cases.column("date"), period).to_pandas(),
-                       "drug": _s(cases, "drug").to_numpy(zero_copy_only=False),
-                       "quantity_g": cases.column("quantity_g").to_numpy(zero_copy_only=False)})
-    df["category"] = df["drug"].map(dict((d, c) for d, c, _ in vocab.drugs)).fillna("其他")
-    if not per_region:
-        df["region_id"] = ""
+    check_choice("engine", engine, distributed.ENGINES)
+    folder = distributed.is_folder(data)
+    if folder and engine != "dask":
+        raise ParameterError("substance_table: a folder is read by the workers with engine='dask'; otherwise pass "
+                             "read_dataset(folder)")
+    vocab = distributed.folder_vocabulary(data, vocabulary) if folder else vocabulary_of(data, vocabulary)
+    categories = dict((d, c) for d, c, _ in vocab.drugs)
     keys = ["region_id", "period"] + (["drug", "category"] if by == "drug" else ["category"])
-    out = df.groupby(keys, sort=True, dropna=False).agg(cases=("drug", "size"), quantity_g=("quantity_g", "sum")).reset_index()
+    aggs = {"cases": ("drug", "size"), "quantity_g": ("quantity_g", "sum")}
+    columns = ["region_id", "date", "drug", "quantity_g"]
+    if engine == "dask":
+        with distributed.engine_client(client) as cl:
+            out = distributed.grouped(data, "cases", columns,
+                                      lambda rows: _substance_rows(rows, period, categories, per_region), keys, aggs, cl)
+    else:
+        cases = get_table(data, "cases", columns=tuple(columns)).select(columns).to_pandas()
+        out = _substance_rows(cases, period, categories, per_region).groupby(keys, sort=True, dropna=False) \
+            .agg(**aggs).reset_index()
     out["share"] = out["cases"] / out.groupby(["region_id", "period"])["cases"].transform("sum")
     item = "drug" if by == "drug" else "category"
     first = out.groupby(["region_id", item])["period"].transform("min")

@@ -437,6 +437,62 @@ def from_table(table, client) -> object:
         return dd.from_pandas(df, npartitions=n, sort=False)
 
 
+def folder_vocabulary(folder, vocabulary=None) -> Vocabulary:
+    """A dataset folder's vocabulary: the shipped one, the folder's ``vocabulary.toml``, then ``vocabulary``
+    (as :func:`jinduanalytics.io.read_dataset` builds it)."""
+    vocab = default_vocabulary()
+    if (Path(folder) / VOCABULARY_FILE).is_file():
+        vocab = vocab.extend(Path(folder) / VOCABULARY_FILE)
+    if vocabulary is not None:
+        vocab = vocabulary if isinstance(vocabulary, Vocabulary) else vocab.extend(vocabulary)
+    return vocab
+
+
+def _read_ordered(path: str, i: int, columns: list[str]) -> pd.DataFrame:
+    """A partition file's columns with its place in the table's row order (file number, row)."""
+    _maybe_die()
+    df = pq.read_table(path, columns=columns).to_pandas()
+    return df.assign(_file=np.int64(i), _row=np.arange(len(df), dtype=np.int64))
+
+
+def _group_part(part: pd.DataFrame, keys: list[str], aggs: dict) -> pd.DataFrame:
+    """A partition's groups (each group's rows all in it), aggregated in the table's row order."""
+    _maybe_die()
+    part = part.sort_values(["_file", "_row"], kind="stable")
+    return part.groupby(keys, sort=True, dropna=False).agg(**aggs).reset_index()
+
+
+def grouped(data, name: str, columns: list[str], prepare, keys: list[str], aggs: dict, client) -> pd.DataFrame:
+    """``prepare(rows).groupby(keys, sort=True, dropna=False).agg(**aggs)`` of table ``name`` on the cluster:
+    the rows shuffled by the keys, each group aggregated in the table's row order (so a float sum is the
+    in-process float). ``prepare`` maps each partition's rows (per row)."""
+    import dask
+    import dask.dataframe as dd
+
+    if is_folder(data):
+        path = _table_path(data, name)
+        if path is None:
+            raise ParameterError(f"{data}: no {name} table")
+        files = path if isinstance(path, list) else [path]
+        meta = pq.read_table(files[0], columns=columns).slice(0, 0).to_pandas() \
+            .assign(_file=np.zeros(0, np.int64), _row=np.zeros(0, np.int64))
+        with dask.config.set({"dataframe.convert-string": False}):
+            rows = dd.from_delayed([dask.delayed(_read_ordered)(f, i, columns) for i, f in enumerate(files)], meta=meta)
+    else:
+        df = get_table(data, name, columns=tuple(columns)).select(columns).to_pandas()
+        df = df.assign(_file=np.int64(0), _row=np.arange(len(df), dtype=np.int64))
+        n = max(1, min(4 * max(len(client.scheduler_info().get("workers", {})), 1), len(df) or 1))
+        with dask.config.set({"dataframe.convert-string": False}):
+            rows = dd.from_pandas(df, npartitions=n, sort=False)
+    with dask.config.set({"dataframe.convert-string": False}):
+        ready = rows.map_partitions(lambda p: prepare(p).assign(_file=p["_file"].to_numpy(), _row=p["_row"].to_numpy()),
+                                    meta=prepare(rows._meta).assign(_file=np.zeros(0, np.int64),
+                                                                    _row=np.zeros(0, np.int64)))
+        meta = _group_part(ready._meta, keys, aggs)
+        got = ready.shuffle(on=keys).map_partitions(_group_part, keys, aggs, meta=meta).compute()
+    return got.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
 # --- validation, partition by partition ----------------------------------------------------------------------------
 
 def _table_files(folder: Path, path: Path) -> list[tuple[str, str]]:
@@ -537,11 +593,7 @@ def validate_folder(folder, *, lenient: bool = False, rejected_to=None, vocabula
         raise ParameterError(f"dataset folder not found: {folder}")
     if rejected_to is not None and not lenient:
         raise ParameterError("rejected_to is for lenient=True (strict validation raises instead)")
-    vocab = default_vocabulary()
-    if (folder / VOCABULARY_FILE).is_file():
-        vocab = vocab.extend(folder / VOCABULARY_FILE)
-    if vocabulary is not None:
-        vocab = vocabulary if isinstance(vocabulary, Vocabulary) else vocab.extend(vocabulary)
+    vocab = folder_vocabulary(folder, vocabulary)
     found = dataset_files(folder).read
     problems: list[dict] = []
     summary: dict[str, dict] = {}

@@ -289,3 +289,18 @@ def test_jindu_validate_with_the_dask_engine(city, client, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "rejected rows" in printed and (out / "rejected.json").is_file()
     assert (out / "cases" / "shard=00002" / "part-0.parquet").is_file()
+
+
+@pytest.mark.parametrize("options", [dict(), dict(by="category", period="quarter"), dict(per_region=False)],
+                         ids=["drug-month", "category-quarter", "whole-dataset"])
+def test_per_region_period_counts_on_dask_equal_in_process(city, client, city_folder, options):
+    """Cases and grams per region, period and drug: grouped on the workers, each group summed in the table's
+    row order — the same floats as in-process, from the tables here and from the partitioned folder."""
+    from jinduanalytics.channels import substance_table
+
+    local = substance_table(city, **options)
+    assert local.num_rows > 10
+    for data in (city, city_folder):
+        assert local.equals(substance_table(data, engine="dask", client=client, **options))
+    with pytest.raises(ParameterError, match="engine='dask'"):
+        substance_table(city_folder)

@@ -200,12 +200,14 @@ class Run:
     @intermediate
     def substances(self) -> pa.Table:
         """Cases per region, period and drug."""
-        return substance_table(self.data, period=self.config["channels"]["period"], by="drug")
+        return substance_table(self.data, period=self.config["channels"]["period"], by="drug", engine=self.engine,
+                               client=self.client)
 
     @intermediate
     def substance_categories(self) -> pa.Table:
         """Cases per period and drug category, the whole dataset."""
-        return substance_table(self.data, period=self.config["channels"]["period"], by="category", per_region=False)
+        return substance_table(self.data, period=self.config["channels"]["period"], by="category", per_region=False,
+                               engine=self.engine, client=self.client)
 
     @intermediate
     def parcel_evidence(self) -> pa.Table | None:
