@@ -150,6 +150,18 @@ def _cmd_analyze(args) -> int:
     if args.dataset is None or args.out is None:
         raise ParameterError("jindu analyze needs a DATASET folder and --out DIR (or --print-config)")
     t = time.perf_counter()
+    if args.folder:
+        if args.engine != "dask":
+            raise ParameterError("--folder is for --engine dask (the Dask workers read the folder)")
+        if args.vocabulary:
+            raise ParameterError("--vocabulary with --folder: put the additions in the folder's vocabulary.toml")
+        res = analyze(args.dataset, args.out, config=config, progress=not args.quiet,
+                      show_identifiers=args.show_identifiers, force=args.force, engine="dask",
+                      scheduler=args.scheduler)
+        cl = res["case_clusters"]
+        print(f"analysed {args.dataset} on Dask: {cl.num_rows:,d} cases clustered in {time.perf_counter() - t:.1f} s")
+        print(f"report: {Path(res['report']).resolve()}")
+        return 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", JinduWarning)
         ds = read_dataset(args.dataset, vocabulary=args.vocabulary)
@@ -204,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "or --scheduler); the same results")
     a.add_argument("--scheduler", metavar="ADDRESS", help="with --engine dask: a running Dask scheduler "
                                                           "(tcp://host:8786)")
+    a.add_argument("--folder", action="store_true",
+                   help="with --engine dask: the workers read the dataset folder and no table is read whole into this "
+                        "process (the national tier); the report has the clusters, person linkage, region pairs and "
+                        "substances")
     a.add_argument("--quiet", action="store_true", help="no progress bars")
     a.add_argument("--force", action="store_true", help=_FORCE)
     a.set_defaults(func=_cmd_analyze)

@@ -396,6 +396,17 @@ def folder_table(folder, name: str, columns: list[str] | None = None) -> pa.Tabl
     return pa.concat_tables([pq.read_table(f, columns=columns) for f in files], promote_options="default")
 
 
+def folder_rows(folder) -> list[tuple[str, int]]:
+    """(table, rows) of every canonical table of a dataset folder, from the Parquet footers (nothing read)."""
+    out = []
+    for name in TABLE_ORDER:
+        path = _table_path(folder, name)
+        if path is not None:
+            files = path if isinstance(path, list) else [path]
+            out.append((name, sum(pq.ParquetFile(f).metadata.num_rows for f in files)))
+    return out
+
+
 def folder_case_ids(folder) -> pa.Table:
     """The ``case_id`` column of a dataset folder's cases (one column read from every partition)."""
     got = folder_table(folder, "cases", ["case_id"])

@@ -304,3 +304,28 @@ def test_per_region_period_counts_on_dask_equal_in_process(city, client, city_fo
         assert local.equals(substance_table(data, engine="dask", client=client, **options))
     with pytest.raises(ParameterError, match="engine='dask'"):
         substance_table(city_folder)
+
+
+def test_jindu_analyze_a_folder_on_dask(city_folder, city, client, tmp_path, capsys):
+    """--engine dask --folder: nothing read whole into this process; the distributed stages' tables (equal to
+    in-process) and a report with their sections."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from jinduanalytics.channels import substance_table
+    from jinduanalytics.cli import main
+
+    out = tmp_path / "out"
+    assert main(["analyze", str(city_folder), "--out", str(out), "--quiet", "--engine", "dask", "--folder",
+                 "--scheduler", client.scheduler.address]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["engine"] == "dask" and manifest["input_rows"]["cases"] == city.cases.num_rows
+    from jinduanalytics.linkage import resolve_persons
+
+    assert pq.read_table(out / "linked_persons.parquet").equals(resolve_persons(city.person_records, seed=7)[1])
+    assert pq.read_table(out / "substances.parquet").equals(substance_table(city))
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "of 3 cases or more" in html and "Cross-region linkage" in html and "Substances" in html
+    assert main(["analyze", str(city_folder), "--out", str(tmp_path / "o2"), "--folder"]) == 2
+    assert "--engine dask" in capsys.readouterr().err

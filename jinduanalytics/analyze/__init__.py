@@ -29,12 +29,13 @@ from .._progress import stages
 from .._version import __version__
 from ..clusters import mask_value
 from ..community import provenance
-from ..distributed import ENGINES, engine_client
+from ..distributed import ENGINES, engine_client, folder_vocabulary, is_folder
+from ..errors import ParameterError
 from ..io import _partition_files, dataset_files
 from ..vocabulary import vocabulary_of
 from .report import png_base64, render_report
 from .run import Run, cross_region_clusters
-from .sections import SECTIONS, Section
+from .sections import FOLDER_SECTIONS, SECTIONS, Section
 
 __all__ = ["analyze", "analyze_into", "input_files", "file_hashes", "Run", "SECTIONS", "Section", "cross_region_clusters"]
 
@@ -99,10 +100,15 @@ def analyze(data, out, *, seed: int | None = None, config: dict | None = None, s
         ``out`` overlaps the input, holds other files, or cannot be written (nothing is
         written then).
     """
+    check_choice("engine", engine, ENGINES)
+    if is_folder(data):
+        if engine != "dask":
+            raise ParameterError(f"analyze: a dataset folder ({data}) is read by the Dask workers with engine='dask'; "
+                                 "otherwise pass read_dataset(folder)")
+        source = data if source is None else source
     files = input_files(data, source)
     hashes = file_hashes(files)  # before anything is written
     src = source if source is not None else getattr(data, "source", None)
-    check_choice("engine", engine, ENGINES)
     with contextlib.ExitStack() as stack:
         if engine == "dask":
             client = stack.enter_context(engine_client(client, scheduler))
@@ -165,9 +171,10 @@ def analyze_into(data, out: Path, *, seed: int | None, source, input_sha256: dic
     run = Run(data, config=config, seed=seed, engine=engine, client=client)
     mask = None if show_identifiers else mask_value
     sections: list[Section] = []
-    with stages([fn.__name__.removesuffix("_section") for fn in SECTIONS] + ["report"], enabled=progress,
+    which = FOLDER_SECTIONS if run.folder else SECTIONS
+    with stages([fn.__name__.removesuffix("_section") for fn in which] + ["report"], enabled=progress,
                 desc="jindu analyze") as step:
-        for fn in SECTIONS:
+        for fn in which:
             step(fn.__name__.removesuffix("_section"))
             sections.append(fn(run, mask))
         step("report")
@@ -184,10 +191,10 @@ def analyze_into(data, out: Path, *, seed: int | None, source, input_sha256: dic
         (out / "report.html").write_text(html, encoding="utf-8")
         written.append("report.html")
     res["timings"] = dict(step.timings)
-    if run.checkpoints is not None:
+    if not run.folder and run.checkpoints is not None:
         res["plain_share_under_evasion"] = run.checkpoints["plain_share_under_evasion"]
     prov = provenance(run.case_clusters)
-    vocab = vocabulary_of(data)
+    vocab = folder_vocabulary(data) if run.folder else vocabulary_of(data)
     manifest = {
         "jinduanalytics": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -199,9 +206,9 @@ def analyze_into(data, out: Path, *, seed: int | None, source, input_sha256: dic
         "config": run.config,
         "source": str(source) if source is not None else None,
         "input_sha256": input_sha256,
-        "input_rows": {name: data[name].num_rows for name in data},
+        "input_rows": dict(run.table_rows()) if run.folder else {name: data[name].num_rows for name in data},
         "window": list(run.data.window) if getattr(run.data, "window", None) else None,
-        "analysed_rows": {name: run.data[name].num_rows for name in run.data},
+        "analysed_rows": dict(run.table_rows()),
         "parameters": {"cluster_cases": prov["params"]},
         "input_digest": prov["input_digest"],
         "vocabulary": {"sources": list(vocab.sources),
@@ -215,8 +222,12 @@ def analyze_into(data, out: Path, *, seed: int | None, source, input_sha256: dic
 
 def _kpis(run: Run) -> list[tuple[str, str]]:
     cl = run.case_clusters.to_pandas()
-    cov = run.trace_coverage.to_pandas()
     n3 = int((cl["cluster_size"] >= 3).sum())
+    if run.folder:  # no summary or trace: they read every table in this process
+        sizes = cl.groupby("cluster").size()
+        return [("cases", f"{len(cl):,d}"), ("clusters (3+ cases)", f"{int((sizes >= 3).sum()):,d}"),
+                ("cases in them", f"{n3:,d}"), ("mean stability", f"{cl['stability'].mean():.3f}" if len(cl) else "–")]
+    cov = run.trace_coverage.to_pandas()
     traced = cov["traced"].sum() / max(cov["cases"].sum(), 1)
     stability = f"{cl['stability'].mean():.3f}" if len(cl) else "–"
     return [("cases", f"{len(cl):,d}"), ("clusters (3+ cases)", f"{run.cluster_summary.num_rows:,d}"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import datetime
+import pathlib
 from functools import cached_property
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .. import routes
+from .. import distributed, routes
 from ..channels import parcel_channels, parcel_evidence, precursor_links, substance_table
 from ..checkpoints import interception, place_checkpoints
 from ..clusters import (
@@ -31,11 +32,13 @@ from ..clusters import (
 )
 from ..clusters._data import case_links
 from ..disruption import key_players, removal_curves
+from ..errors import ParameterError
 from ..lifecycle import track_clusters
 from ..linkage import resolve_persons
 from ..money import cluster_money, collection_accounts, money_typologies
 from ..options import tabular
 from ..region_pairs import region_pairs
+from ..regions import regions_table
 from ..risk import hidden_demand, person_risk, region_risk
 from ..temporal import window
 from ..trends import change_points, indicators
@@ -106,10 +109,31 @@ class Run:
             self.config["seed"] = seed
         self.seed = self.config["seed"]
         w = self.config["window"]
+        #: a dataset folder the Dask workers read (``engine="dask"``); else tables in this process
+        self.folder = distributed.is_folder(data)
+        if self.folder and (w["from"] or w["to"]):
+            raise ParameterError("a date window is applied to tables in this process: pass read_dataset(folder), "
+                                 "or no window")
         self.data = window(data, w["from"] or None, w["to"] or None) if (w["from"] or w["to"]) else data
 
     def has(self, table: str) -> bool:
+        if self.folder:
+            return distributed._table_path(self.data, table) is not None
         return table in self.data
+
+    def table_rows(self) -> list[tuple[str, int]]:
+        """(table, rows) of every table (a folder's: from the Parquet footers, nothing read)."""
+        if self.folder:
+            return distributed.folder_rows(self.data)
+        return [(name, self.data[name].num_rows) for name in self.data]
+
+    @intermediate
+    def regions(self) -> pa.Table:
+        """The dataset's regions table, or the shipped one."""
+        if self.folder:
+            found = distributed.folder_table(self.data, "regions")
+            return regions_table({"regions": found} if found is not None else {})
+        return regions_table(self.data)
 
     # --- evidence shared by several analyses ----------------------------------------------------
     @intermediate
@@ -120,13 +144,16 @@ class Run:
     @intermediate
     def trips(self) -> pa.Table | None:
         """Consignments reconstructed from the flow legs (None without a flows table)."""
-        return routes.trips(self.data) if self.has("flows") else None
+        if not self.has("flows"):
+            return None
+        return routes.trips(distributed.folder_table(self.data, "flows") if self.folder else self.data)
 
     # --- 集群打零 ----------------------------------------------------------------------------------
     @intermediate
     def case_clusters(self) -> pa.Table:
         c = self.config["clusters"]
-        return cluster_cases(self.data, seed=self.seed, links=self.case_links, density=c["density"], n_runs=c["n_runs"],
+        return cluster_cases(self.data, seed=self.seed, links=None if self.folder else self.case_links,
+                             density=c["density"], n_runs=c["n_runs"],
                              rarity=c["rarity"], max_cases=c["max_cases"], engine=self.engine, client=self.client)
 
     @intermediate
@@ -182,7 +209,10 @@ class Run:
         if not self.has("person_records"):
             return None, None
         c = self.config["linkage"]
-        return resolve_persons(self.data["person_records"], seed=self.seed, threshold=c["threshold"],
+        records = distributed._table_path(self.data, "person_records") if self.folder else self.data["person_records"]
+        if isinstance(records, list):  # a partitioned folder: the workers read its files
+            records = str(pathlib.Path(self.data) / "person_records")
+        return resolve_persons(records, seed=self.seed, threshold=c["threshold"],
                                across=c["across"], engine=self.engine, client=self.client)
 
     @intermediate

@@ -16,16 +16,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .. import plot
+from .. import distributed, plot
 from ..clusters import cluster_timeline
 from ..linkage import explain_link
 from ..money import TYPOLOGIES, money_network
 from ..plot._chart import chart_script
-from ..regions import regions_table
 from ..tables import get_table
 from .run import Run
 
-__all__ = ["Section", "SECTIONS"]
+__all__ = ["Section", "SECTIONS", "FOLDER_SECTIONS"]
 
 
 @dataclass
@@ -58,13 +57,35 @@ def _table_html(df: pd.DataFrame, max_rows: int = 15) -> str:
 
 def _region_names(run: Run) -> dict[str, str]:
     """Region id -> name (the dataset's regions table, or the shipped one), for the report's tables."""
-    r = regions_table(run.data).select(["region_id", "name"]).to_pydict()
+    r = run.regions.select(["region_id", "name"]).to_pydict()
     return dict(zip(r["region_id"], r["name"]))
 
 
+def _dataset_regions(run: Run) -> pa.Table | None:
+    """The dataset's own regions table (None without one)."""
+    if run.folder:
+        return distributed.folder_table(run.data, "regions")
+    return get_table(run.data, "regions", required=False)
+
+
 def data_section(run: Run, mask) -> Section:
-    rows = [(name, run.data[name].num_rows) for name in run.data]
-    return Section("data", "sections/data.html.j2", context={"rows": rows})
+    return Section("data", "sections/data.html.j2", context={"rows": run.table_rows()})
+
+
+def folder_clusters_section(run: Run, mask) -> Section:
+    """集群打零 of a dataset folder: the clusters and their sizes (the summary, evidence and charts read
+    every table in this process; :func:`clusters_section` draws them)."""
+    cl = run.case_clusters.to_pandas()
+    per = cl.groupby("cluster").agg(n_cases=("case_id", "size"), stability=("stability", "mean")).reset_index()
+    per = per.sort_values(["n_cases", "cluster"], ascending=[False, True], kind="stable")
+    per["stability"] = per["stability"].round(3)
+    bins = [1, 2, 3, 5, 10, 20, 50, 100, np.inf]
+    labels = ["1", "2", "3-4", "5-9", "10-19", "20-49", "50-99", "100+"]
+    sizes = pd.cut(per["n_cases"], bins=bins, right=False, labels=labels).value_counts().reindex(labels)
+    dist = pd.DataFrame({"cases per cluster": labels, "clusters": sizes.to_numpy()})
+    return Section("clusters", "sections/folder_clusters.html.j2", tables={"case_clusters": run.case_clusters},
+                   context={"n_cases": len(cl), "n_clusters": int((per["n_cases"] >= 3).sum()),
+                            "sizes": _table_html(dist, len(dist)), "table": _table_html(per, 15)})
 
 
 def clusters_section(run: Run, mask) -> Section:
@@ -121,7 +142,7 @@ def linkage_section(run: Run, mask) -> Section:
     pairs = run.region_pairs
     if pairs.num_rows:
         figures["pairs"] = plot.region_heatmap(pairs, value="z", significant="significant", vmin=0.0,
-                                               regions=get_table(run.data, "regions", required=False),
+                                               regions=_dataset_regions(run),
                                                title="地区关联 region pairs: combined z (* = z >= 3)")
     rp = pairs.to_pandas()
     show = rp[["rank", "region_a", "region_b"] + [c for c in ("persons", "entities", "clusters", "trips") if c in rp]
@@ -179,8 +200,8 @@ def disruption_section(run: Run, mask) -> Section:
                    figures={"disruption": fig}, context={"table": _table_html(d["key_players"].to_pandas().round(3), 10)})
 
 
-def channels_section(run: Run, mask) -> Section:
-    names = _region_names(run)
+def _substances(run: Run, names: dict) -> tuple[dict, dict]:
+    """The substance trend figure and the table of new substances' first appearances."""
     cats = run.substance_categories
     figures, context = {}, {}
     if cats.num_rows:
@@ -191,6 +212,22 @@ def channels_section(run: Run, mask) -> Section:
     new = new.merge(totals, on=["region_id", "drug"]).sort_values(["period", "region_id"], ascending=[False, True])
     new = new.assign(region=new["region_id"].map(lambda r: names.get(r, r)), first_seen=new["period"].astype(str))
     context["emerging"] = _table_html(new[["region", "drug", "category", "first_seen", "cases_total"]], 12) if len(new) else None
+    return figures, context
+
+
+def substances_section(run: Run, mask) -> Section:
+    """Substances per region and period (a dataset folder's report: the parcel and precursor channels
+    read every table in this process; :func:`channels_section` adds them)."""
+    figures, context = _substances(run, _region_names(run))
+    return Section("channels", "sections/substances.html.j2",
+                   tables={"substances": run.substances, "substance_categories": run.substance_categories},
+                   figures=figures, context=context)
+
+
+def channels_section(run: Run, mask) -> Section:
+    names = _region_names(run)
+    cats = run.substance_categories
+    figures, context = _substances(run, names)
     ch = run.parcel_channels
     context["parcels"] = ch is not None
     if ch is not None:
@@ -331,4 +368,10 @@ def money_section(run: Run, mask) -> Section:
 SECTIONS: list[Callable[[Run, Callable | None], Section]] = [
     data_section, clusters_section, trace_section, money_section, linkage_section, channels_section, time_section,
     monitoring_section, routes_section, checkpoints_section, disruption_section,
+]
+
+#: The sections of a dataset folder analysed on Dask (``jindu analyze DIR --engine dask --folder``): what the
+#: distributed stages compute, without reading any whole table into this process.
+FOLDER_SECTIONS: list[Callable[[Run, Callable | None], Section]] = [
+    data_section, folder_clusters_section, linkage_section, substances_section,
 ]
