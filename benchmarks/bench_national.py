@@ -247,35 +247,43 @@ def main(argv=None) -> None:
             if "pairs" in local:
                 rows[-1]["same_as_local"] = bool(local["pairs"].equals(pairs))
             _machine_peak_mb(client, rows)
-        out = folder.parent / (folder.name + "-results")
+            out = folder.parent / (folder.name + "-report")
 
-        def write_results():
-            import pyarrow.parquet as pq
+            def report():
+                """The national report (jindu analyze --folder) from the tables computed above: its
+                sections' own work (substance counts on the cluster, figures, tables) and the files."""
+                from jinduanalytics.analyze import analyze_into
+                from jinduanalytics.analyze.run import Run
 
-            out.mkdir(exist_ok=True)
-            for label, t in (("case_clusters", clusters), ("record_links", persons[0]),
-                             ("linked_persons", persons[1]), ("region_pairs", pairs)):
-                pq.write_table(t, out / f"{label}.parquet")
-            return out
+                shutil.rmtree(out, ignore_errors=True)
+                out.mkdir()
+                run = Run(str(folder), seed=7, engine="dask", client=client)
+                run.__dict__.update(case_clusters=clusters, person_linkage=persons, region_pairs=pairs)
+                analyze_into(str(folder), out, seed=7, source=str(folder), input_sha256={}, progress=False,
+                             show_identifiers=False, engine="dask", client=client, run=run)
+                return out
 
-        stage(rows, "write result tables (Parquet)", name, write_results)
-        shutil.rmtree(out, ignore_errors=True)
+            stage(rows, "report (tables, figures, report.html)", name, report)
+            _machine_peak_mb(client, rows)
+        if not args.keep:
+            shutil.rmtree(out, ignore_errors=True)
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
     total = sum(r.get("median_s", 0) for r in rows if "(dask" in r["tool"] or r["tool"].startswith("generate")
-                or r["tool"].startswith("write"))
+                or r["tool"].startswith("report"))
     H.write("national" if not args.folder_only else "national-folder", rows, notes=[
         "one run per stage, in order, in one process; peak_mb: this process's peak resident memory above what it held "
         "before the stage (VmHWM); worker_peak_mb / workers_sum_peak_mb: the largest Dask worker's peak and the sum "
         "over the 2 workers since the cluster started",
-        f"generate + the Dask stages + writing the results: {total:,.0f} s",
+        f"generate + the Dask stages + the report: {total:,.0f} s",
         "dask rows: the workers read the partitioned folder; this process holds one column per record or case (ids), "
         "the assembled case graph (Leiden consensus runs here), the links, and the region-pair scores",
         "in-process rows read the whole dataset into this process (same_as_local compares with them)",
         "quality: against the generator's planted truth (networks, record -> person, region links); shards share no "
         "persons or entities, so cross-shard ties are absent from this preset",
-        "not built: an HTML report for a folder (jindu analyze reads the dataset into this process)"], quick=args.quick)
+        "report: jindu analyze --folder's sections rendered from the stages' tables (substance counts on the cluster, "
+        "figures, report.html and the result tables written)"], quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -143,7 +143,8 @@ def input_files(data, source=None) -> dict[str, Path]:
 
 
 def analyze_into(data, out: Path, *, seed: int | None, source, input_sha256: dict, progress: bool,
-                 show_identifiers: bool, config: dict | None = None, engine: str = "local", client=None) -> dict:
+                 show_identifiers: bool, config: dict | None = None, engine: str = "local", client=None,
+                 run: Run | None = None) -> dict:
     """Run every section and write its tables, the report and the manifest into the existing
     folder ``out``, in place (:func:`analyze` calls it on a temporary folder it renames into place).
 
@@ -161,6 +162,8 @@ def analyze_into(data, out: Path, *, seed: int | None, source, input_sha256: dic
         Input file -> hash, taken before the run.
     progress, show_identifiers, config, engine, client
         As in :func:`analyze`.
+    run : Run, optional
+        A run of ``data`` whose intermediates are (partly) computed already (default: a new one).
 
     Returns
     -------
@@ -168,7 +171,7 @@ def analyze_into(data, out: Path, *, seed: int | None, source, input_sha256: dic
         As :func:`analyze` (without ``"report"``).
     """
     out = Path(out)
-    run = Run(data, config=config, seed=seed, engine=engine, client=client)
+    run = run if run is not None else Run(data, config=config, seed=seed, engine=engine, client=client)
     mask = None if show_identifiers else mask_value
     sections: list[Section] = []
     which = FOLDER_SECTIONS if run.folder else SECTIONS
