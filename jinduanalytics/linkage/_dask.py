@@ -98,13 +98,25 @@ def _read_columns(comparisons) -> list[str]:
     return out
 
 
-def _positioned(part: pd.DataFrame, offset: int, group_column: str | None, groups) -> pd.DataFrame:
-    """Step 1: every record's position (its partition's offset + its row) and group code."""
+def _bucketed(part: pd.DataFrame, id_column: str, cuts: np.ndarray) -> pd.DataFrame:
+    """Step 1: every record's id range (``cuts``: the sorted ids that start buckets 1, 2, ...)."""
     engine._maybe_die()
-    part = part.reset_index(drop=True)
-    pos = np.arange(offset, offset + len(part), dtype=np.int64)
+    ids = part[id_column].to_numpy(dtype=object)
+    return part.assign(_bucket=np.searchsorted(cuts, ids, side="right").astype(np.int64))
+
+
+def _positioned(part: pd.DataFrame, id_column: str, starts: np.ndarray, group_column: str | None,
+                groups) -> pd.DataFrame:
+    """Step 1: every record's position — its bucket's start + its rank by id in the bucket (a bucket's
+    records all arrive in one partition) — and group code."""
+    engine._maybe_die()
+    part = part.sort_values(["_bucket", id_column], kind="stable").reset_index(drop=True)
+    bucket = part["_bucket"].to_numpy()
+    first = np.r_[0, np.flatnonzero(bucket[1:] != bucket[:-1]) + 1] if len(part) else np.zeros(0, np.int64)
+    rank = np.arange(len(part), dtype=np.int64) - np.repeat(first, np.diff(np.r_[first, len(part)]))
+    pos = starts[bucket] + rank
     g = pd.Index(groups).get_indexer(part[group_column]).astype(np.int64) if group_column else pos
-    return part.assign(_pos=pos, _g=g)
+    return part.drop(columns=["_bucket"]).assign(_pos=pos, _g=g)
 
 
 def _rows_at(part: pd.DataFrame, need: np.ndarray) -> pd.DataFrame:
@@ -126,7 +138,9 @@ def _block_part(part: pd.DataFrame, rule: tuple, bit: int, max_block: int) -> pd
         order = ok[np.lexsort((pos[ok], key[ok]))]  # by key, then position: the in-process order of a block
         ia, ib, skipped_blocks, skipped_records = _pb.block_pairs(order, key[order], part["_g"].to_numpy(),
                                                                   max_block)
-        pairs = pd.DataFrame({"a": pos[ia], "b": pos[ib], "m": np.full(ia.size, np.int64(1) << bit)})
+        pa_, pb_ = pos[ia], pos[ib]  # the kernel orders a pair by row; the model by position
+        pairs = pd.DataFrame({"a": np.minimum(pa_, pb_), "b": np.maximum(pa_, pb_),
+                              "m": np.full(ia.size, np.int64(1) << bit)})
     counts = pd.DataFrame({"a": [len(pairs), skipped_records], "b": [skipped_blocks, 0], "m": [-1, -2]},
                           dtype=np.int64)
     return pd.concat([pairs, counts], ignore_index=True)
@@ -201,11 +215,10 @@ def link_records(records, *, comparisons, blocking, id_column: str = "record_id"
     """:func:`jinduanalytics.linkage.link_records` (one table, no ``right``) on a Dask cluster.
 
     ``records`` may also be a Dask DataFrame or a Parquet path; ``prepare`` maps each partition
-    before anything else (per record). Returns the links table (the in-process one) and every
+    before anything else (per record; the id and group columns are read as given, before it). Returns the links table (the in-process one) and every
     record id in id order.
     """
     engine._need_dask()
-    import dask
     import dask.dataframe as dd
     from distributed import wait
 
@@ -215,12 +228,13 @@ def link_records(records, *, comparisons, blocking, id_column: str = "record_id"
     C = len(comparisons)
     with engine.engine_client(client) as cl, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sending large graph")  # in-memory input travels in the graph
-        ddf = _as_ddf(records, cl, npartitions)
-        if prepare is not None:
-            ddf = ddf.map_partitions(prepare, meta=prepare(ddf._meta))
+        raw = _as_ddf(records, cl, npartitions)
+        ddf = raw.map_partitions(prepare, meta=prepare(raw._meta)) if prepare is not None else raw
         columns = list(ddf.columns)
-        if id_column not in columns:
+        if id_column not in columns or id_column not in raw.columns:
             raise SchemaError(f"records: missing id column '{id_column}'; found: {', '.join(map(str, columns))}")
+        raw = raw.assign(**{id_column: raw[id_column].astype(pd.StringDtype("pyarrow"))})
+        ddf = ddf.assign(**{id_column: ddf[id_column].astype(pd.StringDtype("pyarrow"))})
         if group_column is not None and group_column not in columns:
             raise SchemaError(f"records: missing group column '{group_column}'")
         for comp in comparisons:
@@ -231,35 +245,41 @@ def link_records(records, *, comparisons, blocking, id_column: str = "record_id"
                 raise SchemaError(f"blocking rule {rule}: the records have no column(s) "
                                   f"{', '.join(map(repr, missing))}")
 
-        # 1. order
-        ddf = ddf.assign(**{id_column: ddf[id_column].astype(pd.StringDtype("pyarrow"))})
-        srt = cl.persist(ddf.sort_values(id_column))
-        head = srt[[id_column] + ([group_column] if group_column else [])].compute()
-        ids = head[id_column]
-        if ids.isna().any():
-            raise SchemaError(f"records: column '{id_column}' has {int(ids.isna().sum())} missing ids")
-        idv = pa.array(ids.array).cast(pa.string())  # Arrow strings: no Python object per record here
+        # 1. order: the ids (and groups) come here — two columns, read as such — and are sorted here; the
+        # records are range-partitioned by id (buckets of equal size) and numbered within their bucket
+        head = raw[[id_column] + ([group_column] if group_column else [])].compute()
+        ids = pa.array(head[id_column].array)
+        ids = (ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids).cast(pa.string())
+        if ids.null_count:
+            raise SchemaError(f"records: column '{id_column}' has {ids.null_count} missing ids")
+        order = pc.sort_indices(ids)  # byte order = code-point order, as in-process
+        idv = ids.take(order)  # Arrow strings: no Python object per record here
         dup = int(pc.sum(pc.equal(idv.slice(1), idv.slice(0, len(idv) - 1))).as_py() or 0) if len(idv) > 1 else 0
         if dup:
             raise SchemaError(f"records: column '{id_column}' has {dup} duplicate ids")
+        n = len(idv)
         groups = None
         if group_column is not None:
-            codes, groups = pd.factorize(head[group_column], use_na_sentinel=True)
+            codes, groups = pd.factorize(head[group_column].iloc[order.to_numpy()], use_na_sentinel=True)
             if (codes < 0).any():
                 raise SchemaError(f"records: column '{group_column}' has {int((codes < 0).sum())} missing values")
             codes = codes.astype(np.int64)
-        n = len(idv)
+        del head, ids, order
         if n < 2:
             return _no_links(comparisons, threshold, n), idv
         if group_column is None:
             codes = np.arange(n, dtype=np.int64)
-        lengths = srt.map_partitions(len).compute().to_numpy()
-        offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
-        meta = srt._meta.assign(_pos=np.zeros(0, np.int64), _g=np.zeros(0, np.int64))
-        recs = dd.from_delayed([dask.delayed(_positioned)(p, int(o), group_column, groups)
-                                for p, o in zip(srt.to_delayed(), offsets[:-1])], meta=meta)
+        n_buckets = max(1, min(ddf.npartitions, n))
+        starts = (np.arange(n_buckets, dtype=np.int64) * n) // n_buckets
+        cuts = np.asarray(idv.take(pa.array(starts[1:])).to_pylist(), dtype=object)
+        meta = ddf._meta.assign(_pos=np.zeros(0, np.int64), _g=np.zeros(0, np.int64))
+        recs = ddf.map_partitions(_bucketed, id_column, cuts, meta=ddf._meta.assign(_bucket=np.zeros(0, np.int64)))
+        recs = recs.shuffle(on="_bucket", npartitions=n_buckets).map_partitions(
+            _positioned, id_column, starts, group_column, groups, meta=meta)
         recs = cl.persist(recs)
-        del srt
+        got_n, got_sum = (int(x) for x in cl.compute([recs["_pos"].count(), recs["_pos"].sum()], sync=True))
+        if got_n != n or got_sum != n * (n - 1) // 2:
+            raise RuntimeError("linkage on dask: the records' positions do not cover the sorted ids")
 
         # 2. u from random pairs, compared here
         rng = np.random.default_rng(seed)
