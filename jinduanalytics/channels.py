@@ -199,7 +199,6 @@ def _volume_null(n: np.ndarray, k: np.ndarray, robust: bool, alpha: float):
     return z, pv, expected
 
 
-@tabular
 def _substance_rows(cases: pd.DataFrame, period: str, categories: dict, per_region: bool) -> pd.DataFrame:
     """Per case: its region, period, drug, category and grams."""
     df = pd.DataFrame({"region_id": cases["region_id"].to_numpy(dtype=object),
@@ -212,6 +211,7 @@ def _substance_rows(cases: pd.DataFrame, period: str, categories: dict, per_regi
     return df
 
 
+@tabular
 def substance_table(data, *, period: str = "month", by: str = "drug", per_region: bool = True,
                     vocabulary=None, engine: str = "local", client=None) -> pa.Table:
     """Cases and grams per region, period and drug (or drug category).

@@ -49,6 +49,7 @@ from .errors import ParameterError, SchemaError
 from .graph.build import _factorize, _pair_hashes, _plain, _rarity_weights, auto_max_cases
 from .graph.csr import CSRGraph
 from .io import _partition_files, dataset_files, load_table_source
+from .options import tabular
 from .schema import TABLE_ORDER, table_spec
 from .tables import as_table, get_table, rows_text
 from .validate import validate_table
@@ -559,6 +560,7 @@ def _write_rejected(path: str, name: str, reasons: dict, out: str) -> int:
     return len(rows)
 
 
+@tabular
 def validate_folder(folder, *, lenient: bool = False, rejected_to=None, vocabulary=None, client=None) -> pa.Table:
     """Validate a dataset folder on a Dask cluster, partition by partition: the checks of
     :func:`jinduanalytics.validate.validate_dataset`, without reading any table into this process.
