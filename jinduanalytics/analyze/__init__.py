@@ -37,7 +37,8 @@ from .report import png_base64, render_report
 from .run import Run, cross_region_clusters
 from .sections import FOLDER_SECTIONS, SECTIONS, Section
 
-__all__ = ["analyze", "analyze_into", "input_files", "file_hashes", "Run", "SECTIONS", "Section", "cross_region_clusters"]
+__all__ = ["analyze", "analyze_into", "input_files", "file_hashes", "Run", "SECTIONS", "FOLDER_SECTIONS", "Section",
+           "cross_region_clusters"]
 
 
 def analyze(data, out, *, seed: int | None = None, config: dict | None = None, source: str | None = None,

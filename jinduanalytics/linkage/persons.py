@@ -150,7 +150,7 @@ def resolve_persons(person_records, *, threshold: float = 0.5, across: str | Non
     engine : {"local", "dask"}, default "local"
         ``"dask"``: blocking, comparison and scoring run over partitions on a Dask cluster, the
         model is fitted from their pattern counts — the same links, model and persons bit for bit
-        (:mod:`jinduanalytics.linkage._dask` says how).
+        (the module ``jinduanalytics.linkage._dask`` says how).
     client : distributed.Client, optional
         With ``engine="dask"``: the cluster (default: a local one for the call).
     **link_options
