@@ -128,6 +128,12 @@ def engine_client(client=None, scheduler: str | None = None, **cluster_options) 
             cluster.close()
 
 
+def n_partitions(client, rows: int, requested: int | None = None) -> int:
+    """Partitions for an in-memory table of ``rows`` rows: ``requested``, else 4 per worker; at most one a row."""
+    per_worker = 4 * max(len(client.scheduler_info().get("workers", {})), 1)
+    return max(1, min(requested or per_worker, rows or 1))
+
+
 def _maybe_die() -> None:
     """Fault injection for the tests: the first task that finds no marker creates it and kills its worker."""
     path = os.environ.get(_KILL_ONCE)
@@ -259,7 +265,7 @@ def _case_graph(links, *, cases, rarity, max_cases, kind_weights, client, nparti
             ddf = links[["case_id", "kind", "value"]]
         else:
             t = as_table(links, "links").select(["case_id", "kind", "value"])
-            n = max(1, min(npartitions or 4 * max(len(cl.scheduler_info().get("workers", {})), 1), t.num_rows or 1))
+            n = n_partitions(cl, t.num_rows, npartitions)
             # the rows travel inside the task graph: a lost worker's partitions can be rebuilt from it
             # (scattered data would die with the worker); a national dataset is read by the workers instead
             ddf = dd.from_pandas(t.to_pandas(), npartitions=n, sort=False)
@@ -444,7 +450,7 @@ def from_table(table, client) -> object:
 
     df = table.to_pandas() if isinstance(table, pa.Table) else table
     df = df.astype({c: object for c in df.columns if pd.api.types.is_string_dtype(df[c]) and df[c].dtype != object})
-    n = max(1, min(4 * max(len(client.scheduler_info().get("workers", {})), 1), len(df) or 1))
+    n = n_partitions(client, len(df))
     with dask.config.set({"dataframe.convert-string": False}):
         return dd.from_pandas(df, npartitions=n, sort=False)
 
@@ -493,7 +499,7 @@ def grouped(data, name: str, columns: list[str], prepare, keys: list[str], aggs:
     else:
         df = get_table(data, name, columns=tuple(columns)).select(columns).to_pandas()
         df = df.assign(_file=np.int64(0), _row=np.arange(len(df), dtype=np.int64))
-        n = max(1, min(4 * max(len(client.scheduler_info().get("workers", {})), 1), len(df) or 1))
+        n = n_partitions(client, len(df))
         with dask.config.set({"dataframe.convert-string": False}):
             rows = dd.from_pandas(df, npartitions=n, sort=False)
     with dask.config.set({"dataframe.convert-string": False}):

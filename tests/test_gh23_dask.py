@@ -84,18 +84,21 @@ def test_jindu_analyze_with_the_dask_engine_writes_the_same_tables(tmp_path, cli
             assert pq.read_table(a / name).equals(pq.read_table(b / name)), name
 
 
+def _write_partitioned(tables: dict, folder, parts: int):
+    """A dataset folder with every table but regions cut into ``parts`` partitions (regions whole)."""
+    from jinduanalytics.io import write_dataset
+
+    for i in range(parts):
+        write_dataset({name: t.slice(i * (t.num_rows // parts + 1), t.num_rows // parts + 1)
+                       for name, t in tables.items() if name != "regions"}, folder, partition=f"shard={i:05d}")
+    write_dataset({"regions": tables["regions"]}, folder)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def city_folder(city, tmp_path_factory):
     """The city preset as a dataset folder, every table in 3 partitions."""
-    from jinduanalytics.io import write_dataset
-
-    folder = tmp_path_factory.mktemp("folder") / "city"
-    for i in range(3):
-        part = {name: t.slice(i * (t.num_rows // 3 + 1), t.num_rows // 3 + 1) for name, t in city.tables.items()
-                if name != "regions"}
-        write_dataset(part, folder, partition=f"shard={i:05d}")
-    write_dataset({"regions": city.regions}, folder)
-    return folder
+    return _write_partitioned(city.tables, tmp_path_factory.mktemp("folder") / "city", 3)
 
 
 def test_a_dataset_folder_is_clustered_by_the_workers(city, links, client, city_folder):
@@ -202,7 +205,6 @@ def _planted_folder(city, folder):
     """The city preset in 3 partitions per table with problems planted: a case id repeated in a later
     partition, an unknown drug (its case's persons and entities then point at a rejected case), a
     case_persons row naming no case, a person record without a name."""
-    from jinduanalytics.io import write_dataset
 
     tabs = dict(city.tables)
     cases = tabs["cases"]
@@ -219,10 +221,7 @@ def _planted_folder(city, folder):
     names = pr.column("name").to_pylist()
     names[-3] = None
     tabs["person_records"] = pr.set_column(pr.schema.get_field_index("name"), "name", pa.array(names, pa.string()))
-    for i in range(3):
-        part = {k: t.slice(i * (t.num_rows // 3 + 1), t.num_rows // 3 + 1) for k, t in tabs.items() if k != "regions"}
-        write_dataset(part, folder, partition=f"shard={i:05d}")
-    write_dataset({"regions": city.regions}, folder)
+    _write_partitioned(tabs, folder, 3)
     return cases.column("case_id")[at].as_py()
 
 
@@ -265,14 +264,7 @@ def test_validation_on_dask_rejects_what_the_in_process_validation_rejects(city,
 
 
 def _clean_folder(city, folder):
-    from jinduanalytics.io import write_dataset
-
-    for i in range(2):
-        part = {k: t.slice(i * (t.num_rows // 2 + 1), t.num_rows // 2 + 1) for k, t in city.tables.items()
-                if k != "regions"}
-        write_dataset(part, folder, partition=f"shard={i:05d}")
-    write_dataset({"regions": city.regions}, folder)
-    return folder
+    return _write_partitioned(city.tables, folder, 2)
 
 
 def test_jindu_validate_with_the_dask_engine(city, client, tmp_path, capsys):

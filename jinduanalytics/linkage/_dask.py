@@ -82,8 +82,7 @@ def _as_ddf(records, client, npartitions: int | None):
     else:
         raise ParameterError(f"records must be a pyarrow Table, a pandas or Dask DataFrame or a Parquet path; "
                              f"got {type(records).__name__}")
-    workers = max(len(client.scheduler_info().get("workers", {})), 1)
-    n = max(1, min(npartitions or 4 * workers, len(df) or 1))
+    n = engine.n_partitions(client, len(df), npartitions)
     with dask.config.set({"dataframe.convert-string": False}):  # dates stay dates, as in-process
         return dd.from_pandas(df, npartitions=n, sort=False)
 
