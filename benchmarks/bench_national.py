@@ -116,8 +116,7 @@ def run_splink_on_disk(folder: Path, *, u_pairs: float = 1e6, memory_limit: str 
         con.close()
     finally:
         _shutil.rmtree(work, ignore_errors=True)
-    recs = jd.folder_table(folder, "person_records", ["record_id", "source_region"])
-    across = dict(zip(recs.column("record_id").to_pylist(), recs.column("source_region").to_pylist()))
+    across = jd.folder_table(folder, "person_records", ["record_id", "source_region"])
     pairs = pa.table({"id_l": p["unique_id_l"].astype(str), "id_r": p["unique_id_r"].astype(str),
                       "is_link": [True] * len(p)})
     no_persons = pa.table({"record_id": pa.array([], pa.string()), "person_id": pa.array([], pa.string())})
@@ -189,8 +188,7 @@ def main(argv=None) -> None:
         def linkage_quality(res):
             nonlocal region_of
             if region_of is None:
-                recs = jd.folder_table(folder, "person_records", ["record_id", "source_region"])
-                region_of = dict(zip(recs.column("record_id").to_pylist(), recs.column("source_region").to_pylist()))
+                region_of = jd.folder_table(folder, "person_records", ["record_id", "source_region"])
             s = score_links(res[0], res[1], record_person, across=region_of)
             return {"pair_f1": round(s["pairwise"]["f1"], 4), "pair_precision": round(s["pairwise"]["precision"], 4),
                     "pair_recall": round(s["pairwise"]["recall"], 4), "cluster_f1": round(s["cluster"]["f1"], 4)}

@@ -153,3 +153,53 @@ def test_bad_input_errors_name_table_and_column():
         link_records(df.iloc[:2], comparisons=[ExactMatch("name")], blocking=[("name",)], threshold=1.5)
     with pytest.raises(SchemaError, match="person_records: missing column"):
         resolve_persons(pa.table({"record_id": ["a"]}))
+
+
+def _score_by_sets(links, persons, truth, across):
+    """score_links's oracle: pairs as Python sets of record-id tuples."""
+    def pairs_of(rows):
+        by = {}
+        for r, p in rows:
+            if r is not None and p is not None:
+                by.setdefault(p, set()).add(r)
+        return {(a, b) for m in by.values() for a in m for b in m
+                if a < b and (across is None or across.get(a) is None or across.get(b) is None
+                              or across[a] != across[b])}
+
+    def prf(pred, true):
+        tp = len(pred & true)
+        p = tp / len(pred) if pred else 1.0
+        r = tp / len(true) if true else 1.0
+        return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "tp": tp,
+                "fp": len(pred) - tp, "fn": len(true) - tp}
+
+    true = pairs_of(zip(truth["record_id"], truth["person_id"]))
+    pred = {(min(a, b), max(a, b)) for a, b, k in zip(links["id_l"], links["id_r"], links["is_link"]) if k}
+    cl = pairs_of(zip(persons["record_id"], persons["person_id"]))
+    return {"pairwise": prf(pred, true), "cluster": prf(cl, true), "true_pairs": len(true)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_score_links_matches_set_oracle(data):
+    """Integer-coded pair counting gives the set-of-tuples scores: duplicate rows, null persons,
+    self-links, records without a group, groups given as a table or a mapping."""
+    ids = [f"r{i}" for i in range(data.draw(st.integers(2, 12)))]
+    rid = st.sampled_from(ids)
+    person = st.one_of(st.none(), st.integers(0, 4))
+    truth = data.draw(st.lists(st.tuples(rid, person), max_size=20))
+    persons = data.draw(st.lists(st.tuples(rid, person), max_size=20))
+    links = data.draw(st.lists(st.tuples(rid, rid, st.booleans()), max_size=15))
+    groups = data.draw(st.dictionaries(rid, st.sampled_from(["gd", "gx", "hn"])))
+    t = {"record_id": [r for r, _ in truth], "person_id": [None if p is None else f"p{p}" for _, p in truth]}
+    q = {"record_id": [r for r, _ in persons], "person_id": [None if p is None else f"p{p}" for _, p in persons]}
+    lk = {"id_l": [a for a, _, _ in links], "id_r": [b for _, b, _ in links], "is_link": [k for _, _, k in links]}
+    tables = [pa.table(t, schema=pa.schema([("record_id", pa.string()), ("person_id", pa.string())])),
+              pa.table(q, schema=pa.schema([("record_id", pa.string()), ("person_id", pa.string())])),
+              pa.table(lk, schema=pa.schema([("id_l", pa.string()), ("id_r", pa.string()), ("is_link", pa.bool_())]))]
+    for across in (None, groups):
+        expected = _score_by_sets(lk, q, t, across)
+        assert score_links(tables[2], tables[1], tables[0], across=across) == expected
+    as_table = pa.table({"record_id": pa.array(list(groups), pa.string()),
+                         "region": pa.array(list(groups.values()), pa.string())})
+    assert score_links(tables[2], tables[1], tables[0], across=as_table) == _score_by_sets(lk, q, t, groups)

@@ -191,8 +191,9 @@ def score_links(links: pa.Table, persons: pa.Table, truth: pa.Table, *, across=N
     """Pairwise and cluster precision / recall / F1 against ``truth`` (``record_id``, ``person_id``).
 
     True pairs are the pairs of records of one true person (restricted to pairs across
-    ``across`` groups when given: a mapping record_id -> group). Cluster scores use every
-    pair of records placed in one entity.
+    ``across`` groups when given). Cluster scores use every pair of records placed in one entity.
+    Pairs are counted as integer codes (no Python object per pair), so a national run's tens of
+    millions of pairs score in a few gigabytes.
 
     Parameters
     ----------
@@ -202,28 +203,71 @@ def score_links(links: pa.Table, persons: pa.Table, truth: pa.Table, *, across=N
         ``record_id``, ``person_id`` (from :func:`resolve_persons`).
     truth : pyarrow.Table
         ``record_id``, ``person_id`` of the true persons (``truth["record_person"]``).
-    across : mapping, optional
-        record_id -> group: only pairs across groups count.
+    across : pyarrow.Table or mapping, optional
+        Each record's group — a table of ``record_id`` and one group column (e.g.
+        ``person_records.select(["record_id", "source_region"])``), or a mapping record_id ->
+        group: only pairs across groups count. A record without a group differs from every group.
     """
-    def pairs_of(df: pd.DataFrame) -> set:
-        """Pairs of records sharing a person_id (and in different groups when ``across``)."""
-        d = df[["record_id", "person_id"]].dropna()
-        d = d[d.groupby("person_id")["record_id"].transform("size") >= 2]
-        x = d.merge(d, on="person_id", suffixes=("_l", "_r"))
-        x = x[x["record_id_l"] < x["record_id_r"]]
-        if across is not None:
-            x = x[x["record_id_l"].map(across).to_numpy() != x["record_id_r"].map(across).to_numpy()]
-        return set(zip(x["record_id_l"], x["record_id_r"]))
+    if across is not None and not isinstance(across, pa.Table):
+        across = pa.table({"record_id": pa.array(list(across.keys()), truth.schema.field("record_id").type),
+                           "group": pa.array([None if g is None else str(g) for g in across.values()], pa.string())})
+    columns = [truth.column("record_id"), persons.column("record_id"), links.column("id_l"),
+               links.column("id_r")] + ([across.column("record_id")] if across is not None else [])
+    rid = truth.schema.field("record_id").type
+    universe = pc.unique(pa.chunked_array([c.cast(rid) for c in columns], rid)).drop_null().cast(rid)
+    n = len(universe)
 
-    def prf(pred: set, true: set) -> dict:
-        tp = len(pred & true)
-        p = tp / len(pred) if pred else 1.0
-        r = tp / len(true) if true else 1.0
+    def code(col) -> np.ndarray:
+        """Each value's position in ``universe`` (-1 for null)."""
+        col = col.cast(universe.type)
+        return pc.fill_null(pc.index_in(col, value_set=universe).cast(pa.int64()), -1).to_numpy()
+
+    group = None
+    if across is not None:
+        group = np.full(n, -1, dtype=np.int64)
+        g = pc.dictionary_encode(across.column(1)).combine_chunks().indices
+        g = pc.fill_null(g.cast(pa.int64()), -1).to_numpy()
+        group[code(across.column("record_id"))] = g
+
+    def keyed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Distinct unordered pairs (a, b) as one int64 each."""
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        return np.unique(lo * n + hi)
+
+    def pairs_of(table: pa.Table) -> np.ndarray:
+        """Pairs of distinct records sharing a person_id (and in different groups when ``across``)."""
+        rec = code(table.column("record_id"))
+        person = pc.dictionary_encode(table.column("person_id")).combine_chunks().indices
+        person = pc.fill_null(person.cast(pa.int64()), -1).to_numpy()
+        ok = (rec >= 0) & (person >= 0)
+        rec, person = rec[ok], person[ok]
+        order = np.lexsort((rec, person))
+        rec, person = rec[order], person[order]
+        starts = np.flatnonzero(np.r_[True, person[1:] != person[:-1]])
+        sizes = np.diff(np.r_[starts, len(person)])
+        out = [np.empty(0, np.int64)]
+        for k in np.unique(sizes[sizes >= 2]):
+            members = rec[starts[sizes == k][:, None] + np.arange(k)]
+            i, j = np.triu_indices(k, 1)
+            a, b = members[:, i].ravel(), members[:, j].ravel()
+            keep = a != b
+            if group is not None:
+                ga, gb = group[a], group[b]
+                keep &= (ga != gb) | (ga < 0) | (gb < 0)
+            out.append(keyed(a[keep], b[keep]))
+        return np.unique(np.concatenate(out))
+
+    def prf(pred: np.ndarray, true: np.ndarray) -> dict:
+        tp = len(np.intersect1d(pred, true, assume_unique=True))
+        p = tp / len(pred) if len(pred) else 1.0
+        r = tp / len(true) if len(true) else 1.0
         return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "tp": tp,
                 "fp": len(pred) - tp, "fn": len(true) - tp}
 
-    true = pairs_of(truth.select(["record_id", "person_id"]).to_pandas())
-    lk = links.filter(links.column("is_link")).select(["id_l", "id_r"]).to_pandas()
-    pred = {(min(a, b), max(a, b)) for a, b in zip(lk["id_l"], lk["id_r"])}
-    cl = pairs_of(persons.select(["record_id", "person_id"]).to_pandas())
+    true = pairs_of(truth.select(["record_id", "person_id"]))
+    lk = links.filter(links.column("is_link"))
+    a, b = code(lk.column("id_l")), code(lk.column("id_r"))
+    ok = (a >= 0) & (b >= 0)
+    pred = keyed(a[ok], b[ok])
+    cl = pairs_of(persons.select(["record_id", "person_id"]))
     return {"pairwise": prf(pred, true), "cluster": prf(cl, true), "true_pairs": len(true)}
