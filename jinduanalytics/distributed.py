@@ -89,14 +89,12 @@ def local_cluster(n_workers: int = 2, *, memory_limit: str = "6GiB", local_direc
         Closing it (``client.close()``, or ``with``) also stops the cluster.
     """
     _need_dask()
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)  # a line per shuffle at WARNING otherwise
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                           local_directory=local_directory, dashboard_address=":0", silence_logs=logging.ERROR)
-    client = Client(cluster)
-    client._jindu_owns_cluster = cluster  # closed with the client (see engine_client)
-    return client
+    # no address: the client starts its own LocalCluster with these options, and closing it stops the cluster
+    return Client(n_workers=n_workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
+                  local_directory=local_directory, dashboard_address=":0", silence_logs=logging.ERROR)
 
 
 @contextlib.contextmanager
@@ -122,10 +120,7 @@ def engine_client(client=None, scheduler: str | None = None, **cluster_options) 
     try:
         yield own
     finally:
-        cluster = getattr(own, "_jindu_owns_cluster", None)
         own.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def n_partitions(client, rows: int, requested: int | None = None) -> int:

@@ -4,10 +4,10 @@
 touches pairs or records is a Dask task over partitions; only arrays of one number per record
 (the sorted ids, the group codes) and the model's pattern counts come back to this process.
 
-1. **Order.** The records are sorted by id across the cluster (``sort_values``); a record's
-   position is its partition's offset plus its row — the position the in-process run gives it.
-   The ids and the group column come back (one column each) for the checks (missing, duplicate
-   ids), the group codes (numbered as in-process: by first appearance in id order) and the output.
+1. **Order.** The ids (and the group column) come here, one column each, and are sorted here as
+   Arrow strings (the checks: missing, duplicate ids; the group codes, numbered as in-process: by
+   first appearance in id order). The records are range-partitioned by id into buckets of equal
+   size and numbered within their bucket: a record's position is the one the in-process run gives it.
 2. **u.** The random pairs are drawn here from the same generator as in-process (a function of the
    record count and the seed); the records at those positions are fetched and compared here.
 3. **Blocking** is a shuffle by each rule's key: a block's records meet in one partition, ordered
