@@ -111,16 +111,20 @@ def engine_client(client=None, scheduler: str | None = None, **cluster_options) 
         For :func:`local_cluster`.
     """
     _need_dask()
-    if client is not None:
-        yield client
-        return
-    from distributed import Client
+    with warnings.catch_warnings():
+        # "Sending large graph": an in-memory table split into partitions travels in the task graph, on purpose
+        # (scattered data would die with a worker; a national dataset is read by the workers instead)
+        warnings.filterwarnings("ignore", message="Sending large graph")
+        if client is not None:
+            yield client
+            return
+        from distributed import Client
 
-    own = Client(scheduler) if scheduler else local_cluster(**cluster_options)
-    try:
-        yield own
-    finally:
-        own.close()
+        own = Client(scheduler) if scheduler else local_cluster(**cluster_options)
+        try:
+            yield own
+        finally:
+            own.close()
 
 
 def n_partitions(client, rows: int, requested: int | None = None) -> int:
@@ -268,9 +272,7 @@ def _case_graph(links, *, cases, rarity, max_cases, kind_weights, client, nparti
         meta_coded = pd.DataFrame({"a": np.zeros(0, np.int64), "eh": np.zeros(0, np.int64),
                                    "kind": pd.Series([], dtype=object), "value": pd.Series([], dtype=object)})
         coded = ddf.map_partitions(_coded, ids, meta=meta_coded).shuffle("eh")
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Sending large graph")
-            coded = cl.persist(coded)
+        coded = cl.persist(coded)
         cap = max_cases
         if cap == "auto":
             counts = coded.map_partitions(_entity_counts, meta={"eh": np.int64, "k": np.int64, "kind": object})
@@ -283,9 +285,7 @@ def _case_graph(links, *, cases, rarity, max_cases, kind_weights, client, nparti
         sums = pairs.shuffle("a").map_partitions(
             _pair_sums, meta=pd.DataFrame({"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64),
                                            "w": np.zeros(0, np.float64)}))
-        with warnings.catch_warnings():  # "Sending large graph": the in-memory rows, on purpose (above)
-            warnings.filterwarnings("ignore", message="Sending large graph")
-            got = sums.compute()
+        got = sums.compute()
         del coded
     if got.empty:
         indptr = np.zeros(n_cases + 1, dtype=np.int64)
@@ -303,12 +303,18 @@ def _case_graph(links, *, cases, rarity, max_cases, kind_weights, client, nparti
 
 
 def _table_path(folder, name: str):
-    """A dataset folder's table: its partitioned folder or its single Parquet file (None when absent)."""
-    folder = Path(folder)
-    if (folder / name).is_dir() and _partition_files(folder / name):
-        return [str(f) for f in _partition_files(folder / name)]
-    f = folder / f"{name}.parquet"
-    return str(f) if f.is_file() else None
+    """A dataset folder's table as the workers read it: its partition files or its single Parquet file (None
+    when absent). The folder's files are mapped as :func:`jinduanalytics.io.dataset_files` maps them (one
+    source per table); the workers read Parquet only."""
+    path = dataset_files(folder).read.get(name)
+    if path is None:
+        return None
+    if path.is_dir():
+        return [str(f) for f in _partition_files(path)]
+    if path.suffix.lower() != ".parquet":
+        raise ParameterError(f"{path}: the Dask engine's workers read Parquet; write table '{name}' as "
+                             f"{name}.parquet or a folder of Parquet partitions")
+    return str(path)
 
 
 def _read(folder, name: str, columns: list[str]):
@@ -623,8 +629,7 @@ def validate_folder(folder, *, lenient: bool = False, rejected_to=None, vocabula
         references[("regions", "region_id")] = res.table.column("region_id").combine_chunks()
         summary["regions"] = {"rows": res.n_input, "rejected": res.rejected.num_rows}
     accepted_keys: dict[str, object] = {}  # table -> Dask frame of its accepted key values
-    with engine_client(client) as cl, warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sending large graph")
+    with engine_client(client) as cl:
         refs = cl.scatter(references, broadcast=True)
         for name in TABLE_ORDER:
             if name == "regions" or name not in found:

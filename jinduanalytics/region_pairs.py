@@ -24,7 +24,6 @@ Stouffer's sum ``z = sum z_t / sqrt(T)``.
 from __future__ import annotations
 
 import itertools
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -256,8 +255,7 @@ def region_pairs(data, *, persons=None, clusters=None, regions=None, z_threshold
     """
     check_choice("engine", engine, distributed.ENGINES)
     if engine == "dask":
-        with distributed.engine_client(client) as cl, warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Sending large graph")  # in-memory tables travel in the graph
+        with distributed.engine_client(client) as cl:
             parts, vol = _dask_ties(data, persons, clusters, max_cases, cl)
         if trips is None:
             flows = distributed.folder_table(data, "flows") if distributed.is_folder(data) else (

@@ -119,3 +119,20 @@ def test_cli_generates_national_shard_by_shard_and_analyzes_it(tmp_path, capsys)
     assert main(["analyze", str(out), "--out", str(res), "--quiet"]) == 0
     manifest = json.loads((res / "manifest.json").read_text())
     assert len(manifest["input_sha256"]["cases"]) == 64
+
+
+def test_the_workers_read_the_folder_as_read_dataset_maps_it(county, tmp_path):
+    """The Dask engine finds a folder's tables as read_dataset does: one source per table, Parquet only."""
+    from jinduanalytics import distributed as jd
+
+    _split(county, tmp_path / "d", "cases", [300, 700])
+    assert jd.folder_table(tmp_path / "d", "cases").equals(county.cases)  # the files as written
+    assert jd.folder_table(tmp_path / "d", "regions").equals(county.regions)
+    assert jd.folder_table(tmp_path / "d", "no_such_table") is None
+    pq.write_table(county.cases, tmp_path / "d" / "cases.parquet")  # a second source for one table
+    with pytest.raises(SchemaError, match="table 'cases' has 2 sources"):
+        jd.folder_table(tmp_path / "d", "cases")
+    (tmp_path / "csv").mkdir()
+    county.cases.to_pandas().to_csv(tmp_path / "csv" / "cases.csv", index=False)
+    with pytest.raises(ParameterError, match=r"cases\.csv: the Dask engine's workers read Parquet"):
+        jd.folder_table(tmp_path / "csv", "cases")

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -232,8 +231,7 @@ def link_records(records, *, comparisons, blocking, id_column: str = "record_id"
     if len(rules) > 62:
         raise ParameterError(f"at most 62 blocking rules; got {len(rules)}")
     C = len(comparisons)
-    with engine.engine_client(client) as cl, warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sending large graph")  # in-memory input travels in the graph
+    with engine.engine_client(client) as cl:
         raw = _as_ddf(records, cl, npartitions)
         ddf = raw.map_partitions(prepare, meta=prepare(raw._meta)) if prepare is not None else raw
         columns = list(ddf.columns)
