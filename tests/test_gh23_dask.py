@@ -321,3 +321,23 @@ def test_jindu_analyze_a_folder_on_dask(city_folder, city, client, tmp_path, cap
     assert "of 3 cases or more" in html and "Cross-region linkage" in html and "Substances" in html
     assert main(["analyze", str(city_folder), "--out", str(tmp_path / "o2"), "--folder"]) == 2
     assert "--engine dask" in capsys.readouterr().err
+
+
+def test_a_blocking_over_the_pair_budget_is_refused_before_any_pair(city, person_linkage, client):
+    """The rules' pairs are counted from the block sizes on the workers — the counts the in-process
+    kernel forms — and a run over ``max_pairs`` is refused with the same message in both engines."""
+    from jinduanalytics.linkage import linkage_model, resolve_persons
+
+    per_rule = {r["rule"]: r["pairs"] for r in linkage_model(person_linkage[0])["blocking"]}
+    total = sum(per_rule.values())
+    with pytest.raises(ParameterError) as local:
+        resolve_persons(city.person_records, seed=3, max_pairs=total - 1)
+    with pytest.raises(ParameterError) as dist:
+        resolve_persons(city.person_records, seed=3, max_pairs=total - 1, engine="dask", client=client)
+    assert str(dist.value) == str(local.value)
+    assert f"would form {total:,d} candidate pairs" in str(dist.value)
+    for rule, pairs in per_rule.items():
+        assert f"{rule}: {pairs:,d} pairs" in str(dist.value)
+    # at the budget: runs, unchanged
+    _same_linkage(person_linkage, resolve_persons(city.person_records, seed=3, max_pairs=total, engine="dask",
+                                                  client=client))

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jinduanalytics._kernels import pairs_block as _pb
 from jinduanalytics._kernels import strings as K
 from jinduanalytics.errors import ParameterError, SchemaError
 from jinduanalytics.linkage import (
@@ -203,3 +204,32 @@ def test_score_links_matches_set_oracle(data):
     as_table = pa.table({"record_id": pa.array(list(groups), pa.string()),
                          "region": pa.array(list(groups.values()), pa.string())})
     assert score_links(tables[2], tables[1], tables[0], across=as_table) == _score_by_sets(lk, q, t, groups)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.just(-1), st.integers(0, 5)), st.integers(0, 3)), max_size=40),
+       st.integers(2, 8))
+def test_rule_pairs_counts_what_the_block_kernel_forms(rows, max_block):
+    """The pair budget's count (from block and group sizes) equals the kernel's pairs, by brute force too."""
+    from jinduanalytics.linkage.link import rule_pairs
+
+    key = np.array([k for k, _ in rows], dtype=np.int64)
+    group = np.array([g for _, g in rows], dtype=np.int64)
+    ok = np.flatnonzero(key >= 0)
+    order = ok[np.argsort(key[ok], kind="stable")]
+    ia, _, _, _ = _pb.block_pairs(order, key[order], group, max_block)
+    sizes = {k: int((key == k).sum()) for k in set(key[key >= 0].tolist())}
+    brute = sum(1 for i in range(len(rows)) for j in range(i + 1, len(rows))
+                if key[i] >= 0 and key[i] == key[j] and group[i] != group[j] and sizes[key[i]] <= max_block)
+    kept = [s for s in sizes.values() if s <= max_block]
+    assert rule_pairs(key, group, max_block) == (ia.size, max(kept, default=0)) == (brute, max(kept, default=0))
+
+
+def test_a_linkage_over_the_pair_budget_names_each_rule(city):
+    links, _ = resolve_persons(city.person_records)
+    rules = linkage_model(links)["blocking"]
+    total = sum(r["pairs"] for r in rules)
+    with pytest.raises(ParameterError, match=f"would form {total:,d} candidate pairs, more than max_pairs=1,000"):
+        resolve_persons(city.person_records, max_pairs=1000)
+    with pytest.raises(ParameterError, match="max_pairs"):
+        resolve_persons(city.person_records, max_pairs=0)

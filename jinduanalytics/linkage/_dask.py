@@ -40,10 +40,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import distributed as engine
+from .._checks import check_int
 from .._kernels import pairs_block as _pb
 from ..errors import ParameterError, SchemaError
 from ..io import _partition_files
 from .link import (
+    MAX_PAIRS,
     _block_key,
     _fit,
     _frequencies,
@@ -52,8 +54,10 @@ from .link import (
     _no_links,
     _random_pairs,
     arrow_to_pandas,
+    check_pair_budget,
     model_dict,
     pattern_counts,
+    rule_pairs,
     score_pairs,
 )
 
@@ -151,6 +155,15 @@ def _block_part(part: pd.DataFrame, rule: tuple, bit: int, max_block: int) -> pd
     return pd.concat([pairs, counts], ignore_index=True)
 
 
+def _count_part(part: pd.DataFrame, rule: tuple, max_block: int) -> pd.DataFrame:
+    """Step 3, before any pair: the pairs a partition's blocks will form and its largest block kept."""
+    engine._maybe_die()
+    if part.empty:
+        return pd.DataFrame({"pairs": [0], "largest": [0]}, dtype=np.int64)
+    pairs, largest = rule_pairs(_block_key(part.reset_index(drop=True), rule, {}), part["_g"].to_numpy(), max_block)
+    return pd.DataFrame({"pairs": [pairs], "largest": [largest]}, dtype=np.int64)
+
+
 def _union_part(part: pd.DataFrame, n: int) -> pd.DataFrame:
     """Step 3: a pair formed by several rules once, with the rules' bits or-ed."""
     engine._maybe_die()
@@ -214,7 +227,8 @@ def _score_part(part: pd.DataFrame, model: tuple, comparisons, tf_totals: dict, 
 
 
 def link_records(records, *, comparisons, blocking, id_column: str = "record_id", group_column: str | None = None,
-                 threshold: float = 0.5, keep: str = "links", max_block: int = 2000, u_sample: int = 2_000_000,
+                 threshold: float = 0.5, keep: str = "links", max_block: int = 2000,
+                 max_pairs: int | None = MAX_PAIRS, u_sample: int = 2_000_000,
                  em_iterations: int = 200, seed=0, client=None, npartitions: int | None = None,
                  prepare=None) -> tuple[pa.Table, np.ndarray]:
     """:func:`jinduanalytics.linkage.link_records` (one table, no ``right``) on a Dask cluster.
@@ -227,6 +241,9 @@ def link_records(records, *, comparisons, blocking, id_column: str = "record_id"
     import dask.dataframe as dd
     from distributed import wait
 
+    check_int("max_block", max_block, minimum=2)
+    if max_pairs is not None:
+        check_int("max_pairs", max_pairs, minimum=1)
     rules = [(r,) if isinstance(r, str) else tuple(r) for r in blocking]
     if len(rules) > 62:
         raise ParameterError(f"at most 62 blocking rules; got {len(rules)}")
@@ -299,10 +316,18 @@ def link_records(records, *, comparisons, blocking, id_column: str = "record_id"
                          n_levels)
         del sample, preps
 
-        # 3. blocking: a shuffle per rule, then the union
-        blocked = dd.concat([recs[list(rule) + ["_pos", "_g"]].dropna(subset=list(rule)).shuffle(on=list(rule))
-                             .map_partitions(_block_part, rule, bit, max_block, meta=_PAIRS_META)
-                             .assign(rule=bit) for bit, rule in enumerate(rules)])
+        # 3. blocking: a shuffle per rule (the pairs counted from the block sizes first: refused over
+        # max_pairs before any is formed), then the union
+        by_rule = [recs[list(rule) + ["_pos", "_g"]].dropna(subset=list(rule)).shuffle(on=list(rule))
+                   for rule in rules]
+        if max_pairs is not None:
+            cmeta = pd.DataFrame({"pairs": np.zeros(0, np.int64), "largest": np.zeros(0, np.int64)})
+            sized = cl.compute([f.map_partitions(_count_part, rule, max_block, meta=cmeta)
+                                for f, rule in zip(by_rule, rules)], sync=True)
+            check_pair_budget([("+".join(rule), int(c["pairs"].sum()), int(c["largest"].max() if len(c) else 0))
+                               for rule, c in zip(rules, sized)], max_pairs)
+        blocked = dd.concat([f.map_partitions(_block_part, rule, bit, max_block, meta=_PAIRS_META).assign(rule=bit)
+                             for bit, (f, rule) in enumerate(zip(by_rule, rules))])
         blocked = cl.persist(blocked)
         counts_rows = blocked[blocked["m"] < 0].compute()
         report = []

@@ -36,6 +36,9 @@ from .comparisons import Comparison, factorize
 __all__ = ["link_records", "linkage_model", "explain_link", "cluster_links"]
 
 _EPS = 1e-9
+#: Most candidate pairs the blocking rules may form by default (summed over the rules): ~5 GB of pair
+#: keys and levels in one process. Checked from the block sizes before any pair is formed.
+MAX_PAIRS = 100_000_000
 
 
 def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
@@ -73,19 +76,60 @@ def _block_key(df: pd.DataFrame, cols: tuple[str, ...], cache: dict) -> np.ndarr
     return key
 
 
-def candidate_pairs(df: pd.DataFrame, blocking, group: np.ndarray,
-                    max_block: int) -> tuple[np.ndarray, np.ndarray, list, list]:
-    """Union of the rules' pairs (ia < ib), a report per rule, and each rule's pair keys (ia * n + ib)."""
+def rule_pairs(key: np.ndarray, group: np.ndarray, max_block: int) -> tuple[int, int]:
+    """The pairs a rule's blocks will form — records of one group never paired, blocks of more than
+    ``max_block`` records skipped (as the block kernel does) — and its largest block kept; counted from
+    the block and group sizes, no pair formed: a block of ``s`` records, ``s_g`` of them in group ``g``,
+    forms ``(s² - Σ s_g²) / 2`` pairs."""
+    ok = key >= 0
+    k, g = key[ok], group[ok]
+    if k.size < 2:
+        return 0, int(k.size)
+    order = np.lexsort((g, k))
+    k, g = k[order], g[order]
+    new_block = np.r_[True, k[1:] != k[:-1]]
+    block_start = np.flatnonzero(new_block)
+    run_start = np.flatnonzero(new_block | np.r_[True, g[1:] != g[:-1]])  # (block, group) runs
+    s = np.diff(np.r_[block_start, k.size])
+    runs = np.diff(np.r_[run_start, k.size])
+    same = np.add.reduceat(runs * runs, np.searchsorted(run_start, block_start))
+    kept = s <= max_block
+    return int(((s * s - same) // 2)[kept].sum()), int(s[kept].max()) if kept.any() else 0
+
+
+def check_pair_budget(per_rule: list[tuple[str, int, int]], max_pairs: int | None, table: str = "records") -> None:
+    """Refuse a blocking whose rules would form more than ``max_pairs`` pairs in all (before their
+    union), naming each rule's count, before any pair is formed."""
+    total = sum(p for _, p, _ in per_rule)
+    if max_pairs is None or total <= max_pairs:
+        return
+    worst = sorted(per_rule, key=lambda r: -r[1])
+    lines = "; ".join(f"{rule}: {p:,d} pairs (largest block {b:,d} records)" for rule, p, b in worst)
+    raise ParameterError(f"{table}: the blocking rules would form {total:,d} candidate pairs, more than "
+                         f"max_pairs={max_pairs:,d} — {lines}. A rule whose blocks grow with the number of "
+                         "records forms pairs quadratically: add a column to it, drop it, lower max_block, or "
+                         "raise max_pairs if the memory and time are there")
+
+
+def candidate_pairs(df: pd.DataFrame, blocking, group: np.ndarray, max_block: int,
+                    max_pairs: int | None = None) -> tuple[np.ndarray, np.ndarray, list, list]:
+    """Union of the rules' pairs (ia < ib), a report per rule, and each rule's pair keys (ia * n + ib);
+    refused before any pair is formed when the rules would form more than ``max_pairs``."""
     n = len(df)
-    keys = []
-    report = []
+    rules = [(rule,) if isinstance(rule, str) else tuple(rule) for rule in blocking]
     cache: dict = {}
-    for rule in blocking:
-        rule = (rule,) if isinstance(rule, str) else tuple(rule)
+    block_keys = []
+    for rule in rules:
         missing = [c for c in rule if c not in df.columns]
         if missing:
             raise SchemaError(f"blocking rule {rule}: the records have no column(s) {', '.join(map(repr, missing))}")
-        key = _block_key(df, rule, cache)
+        block_keys.append(_block_key(df, rule, cache))
+    if max_pairs is not None:
+        check_pair_budget([("+".join(rule), *rule_pairs(key, group, max_block))
+                           for rule, key in zip(rules, block_keys)], max_pairs)
+    keys = []
+    report = []
+    for rule, key in zip(rules, block_keys):
         ok = np.flatnonzero(key >= 0)
         order = ok[np.argsort(key[ok], kind="stable")]
         ia, ib, sb, sr = _pb.block_pairs(order, key[order], group, max_block)
@@ -341,6 +385,7 @@ def link_records(
     threshold: float = 0.5,
     keep: str = "links",
     max_block: int = 2000,
+    max_pairs: int | None = MAX_PAIRS,
     u_sample: int = 2_000_000,
     em_iterations: int = 200,
     seed: int = 0,
@@ -369,6 +414,10 @@ def link_records(
         Return only links, or every scored candidate pair.
     max_block : int
         Blocks with more records are skipped (reported in the metadata) — loosen the rule.
+    max_pairs : int or None
+        Most candidate pairs the rules may form (summed over the rules, before their union); counted
+        from the block sizes before any pair is formed, and a clear error beyond it naming each rule's
+        count (None: no limit). Rules whose blocks grow with the data form pairs quadratically.
     u_sample : int
         Random record pairs drawn to estimate u (the chance agreement of each level).
     em_iterations : int
@@ -391,6 +440,8 @@ def link_records(
     if not 0 < threshold < 1:
         raise ParameterError(f"threshold is a match probability in (0, 1); got {threshold!r}")
     check_int("max_block", max_block, minimum=2)
+    if max_pairs is not None:
+        check_int("max_pairs", max_pairs, minimum=1)
     check_int("u_sample", u_sample, minimum=1000)
     if not comparisons:
         raise ParameterError("link_records needs at least one comparison")
@@ -446,7 +497,7 @@ def link_records(
         step("prepare")
         preps = [c.prepare(df) for c in comparisons]
         step("blocking")
-        ia, ib, report, rule_keys = candidate_pairs(df, blocking, group, max_block)
+        ia, ib, report, rule_keys = candidate_pairs(df, blocking, group, max_block, max_pairs)
         rules = [(r,) if isinstance(r, str) else tuple(r) for r in blocking]
         step("u sample")
         ua, ub = _random_pairs(len(df), group, u_sample, rng)
