@@ -13,6 +13,7 @@ __all__ = [
     "SchemaError",
     "GraphInputError",
     "ParameterError",
+    "PairBudgetError",
     "MissingDependencyError",
     "OutputError",
     "JinduWarning",
@@ -45,6 +46,11 @@ class GraphInputError(JinduError, ValueError):
 
 class ParameterError(JinduError, ValueError):
     """A parameter value is out of range or not one of the allowed choices."""
+
+
+class PairBudgetError(ParameterError):
+    """Record linkage refused before forming its pairs: the blocking rules would form more candidate
+    pairs than ``max_pairs`` (the message names each rule's count)."""
 
 
 class MissingDependencyError(JinduError, ImportError):

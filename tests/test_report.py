@@ -138,3 +138,21 @@ def test_analyze_configuration_file_print_and_repeat(tmp_path, capsys):
     assert main(["analyze", str(SAMPLE), "--out", str(tmp_path / "c"), "--config", str(bad)]) == 2
     assert "checkpoints.k = 'five' has the wrong type" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
+
+
+def test_a_refused_person_linkage_is_said_in_the_report_and_region_pairs_go_on():
+    """Linkage over the pair budget (linkage.max_pairs): the section says why, with each rule's count;
+    the region pairs are scored from the other ties; every other section is unaffected."""
+    from jinduanalytics.analyze.report import render_report
+    from jinduanalytics.analyze.run import Run
+    from jinduanalytics.analyze.sections import linkage_section
+    from jinduanalytics.io import read_dataset
+
+    run = Run(read_dataset(SAMPLE), config={"linkage": {"max_pairs": 10}})
+    section = linkage_section(run, None)
+    assert run.linkage_refused.startswith("records: the blocking rules would form")
+    assert section.tables["record_links"] is None and section.tables["linked_persons"] is None
+    pairs = section.tables["region_pairs"]
+    assert pairs.num_rows > 0 and "persons" not in pairs.column_names
+    html = render_report([section], {}, kpis=[], masked=True)
+    assert "Person linkage not run" in html and "_dob_any+_py_surname" in html

@@ -24,7 +24,8 @@ DEFAULTS: dict = {
     "window": {"from": "", "to": ""},
     "clusters": {"density": 2e-4, "n_runs": 5, "rarity": "newman", "max_cases": "auto"},
     "trace": {"top": 5, "contact_weight": 1.0, "cluster_weight": 0.1, "money_weight": 1.0},
-    "linkage": {"threshold": 0.5, "across": "source_region"},
+    # max_pairs: the blocking's pair budget (linkage.link.MAX_PAIRS); over it the report says why linkage did not run
+    "linkage": {"threshold": 0.5, "across": "source_region", "max_pairs": 100_000_000},
     "region_pairs": {"z_threshold": 3.0, "two_way_min_share": 0.1, "robust": True},
     "checkpoints": {"k": 5, "kind": "leg", "detour": 0.25},
     "channels": {"period": "month", "alpha": 0.05, "window_days": 365, "max_hops": 3},

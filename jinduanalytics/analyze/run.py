@@ -32,7 +32,7 @@ from ..clusters import (
 )
 from ..clusters._data import case_links
 from ..disruption import key_players, removal_curves
-from ..errors import ParameterError
+from ..errors import PairBudgetError, ParameterError
 from ..lifecycle import track_clusters
 from ..linkage import resolve_persons
 from ..money import cluster_money, collection_accounts, money_typologies
@@ -115,6 +115,8 @@ class Run:
             raise ParameterError("a date window is applied to tables in this process: pass read_dataset(folder), "
                                  "or no window")
         self.data = window(data, w["from"] or None, w["to"] or None) if (w["from"] or w["to"]) else data
+        #: why the person linkage was refused (its blocking over the pair budget), or None
+        self.linkage_refused: str | None = None
 
     def has(self, table: str) -> bool:
         if self.folder:
@@ -212,8 +214,12 @@ class Run:
         records = distributed._table_path(self.data, "person_records") if self.folder else self.data["person_records"]
         if isinstance(records, list):  # a partitioned folder: the workers read its files
             records = str(pathlib.Path(self.data) / "person_records")
-        return resolve_persons(records, seed=self.seed, threshold=c["threshold"],
-                               across=c["across"], engine=self.engine, client=self.client)
+        try:
+            return resolve_persons(records, seed=self.seed, threshold=c["threshold"], across=c["across"],
+                                   max_pairs=c["max_pairs"], engine=self.engine, client=self.client)
+        except PairBudgetError as exc:  # the report says so; region pairs go on without person ties
+            self.linkage_refused = str(exc)
+            return None, None
 
     @intermediate
     def region_pairs(self) -> pa.Table:

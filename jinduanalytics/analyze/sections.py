@@ -156,7 +156,7 @@ def linkage_section(run: Run, mask) -> Section:
                    tables={"record_links": links, "linked_persons": persons, "region_pairs": pairs},
                    figures=figures,
                    context={"n_links": links.num_rows if links is not None else 0, "n_multi": n_multi,
-                            "table": _table_html(show, 15)})
+                            "refused": run.linkage_refused, "table": _table_html(show, 15)})
 
 
 def routes_section(run: Run, mask) -> Section:

@@ -28,7 +28,7 @@ from .._checks import check_int
 from .._kernels import pairs_block as _pb
 from .._progress import stages
 from ..community import connected_components
-from ..errors import ParameterError, SchemaError
+from ..errors import PairBudgetError, ParameterError, SchemaError
 from ..graph import from_edges
 from ..options import tabular
 from .comparisons import Comparison, factorize
@@ -105,7 +105,7 @@ def check_pair_budget(per_rule: list[tuple[str, int, int]], max_pairs: int | Non
         return
     worst = sorted(per_rule, key=lambda r: -r[1])
     lines = "; ".join(f"{rule}: {p:,d} pairs (largest block {b:,d} records)" for rule, p, b in worst)
-    raise ParameterError(f"{table}: the blocking rules would form {total:,d} candidate pairs, more than "
+    raise PairBudgetError(f"{table}: the blocking rules would form {total:,d} candidate pairs, more than "
                          f"max_pairs={max_pairs:,d} — {lines}. A rule whose blocks grow with the number of "
                          "records forms pairs quadratically: add a column to it, drop it, lower max_block, or "
                          "raise max_pairs if the memory and time are there")
@@ -417,7 +417,8 @@ def link_records(
     max_pairs : int or None
         Most candidate pairs the rules may form (summed over the rules, before their union); counted
         from the block sizes before any pair is formed, and a clear error beyond it naming each rule's
-        count (None: no limit). Rules whose blocks grow with the data form pairs quadratically.
+        count (:class:`~jinduanalytics.errors.PairBudgetError`; None: no limit). Rules whose blocks grow
+        with the data form pairs quadratically.
     u_sample : int
         Random record pairs drawn to estimate u (the chance agreement of each level).
     em_iterations : int
