@@ -47,10 +47,23 @@ def _worker_peak_mb() -> float:  # runs in the workers: self-contained (no impor
     return 0.0
 
 
+started = {"t": 0.0, "client": None}  # when the latest stage started (a refused stage's time); the cluster
+
+
+def _reset_worker_peak() -> None:  # runs in the workers: self-contained
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
 def stage(rows: list, tool: str, name: str, fn, **quality):
     gc.collect()
     base = _reset_peak()
-    t = time.perf_counter()
+    if started["client"] is not None:  # the workers' peaks are the stage's too
+        started["client"].run(_reset_worker_peak)
+    t = started["t"] = time.perf_counter()
     out = fn()
     dt = time.perf_counter() - t
     peak = max(H._status_kb("VmHWM") - base, 0) / 1024
@@ -149,6 +162,7 @@ def main(argv=None) -> None:
 
     from jinduanalytics import distributed as jd
     from jinduanalytics.clusters import case_links, cluster_cases
+    from jinduanalytics.errors import PairBudgetError
     from jinduanalytics.io import read_dataset
     from jinduanalytics.linkage import resolve_persons, score_links
     from jinduanalytics.metrics import ari, nmi
@@ -228,6 +242,7 @@ def main(argv=None) -> None:
                                    score=pairs_quality)
             del ds, links
         with jd.engine_client(n_workers=2, memory_limit="6GiB") as client:
+            started["client"] = client
             problems = stage(rows, "validate_folder (dask)", name, lambda: jd.validate_folder(folder, client=client))
             rows[-1]["problems"] = problems.num_rows
             _machine_peak_mb(client, rows)
@@ -236,9 +251,17 @@ def main(argv=None) -> None:
             if "clusters" in local:
                 rows[-1]["same_as_local"] = bool(local["clusters"].equals(clusters))
             _machine_peak_mb(client, rows)
-            persons = stage(rows, "resolve_persons (dask, folder)", name,
-                            lambda: resolve_persons(folder / "person_records", seed=7, engine="dask", client=client),
-                            score=linkage_quality)
+            refused = None
+            try:
+                persons = stage(rows, "resolve_persons (dask, folder)", name,
+                                lambda: resolve_persons(folder / "person_records", seed=7, engine="dask",
+                                                        client=client), score=linkage_quality)
+            except PairBudgetError as exc:  # recorded with its time; region pairs go on without person ties
+                refused = str(exc)
+                rows.append({"tool": "resolve_persons (dask, folder)", "input": name, "runs": 1,
+                             "median_s": time.perf_counter() - started["t"], "refused": refused.split(" — ")[0]})
+                print(f"  refused: {refused}", flush=True)
+                persons = (None, None)
             if "persons" in local:
                 rows[-1]["same_as_local"] = bool(local["persons"][0].equals(persons[0])
                                                  and local["persons"][1].equals(persons[1]))
@@ -260,7 +283,8 @@ def main(argv=None) -> None:
                 shutil.rmtree(out, ignore_errors=True)
                 out.mkdir()
                 run = Run(str(folder), seed=7, engine="dask", client=client)
-                run.__dict__.update(case_clusters=clusters, person_linkage=persons, region_pairs=pairs)
+                run.__dict__.update(case_clusters=clusters, person_linkage=persons, region_pairs=pairs,
+                                    linkage_refused=refused)
                 analyze_into(str(folder), out, seed=7, source=str(folder), input_sha256={}, progress=False,
                              show_identifiers=False, engine="dask", client=client, run=run)
                 return out
@@ -277,7 +301,7 @@ def main(argv=None) -> None:
     H.write("national" if not args.folder_only else "national-folder", rows, notes=[
         "one run per stage, in order, in one process; peak_mb: this process's peak resident memory above what it held "
         "before the stage (VmHWM); worker_peak_mb / workers_sum_peak_mb: the largest Dask worker's peak and the sum "
-        "over the 2 workers since the cluster started",
+        "over the 2 workers during the stage (a worker restarted by its nanny starts its count again)",
         f"generate + the Dask stages + the report: {total:,.0f} s",
         "dask rows: the workers read the partitioned folder; this process holds one column per record or case (ids), "
         "the assembled case graph (Leiden consensus runs here), the links, and the region-pair scores",
