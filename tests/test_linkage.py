@@ -233,3 +233,22 @@ def test_a_linkage_over_the_pair_budget_names_each_rule(city):
         resolve_persons(city.person_records, max_pairs=1000)
     with pytest.raises(ParameterError, match="max_pairs"):
         resolve_persons(city.person_records, max_pairs=0)
+
+
+def test_rule_pairs_on_large_blocks_counts_what_the_block_kernel_forms():
+    """Blocks over 64 records are counted from their group sizes: the kernel's pairs, blocks at and over
+    max_block included."""
+    from jinduanalytics.linkage.link import rule_pairs
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        n = int(rng.integers(50, 600))
+        key = rng.integers(-1, int(rng.integers(1, 6)), n)
+        group = rng.integers(0, int(rng.integers(1, 8)), n)
+        for max_block in (2, 65, 100, 250, 1000):
+            ok = np.flatnonzero(key >= 0)
+            order = ok[np.argsort(key[ok], kind="stable")]
+            ia, _, _, _ = _pb.block_pairs(order, key[order], group, max_block)
+            sizes = np.bincount(key[key >= 0])
+            kept = sizes[(sizes > 0) & (sizes <= max_block)]
+            assert rule_pairs(key, group, max_block) == (ia.size, int(kept.max()) if kept.size else 0)

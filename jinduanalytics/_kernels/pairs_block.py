@@ -51,3 +51,42 @@ def block_pairs(order, key_sorted, group, max_block):
                     ia[k], ib[k] = min(i, j), max(i, j)
                     k += 1
     return ia, ib, skipped_blocks, skipped_records
+
+
+@nb.njit(cache=True)
+def block_pair_count(order, key_sorted, group, max_block):
+    """The pairs :func:`block_pairs` would form with these arguments, without forming them: a kept
+    block of ``s`` records, ``s_g`` of them in group ``g``, forms ``(s*s - sum s_g*s_g) / 2``.
+    Returns ``(pairs, largest kept block)``."""
+    n = order.shape[0]
+    total = 0
+    largest = 0
+    s = 0
+    while s < n:
+        e = s + 1
+        while e < n and key_sorted[e] == key_sorted[s]:
+            e += 1
+        size = e - s
+        if size > max_block or size < 2:
+            pass
+        elif size <= 64:  # small blocks (nearly all): the pairs across groups, one by one
+            for a in range(s, e):
+                for b in range(a + 1, e):
+                    if group[order[a]] != group[order[b]]:
+                        total += 1
+        else:  # by group sizes: (s*s - sum s_g*s_g) / 2
+            g = np.sort(group[order[s:e]])
+            same = 0
+            run = 1
+            for i in range(1, size):
+                if g[i] == g[i - 1]:
+                    run += 1
+                else:
+                    same += run * run
+                    run = 1
+            same += run * run
+            total += (size * size - same) // 2
+        if size <= max_block and size > largest:
+            largest = size
+        s = e
+    return total, largest

@@ -78,23 +78,17 @@ def _block_key(df: pd.DataFrame, cols: tuple[str, ...], cache: dict) -> np.ndarr
 
 def rule_pairs(key: np.ndarray, group: np.ndarray, max_block: int) -> tuple[int, int]:
     """The pairs a rule's blocks will form — records of one group never paired, blocks of more than
-    ``max_block`` records skipped (as the block kernel does) — and its largest block kept; counted from
-    the block and group sizes, no pair formed: a block of ``s`` records, ``s_g`` of them in group ``g``,
-    forms ``(s² - Σ s_g²) / 2`` pairs."""
-    ok = key >= 0
-    k, g = key[ok], group[ok]
-    if k.size < 2:
-        return 0, int(k.size)
-    order = np.lexsort((g, k))
-    k, g = k[order], g[order]
-    new_block = np.r_[True, k[1:] != k[:-1]]
-    block_start = np.flatnonzero(new_block)
-    run_start = np.flatnonzero(new_block | np.r_[True, g[1:] != g[:-1]])  # (block, group) runs
-    s = np.diff(np.r_[block_start, k.size])
-    runs = np.diff(np.r_[run_start, k.size])
-    same = np.add.reduceat(runs * runs, np.searchsorted(run_start, block_start))
-    kept = s <= max_block
-    return int(((s * s - same) // 2)[kept].sum()), int(s[kept].max()) if kept.any() else 0
+    ``max_block`` records skipped, as the block kernel does — and its largest block kept; counted from
+    the block and group sizes, no pair formed."""
+    order, key_sorted = _block_order(key)
+    return _pb.block_pair_count(order, key_sorted, group, max_block)
+
+
+def _block_order(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The records with a key, sorted by it (stably), and their keys in that order."""
+    ok = np.flatnonzero(key >= 0)
+    order = ok[np.argsort(key[ok], kind="stable")]
+    return order, key[order]
 
 
 def check_pair_budget(per_rule: list[tuple[str, int, int]], max_pairs: int | None, table: str = "records") -> None:
@@ -124,15 +118,14 @@ def candidate_pairs(df: pd.DataFrame, blocking, group: np.ndarray, max_block: in
         if missing:
             raise SchemaError(f"blocking rule {rule}: the records have no column(s) {', '.join(map(repr, missing))}")
         block_keys.append(_block_key(df, rule, cache))
+    sorted_keys = [_block_order(key) for key in block_keys]
     if max_pairs is not None:
-        check_pair_budget([("+".join(rule), *rule_pairs(key, group, max_block))
-                           for rule, key in zip(rules, block_keys)], max_pairs)
+        check_pair_budget([("+".join(rule), *_pb.block_pair_count(order, ks, group, max_block))
+                           for rule, (order, ks) in zip(rules, sorted_keys)], max_pairs)
     keys = []
     report = []
-    for rule, key in zip(rules, block_keys):
-        ok = np.flatnonzero(key >= 0)
-        order = ok[np.argsort(key[ok], kind="stable")]
-        ia, ib, sb, sr = _pb.block_pairs(order, key[order], group, max_block)
+    for rule, (order, ks) in zip(rules, sorted_keys):
+        ia, ib, sb, sr = _pb.block_pairs(order, ks, group, max_block)
         keys.append(ia * n + ib)
         report.append({"rule": "+".join(rule), "pairs": int(ia.size), "skipped_blocks": int(sb),
                        "skipped_records": int(sr)})
