@@ -230,9 +230,13 @@ def pattern_counts(L: np.ndarray, masks: np.ndarray,
     how many pairs each row of ``L`` stands for; default one each)."""
     if L.shape[0] == 0:
         return np.empty(0, np.int64), np.empty((0, L.shape[1]), np.int8), np.empty(0, np.int64)
-    mask_values, mask_code = np.unique(masks, return_inverse=True)  # a handful of distinct masks
     base = int(L.max()) + 2
     span = base ** L.shape[1]
+    top = int(masks.max()) + 1 if masks.size else 1
+    if top * span < 2**62:  # the mask itself leads the code (a handful of rules: always)
+        mask_values, mask_code = np.arange(top, dtype=np.int64), masks
+    else:
+        mask_values, mask_code = np.unique(masks, return_inverse=True)
     if mask_values.size * span >= 2**62:  # (never for realistic level counts) the slow generic way
         joint = np.column_stack([masks.astype(np.int64), L.astype(np.int64)])
         uniq, inverse = np.unique(joint, axis=0, return_inverse=True)
