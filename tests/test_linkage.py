@@ -252,3 +252,16 @@ def test_rule_pairs_on_large_blocks_counts_what_the_block_kernel_forms():
             sizes = np.bincount(key[key >= 0])
             kept = sizes[(sizes > 0) & (sizes <= max_block)]
             assert rule_pairs(key, group, max_block) == (ia.size, int(kept.max()) if kept.size else 0)
+
+
+def test_person_linkage_takes_its_blocking_rules(city):
+    """blocking= replaces PERSON_BLOCKING (e.g. at a scale where the budget names rules that grow with the
+    data); the model reports exactly the rules given, and a rule on an unknown column is named."""
+    rules = [("phone",), ("_dob_any", "_py_full")]
+    links, persons = resolve_persons(city.person_records, blocking=rules)
+    model = linkage_model(links)
+    assert [r["rule"] for r in model["blocking"]] == ["phone", "_dob_any+_py_full"]
+    full, _ = resolve_persons(city.person_records)
+    assert 0 < model["n_candidate_pairs"] < linkage_model(full)["n_candidate_pairs"]
+    with pytest.raises(SchemaError, match="no column.*'_py_middle'"):
+        resolve_persons(city.person_records, blocking=[("_py_middle",)])

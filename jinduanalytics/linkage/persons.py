@@ -123,7 +123,7 @@ def _checked_keys(df: pd.DataFrame) -> pd.DataFrame:
 
 @tabular
 def resolve_persons(person_records, *, threshold: float = 0.5, across: str | None = "source_region",
-                    seed: int = 0, progress: bool = False, engine: str = "local", client=None,
+                    blocking=None, seed: int = 0, progress: bool = False, engine: str = "local", client=None,
                     **link_options) -> tuple[pa.Table, pa.Table]:
     """Link person records of the same person across regions' systems, and group them.
 
@@ -144,6 +144,11 @@ def resolve_persons(person_records, *, threshold: float = 0.5, across: str | Non
         Match probability at or above which a pair is a link.
     across : str or None, default "source_region"
         Records sharing this column's value are never linked (one system's own records).
+    blocking : list of tuples of column names, optional
+        Rules over the record columns and the derived keys (``_id_head``, ``_id_tail``, ``_dob_any``,
+        ``_py_full``, ``_py_surname``, ``_py_given``); default :data:`PERSON_BLOCKING`. At a scale where
+        a rule's blocks grow with the data, the pair budget (``max_pairs``) names it: pass the rules
+        whose blocks do not.
     seed : int, default 0
         For the random pairs that estimate u.
     progress : bool, default False
@@ -164,8 +169,9 @@ def resolve_persons(person_records, *, threshold: float = 0.5, across: str | Non
         ``record_id``, ``person_id`` (``E<n>``), ``entity_size``.
     """
     check_choice("engine", engine, ENGINES)
+    rules = PERSON_BLOCKING if blocking is None else blocking
     if engine == "dask":
-        links, ids = _dask.link_records(person_records, comparisons=person_comparisons(), blocking=PERSON_BLOCKING,
+        links, ids = _dask.link_records(person_records, comparisons=person_comparisons(), blocking=rules,
                                         id_column="record_id", group_column=across, threshold=threshold, seed=seed,
                                         client=client, prepare=_checked_keys, **link_options)
         ent = cluster_links(links, ids)
@@ -176,7 +182,7 @@ def resolve_persons(person_records, *, threshold: float = 0.5, across: str | Non
         df = (arrow_to_pandas(person_records.sort_by("record_id")) if isinstance(person_records, pa.Table)
               else person_records.sort_values("record_id", kind="stable").reset_index(drop=True))
         df = _keys(df)
-        links = link_records(df, comparisons=person_comparisons(), blocking=PERSON_BLOCKING, id_column="record_id",
+        links = link_records(df, comparisons=person_comparisons(), blocking=rules, id_column="record_id",
                              group_column=across, threshold=threshold, seed=seed, progress=progress, **link_options)
         ent = cluster_links(links, df["record_id"])
 
