@@ -70,8 +70,9 @@ def run_jindu(data, *, quality: bool):
     return out
 
 
-def splink_settings():
-    """Splink set up as its documentation describes, with the levels Chinese names need (module docstring)."""
+def splink_settings(rules=None):
+    """Splink set up as its documentation describes, with the levels Chinese names need (module docstring);
+    ``rules``: the prediction blocking rules (tuples of columns; default: jindu's PERSON_BLOCKING)."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
     from splink import SettingsCreator, block_on
@@ -88,7 +89,7 @@ def splink_settings():
         link_type="link_only",
         comparisons=[name, id_number, cl.DateOfBirthComparison("birth_date", input_is_string=True),
                      cl.ExactMatch("phone"), cl.ExactMatch("sex"), cl.ExactMatch("home_region")],
-        blocking_rules_to_generate_predictions=[
+        blocking_rules_to_generate_predictions=[block_on(*r) for r in rules] if rules else [
             block_on("_id_head", "_id_tail"), block_on("phone"), block_on("_dob_any", "_py_full"),
             block_on("_dob_any", "_py_surname"), block_on("_dob_any", "_py_given"),
             block_on("_py_full", "_id_tail"), block_on("_py_full", "home_region")],
@@ -96,11 +97,11 @@ def splink_settings():
     )
 
 
-def splink_fit_predict(tables, u_pairs: float):
+def splink_fit_predict(tables, u_pairs: float, rules=None):
     """Train (prior, u by random sampling, two EM sessions) and predict at 0.5; cluster at 0.5."""
     from splink import Linker, block_on
 
-    linker = Linker(tables, splink_settings())
+    linker = Linker(tables, splink_settings(rules))
     linker.training.estimate_probability_two_random_records_match(
         [block_on("id_number"), block_on("phone", "name")], recall=0.6)
     linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=7)

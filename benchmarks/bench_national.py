@@ -90,7 +90,7 @@ def _machine_peak_mb(client, rows) -> None:
     rows[-1]["workers_sum_peak_mb"] = round(float(np.sum(list(peaks.values()))), 1)
 
 
-def run_splink_on_disk(folder: Path, *, u_pairs: float = 1e6, memory_limit: str = "12GB") -> dict:
+def run_splink_on_disk(folder: Path, *, u_pairs: float = 1e6, memory_limit: str = "12GB", rules=None) -> dict:
     """Splink with an on-disk DuckDB database (out of core: ``memory_limit``, spilling to a temporary
     directory), fed partition by partition: each person_records file gets the derived keys and is written
     back as Parquet; DuckDB builds one table per source region from them. Only the links' two ids and each
@@ -124,7 +124,8 @@ def run_splink_on_disk(folder: Path, *, u_pairs: float = 1e6, memory_limit: str 
         for i, r in enumerate(regions):
             con.execute(f"CREATE TABLE r_{i} AS SELECT * FROM {src} WHERE source_region = ?", [r])
         db_api = DuckDBAPI(connection=con)
-        pred, clusters = splink_fit_predict([db_api.register(f"r_{i}") for i in range(len(regions))], u_pairs)
+        pred, clusters = splink_fit_predict([db_api.register(f"r_{i}") for i in range(len(regions))], u_pairs,
+                                            rules)
         out = {"pipeline_s": time.perf_counter() - t}
         # only the pair ids and each record's cluster come back (Arrow, not every column as pandas)
         p = con.execute(f"SELECT CAST(unique_id_l AS VARCHAR) AS id_l, CAST(unique_id_r AS VARCHAR) AS id_r "
@@ -180,7 +181,9 @@ def main(argv=None) -> None:
         if not (folder / "person_records").is_dir():
             generate_sharded("national", folder, n_networks=n, shard_networks=per)
         rows.append(H.measure("splink (DuckDB on disk, u 1e6)", name, lambda: folder,
-                              lambda f: run_splink_on_disk(f), warmup=0, repeats=1, timeout=4 * 3600))
+                              lambda f: run_splink_on_disk(f, rules=blocking), warmup=0, repeats=1,
+                              timeout=4 * 3600))
+        rows[-1]["rules"] = args.blocking or "PERSON_BLOCKING"
         H.write("national-splink", rows, notes=[
             "Splink with an on-disk DuckDB database (memory_limit 12GB, spilling to a temporary directory, 2 threads), "
             "fed partition by partition; median_s includes deriving the keys and loading; pipeline_s the same without "
