@@ -25,6 +25,7 @@ from .errors import (
                         JinduWarning,
                         MissingDependencyError,
                         OutputError,
+                        PairBudgetError,
                         ParameterError,
                         SchemaError,
 )
@@ -52,8 +53,8 @@ from .vocabulary import Vocabulary, default_vocabulary
 
 __all__ = [
     "__version__", "warmup", "clusters", "channels", "Vocabulary", "default_vocabulary",
-    "JinduError", "SchemaError", "GraphInputError", "ParameterError", "MissingDependencyError", "OutputError",
-    "JinduWarning",
+    "JinduError", "SchemaError", "GraphInputError", "ParameterError", "PairBudgetError", "MissingDependencyError",
+    "OutputError", "JinduWarning",
     "CSRGraph", "as_graph", "from_edges", "case_entity_graph", "case_graph", "entity_weights",
     "person_graph", "region_flow_graph", "to_networkx", "from_networkx", "to_igraph", "write_graphml",
     "write_gexf",

@@ -414,7 +414,7 @@ def link_records(
     max_pairs : int or None
         Most candidate pairs the rules may form (summed over the rules, before their union); counted
         from the block sizes before any pair is formed, and a clear error beyond it naming each rule's
-        count (:class:`~jinduanalytics.errors.PairBudgetError`; None: no limit). Rules whose blocks grow
+        count (:class:`~jinduanalytics.PairBudgetError`; None: no limit). Rules whose blocks grow
         with the data form pairs quadratically.
     u_sample : int
         Random record pairs drawn to estimate u (the chance agreement of each level).
