@@ -30,12 +30,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import _harness as H  # noqa: E402
 
 
-def _reset_peak() -> int:
+def _reset_worker_peak() -> None:  # also runs in the workers: self-contained
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
     except OSError:
         pass
+
+
+def _reset_peak() -> int:
+    _reset_worker_peak()
     return H._status_kb("VmRSS")
 
 
@@ -48,14 +52,6 @@ def _worker_peak_mb() -> float:  # runs in the workers: self-contained (no impor
 
 
 started = {"t": 0.0, "client": None}  # when the latest stage started (a refused stage's time); the cluster
-
-
-def _reset_worker_peak() -> None:  # runs in the workers: self-contained
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
 
 
 def stage(rows: list, tool: str, name: str, fn, **quality):

@@ -133,6 +133,13 @@ def n_partitions(client, rows: int, requested: int | None = None) -> int:
     return max(1, min(requested or per_worker, rows or 1))
 
 
+def gather(client, frame) -> pd.DataFrame:
+    """A Dask DataFrame brought into this process partition by partition, concatenated here in partition
+    order (``compute()`` first concatenates them in one worker: at 31M person records that worker ran out
+    of memory and was restarted)."""
+    return pd.concat(client.gather(client.compute(frame.to_delayed())), ignore_index=True)
+
+
 def _maybe_die() -> None:
     """Fault injection for the tests: the first task that finds no marker creates it and kills its worker."""
     path = os.environ.get(_KILL_ONCE)
@@ -285,7 +292,7 @@ def _case_graph(links, *, cases, rarity, max_cases, kind_weights, client, nparti
         sums = pairs.shuffle("a").map_partitions(
             _pair_sums, meta=pd.DataFrame({"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64),
                                            "w": np.zeros(0, np.float64)}))
-        got = sums.compute()
+        got = gather(cl, sums)
         del coded
     if got.empty:
         indptr = np.zeros(n_cases + 1, dtype=np.int64)

@@ -156,3 +156,12 @@ def test_a_refused_person_linkage_is_said_in_the_report_and_region_pairs_go_on()
     assert pairs.num_rows > 0 and "persons" not in pairs.column_names
     html = render_report([section], {}, kpis=[], masked=True)
     assert "Person linkage not run" in html and "_dob_any+_py_surname" in html
+
+
+def test_the_configured_pair_budget_is_the_library_default():
+    """analyze's [linkage] max_pairs is written out in the configuration (a TOML file repeats it); it
+    must be link_records's MAX_PAIRS, not a second number."""
+    from jinduanalytics.analyze.config import DEFAULTS
+    from jinduanalytics.linkage.link import MAX_PAIRS
+
+    assert DEFAULTS["linkage"]["max_pairs"] == MAX_PAIRS

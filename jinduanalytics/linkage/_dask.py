@@ -90,13 +90,6 @@ def _as_ddf(records, client, npartitions: int | None):
         return dd.from_pandas(df, npartitions=n, sort=False)
 
 
-def _gather(client, frame) -> pd.DataFrame:
-    """A Dask DataFrame's partitions brought here one by one and concatenated here (``compute()`` first
-    concatenates them in one worker: at 31M records that worker ran out of memory and restarted)."""
-    futures = client.compute(frame.to_delayed())
-    return pd.concat(client.gather(futures), ignore_index=True)
-
-
 def _read_columns(comparisons) -> list[str]:
     """The columns the comparisons' ``prepare`` reads (its columns and a ready pinyin column)."""
     out: list[str] = []
@@ -268,7 +261,7 @@ def link_records(records, *, comparisons, blocking, id_column: str = "record_id"
 
         # 1. order: the ids (and groups) come here — two columns, read as such — and are sorted here; the
         # records are range-partitioned by id (buckets of equal size) and numbered within their bucket
-        head = _gather(cl, raw[[id_column] + ([group_column] if group_column else [])])
+        head = engine.gather(cl, raw[[id_column] + ([group_column] if group_column else [])])
         ids = pa.array(head[id_column].array)
         ids = (ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids).cast(pa.string())
         if ids.null_count:
@@ -306,7 +299,7 @@ def link_records(records, *, comparisons, blocking, id_column: str = "record_id"
         rng = np.random.default_rng(seed)
         ua, ub = _random_pairs(n, codes, u_sample, rng)
         need = np.unique(np.r_[ua, ub])
-        sample = _gather(cl, recs.map_partitions(_rows_at, cl.scatter(need, broadcast=True), meta=meta))
+        sample = engine.gather(cl, recs.map_partitions(_rows_at, cl.scatter(need, broadcast=True), meta=meta))
         sample = sample.sort_values("_pos").reset_index(drop=True)
         if not np.array_equal(sample["_pos"].to_numpy(), need):
             raise RuntimeError("linkage on dask: the u sample's records did not all come back")
@@ -379,7 +372,7 @@ def link_records(records, *, comparisons, blocking, id_column: str = "record_id"
         for comp in comparisons:
             smeta[f"{comp.name}_level"] = np.zeros(0, np.int8)
             smeta[f"{comp.name}_weight"] = np.zeros(0)
-        got = _gather(cl, compared.map_partitions(_score_part, (m, u, lam), comparisons, tf_totals, threshold, keep,
+        got = engine.gather(cl, compared.map_partitions(_score_part, (m, u, lam), comparisons, tf_totals, threshold, keep,
                                                   meta=smeta))
         del compared
     order = np.lexsort((got["b"].to_numpy(), got["a"].to_numpy()))
