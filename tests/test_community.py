@@ -1,3 +1,4 @@
+import functools
 import math
 import random
 import sys
@@ -551,11 +552,10 @@ def test_renumber_within_groups_refined_communities_by_community(k, n, seed):
     assert out.tolist() == [expected[r] for r in ids]
 
 
-@given(n=st.integers(1, 60), seed=st.integers(0, 2**16))
-def test_prefetch_members_is_only_a_hint(n, seed):
-    """The prefetch helper compiles and changes nothing: a walk over members with it sums the
-    same keyed values as without it, at every position including the last few (where the
-    look-ahead would run past the list) and over empty rows."""
+@functools.cache
+def _prefetch_walk():
+    """A walk over members summing keyed values, with the prefetch hint on or off (compiled once per
+    process: hypothesis calls the test a hundred times)."""
     from numba import njit
 
     from jinduanalytics._kernels.prefetch import prefetch_members
@@ -571,6 +571,14 @@ def test_prefetch_members_is_only_a_hint(n, seed):
                 total += keyed[indices[e]] * weights[e]
         return total
 
+    return walk
+
+
+@given(n=st.integers(1, 60), seed=st.integers(0, 2**16))
+def test_prefetch_members_is_only_a_hint(n, seed):
+    """The prefetch helper compiles and changes nothing: a walk over members with it sums the
+    same keyed values as without it, at every position including the last few (where the
+    look-ahead would run past the list) and over empty rows."""
     rng = np.random.default_rng(seed)
     deg = rng.integers(0, 4, n)
     indptr = np.concatenate([[0], np.cumsum(deg)]).astype(np.int64)
@@ -578,6 +586,7 @@ def test_prefetch_members_is_only_a_hint(n, seed):
     weights = rng.random(indptr[-1])
     keyed = rng.random(n)
     members = rng.permutation(n).astype(np.int32)
+    walk = _prefetch_walk()
     with_hint = walk(members, indptr, indices, weights, keyed, True)
     without = walk(members, indptr, indices, weights, keyed, False)
     assert with_hint == without
