@@ -9,11 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-_SLOW = {"bench_compile.py"}  # compiles every kernel cold, twice (~50 s)
-
-
-@pytest.mark.parametrize("suite", [pytest.param(p.name, marks=pytest.mark.slow) if p.name in _SLOW else p.name
-                                   for p in sorted((ROOT / "benchmarks").glob("bench_*.py"))])
+@pytest.mark.parametrize("suite", [p.name for p in sorted((ROOT / "benchmarks").glob("bench_*.py"))])
 def test_benchmark_quick_run(suite):
     res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / suite), "--quick"], cwd=ROOT,
                          capture_output=True, text=True, timeout=900)

@@ -20,6 +20,7 @@ from jinduanalytics.linkage import (
     IdNumber,
     StringSimilarity,
     explain_link,
+    link_calibration,
     link_records,
     linkage_model,
     resolve_persons,
@@ -204,6 +205,66 @@ def test_score_links_matches_set_oracle(data):
     as_table = pa.table({"record_id": pa.array(list(groups), pa.string()),
                          "region": pa.array(list(groups.values()), pa.string())})
     assert score_links(tables[2], tables[1], tables[0], across=as_table) == _score_by_sets(lk, q, t, groups)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_link_calibration_matches_a_loop_over_pairs(data):
+    """Each bin's pairs, mean probability and share of true matches, counted pair by pair in Python:
+    records outside the truth or without a person are left out, probability 1 falls in the last bin."""
+    ids = [f"r{i}" for i in range(data.draw(st.integers(2, 10)))]
+    rid = st.sampled_from(ids)
+    truth = dict(data.draw(st.lists(st.tuples(rid, st.one_of(st.none(), st.integers(0, 3))), max_size=10)))
+    prob = st.one_of(st.floats(0, 1), st.sampled_from([0.0, 0.5, 0.1, 1.0]))
+    links = data.draw(st.lists(st.tuples(rid, rid, prob), max_size=25))
+    bins = data.draw(st.integers(1, 7))
+    t = pa.table({"record_id": pa.array(list(truth), pa.string()),
+                  "person_id": pa.array([None if p is None else f"p{p}" for p in truth.values()], pa.string())})
+    lk = pa.table({"id_l": pa.array([a for a, _, _ in links], pa.string()),
+                   "id_r": pa.array([b for _, b, _ in links], pa.string()),
+                   "match_probability": pa.array([p for _, _, p in links], pa.float64())})
+    expected = {}
+    for a, b, p in links:
+        if truth.get(a) is None or truth.get(b) is None:
+            continue
+        k = min(int(p * bins), bins - 1)
+        while k > 0 and p < k / bins:  # floating point at a bin's edge: np.linspace's edges decide
+            k -= 1
+        e = expected.setdefault(k, [0, 0.0, 0])
+        e[0] += 1
+        e[1] += p
+        e[2] += truth[a] == truth[b]
+    got = link_calibration(lk, t, bins=bins).to_pylist()
+    assert [round(r["bin_low"] * bins) for r in got] == sorted(expected)
+    for r in got:
+        n, psum, matches = expected[round(r["bin_low"] * bins)]
+        assert r["pairs"] == n
+        assert r["mean_probability"] == pytest.approx(psum / n)
+        assert r["match_share"] == pytest.approx(matches / n)
+
+
+def test_link_calibration_names_bad_input():
+    lk = pa.table({"id_l": ["a"], "id_r": ["b"], "match_probability": [0.5]})
+    with pytest.raises(SchemaError, match="links: missing column.*match_probability"):
+        link_calibration(lk.drop_columns(["match_probability"]), pa.table({"record_id": ["a"], "person_id": ["p"]}))
+    with pytest.raises(SchemaError, match="truth: column 'record_id' has 1 records with more than one row"):
+        link_calibration(lk, pa.table({"record_id": ["a", "a"], "person_id": ["p", "q"]}))
+    with pytest.raises(ParameterError, match="bins"):
+        link_calibration(lk, pa.table({"record_id": ["a"], "person_id": ["p"]}), bins=0)
+
+
+def test_person_linkage_probabilities_are_calibrated_city(city):
+    """Pairs scored at probability p are true matches about p of the time (every candidate pair kept):
+    the expected calibration error is small and the confident bins are what they claim."""
+    links, _ = resolve_persons(city.person_records, keep="all")
+    cal = link_calibration(links, city.truth["record_person"]).to_pandas()
+    n = cal["pairs"].sum()
+    assert n == links.num_rows > 1000
+    ece = float((cal["pairs"] * (cal["mean_probability"] - cal["match_share"]).abs()).sum() / n)
+    assert ece <= 0.01, cal
+    low, high = cal.iloc[0], cal.iloc[-1]
+    assert low["bin_high"] <= 0.1 + 1e-12 and low["match_share"] <= 0.01 and low["pairs"] > 500
+    assert high["bin_low"] >= 0.9 - 1e-12 and high["match_share"] >= 0.99 and high["pairs"] > 500
 
 
 @settings(max_examples=80, deadline=None)

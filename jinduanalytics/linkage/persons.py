@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._checks import check_choice
+from .._checks import check_choice, check_int
 from ..distributed import ENGINES
 from ..errors import SchemaError
 from ..identifiers import MAX_COMPARE_CHARS, canonical_id_number, canonical_phone, comparable_name
@@ -20,7 +20,7 @@ from .names import pinyin_keys
 #: pandas string dtype backed by Arrow: its .str methods run in Arrow compute kernels
 STR = "string[pyarrow]"
 
-__all__ = ["PERSON_BLOCKING", "person_comparisons", "resolve_persons", "score_links"]
+__all__ = ["PERSON_BLOCKING", "person_comparisons", "resolve_persons", "score_links", "link_calibration"]
 
 #: Blocking rules over the derived keys (see :func:`_keys`): ID-number fragments that survive
 #: masking, the phone, and birth date (day/month order ignored) with a name key that survives
@@ -277,3 +277,58 @@ def score_links(links: pa.Table, persons: pa.Table, truth: pa.Table, *, across=N
     pred = keyed(a[ok], b[ok])
     cl = pairs_of(persons.select(["record_id", "person_id"]))
     return {"pairwise": prf(pred, true), "cluster": prf(cl, true), "true_pairs": len(true)}
+
+
+@tabular
+def link_calibration(links: pa.Table, truth: pa.Table, *, bins: int = 10) -> pa.Table:
+    """How often pairs scored at each match probability are true matches: the model's calibration.
+
+    A calibrated model's pairs at probability ``p`` are matches ``p`` of the time, so the threshold
+    means what it says and a recall lost at ``0.5`` is ambiguity in the records, not a fit gone
+    wrong. Pass the links of a run with ``keep="all"`` (every candidate pair, not only the links).
+
+    Parameters
+    ----------
+    links : pyarrow.Table
+        ``id_l``, ``id_r``, ``match_probability`` (from :func:`resolve_persons` or :func:`link_records`).
+    truth : pyarrow.Table
+        ``record_id``, ``person_id`` of the true persons, one row per record. Pairs with a record
+        outside it (or without a person) are left out.
+    bins : int, default 10
+        Equal-width probability bins over [0, 1]; the last one includes 1.
+
+    Returns
+    -------
+    pyarrow.Table
+        One row per non-empty bin: ``bin_low``, ``bin_high``, ``pairs``, ``mean_probability``,
+        ``match_share`` (the share of true matches).
+    """
+    check_int("bins", bins, minimum=1)
+    for name, table, cols in (("links", links, ("id_l", "id_r", "match_probability")),
+                              ("truth", truth, ("record_id", "person_id"))):
+        missing = [c for c in cols if c not in table.column_names]
+        if missing:
+            raise SchemaError(f"{name}: missing column(s) {', '.join(missing)}; found: {', '.join(table.column_names)}")
+    rid = truth.column("record_id")
+    dup = pc.filter(pc.value_counts(rid).field("values"), pc.greater(pc.value_counts(rid).field("counts"), 1))
+    if len(dup):
+        raise SchemaError(f"truth: column 'record_id' has {len(dup)} records with more than one row "
+                          f"(e.g. {dup[:3].to_pylist()})")
+    person = pc.fill_null(pc.dictionary_encode(truth.column("person_id")).combine_chunks().indices.cast(pa.int64()),
+                          -1).to_numpy()
+    person = np.r_[person, -1]  # position -1: a record outside the truth
+
+    def person_of(col) -> np.ndarray:
+        return person[pc.fill_null(pc.index_in(col.cast(rid.type), value_set=rid).cast(pa.int64()), -1).to_numpy()]
+
+    pl, pr = person_of(links.column("id_l")), person_of(links.column("id_r"))
+    prob = pc.fill_null(links.column("match_probability").cast(pa.float64()), np.nan).to_numpy()
+    ok = (pl >= 0) & (pr >= 0) & ~np.isnan(prob)
+    prob, match = prob[ok], (pl == pr)[ok]
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    b = np.clip(np.searchsorted(edges, prob, side="right") - 1, 0, bins - 1)
+    n = np.bincount(b, minlength=bins)
+    keep = n > 0
+    return pa.table({"bin_low": edges[:-1][keep], "bin_high": edges[1:][keep], "pairs": n[keep],
+                     "mean_probability": np.bincount(b, weights=prob, minlength=bins)[keep] / n[keep],
+                     "match_share": np.bincount(b, weights=match, minlength=bins)[keep] / n[keep]})
