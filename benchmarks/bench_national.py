@@ -22,6 +22,7 @@ import gc
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -54,8 +55,37 @@ def _worker_peak_mb() -> float:  # runs in the workers: self-contained (no impor
 started = {"t": 0.0, "client": None}  # when the latest stage started (a refused stage's time); the cluster
 
 
+class _MachineSampler(threading.Thread):
+    """The machine's memory in use (MemTotal - MemAvailable: every process, this one and the workers
+    included; page cache not), sampled every second; ``take()`` returns the peak since the last call."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak = 0
+
+    @staticmethod
+    def used_mb() -> float:
+        info = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+        return (int(info["MemTotal"].split()[0]) - int(info["MemAvailable"].split()[0])) / 1024
+
+    def run(self):
+        while True:
+            self.peak = max(self.peak, self.used_mb())
+            time.sleep(1.0)
+
+    def take(self) -> float:
+        peak, self.peak = max(self.peak, self.used_mb()), 0
+        return round(peak, 1)
+
+
+_MACHINE = _MachineSampler()
+
+
 def stage(rows: list, tool: str, name: str, fn, **quality):
     gc.collect()
+    if not _MACHINE.is_alive():
+        _MACHINE.start()
+    _MACHINE.take()
     base = _reset_peak()
     if started["client"] is not None:  # the workers' peaks are the stage's too
         started["client"].run(_reset_worker_peak)
@@ -65,8 +95,10 @@ def stage(rows: list, tool: str, name: str, fn, **quality):
     peak = max(H._status_kb("VmHWM") - base, 0) / 1024
     extra = quality.pop("score", None)
     q = {**quality, **(extra(out) if extra else {})}
-    print(f"  {tool:<34} {dt:8.1f} s  peak +{peak:8.0f} MB  {q}", flush=True)
-    rows.append({"tool": tool, "input": name, "median_s": dt, "min_s": dt, "peak_mb": peak, "runs": 1, **q})
+    machine = _MACHINE.take()  # the stage and its scoring
+    print(f"  {tool:<34} {dt:8.1f} s  peak +{peak:8.0f} MB  machine {machine:8.0f} MB  {q}", flush=True)
+    rows.append({"tool": tool, "input": name, "median_s": dt, "min_s": dt, "peak_mb": peak, "runs": 1,
+                 "machine_peak_mb": machine, **q})
     return out
 
 
@@ -320,7 +352,8 @@ def main(argv=None) -> None:
     H.write("national" if not args.folder_only else "national-folder", rows, notes=[
         "one run per stage, in order, in one process; peak_mb: this process's peak resident memory above what it held "
         "before the stage (VmHWM); worker_peak_mb / workers_sum_peak_mb: the largest Dask worker's peak and the sum "
-        "over the 2 workers during the stage (a worker restarted by its nanny starts its count again)",
+        "over the 2 workers during the stage (a worker restarted by its nanny starts its count again); machine_peak_mb: the "
+        "whole machine's memory in use (MemTotal - MemAvailable, sampled every second) during the stage and its scoring",
         f"generate + the Dask stages + the report: {total:,.0f} s",
         "dask rows: the workers read the partitioned folder; this process holds one column per record or case (ids), "
         "the assembled case graph (Leiden consensus runs here), the links, and the region-pair scores",

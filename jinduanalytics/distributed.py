@@ -452,15 +452,29 @@ def frame(data, name: str, columns: list[str], client, *, required: bool = True)
 
 def from_table(table, client) -> object:
     """An in-process table (pyarrow or pandas) as a Dask DataFrame (4 partitions per worker), text as
-    Python strings like the partitions :func:`frame` reads (join keys of one type hash alike)."""
+    Python strings like the partitions :func:`frame` reads (join keys of one type hash alike).
+
+    The table goes to the workers as Arrow slices (zero-copy here) and each worker makes its pandas
+    partition: converted here, a national run's 31.5M resolved persons took +7.7 GB in this process
+    (Python string objects, then their pickled copy)."""
     import dask
     import dask.dataframe as dd
 
-    df = table.to_pandas() if isinstance(table, pa.Table) else table
-    df = df.astype({c: object for c in df.columns if pd.api.types.is_string_dtype(df[c]) and df[c].dtype != object})
-    n = n_partitions(client, len(df))
+    t = table if isinstance(table, pa.Table) else pa.Table.from_pandas(table, preserve_index=False)
+    t = t.drop_columns([c for c in t.column_names if c.startswith("__index_level_")])
+    n = n_partitions(client, t.num_rows)
+    bounds = np.linspace(0, t.num_rows, n + 1).round().astype(np.int64)
+    # hash=False: Dask tokenizes slices of one Arrow table alike (their shared buffers): one key for all
+    slices = client.scatter([t.slice(a, b - a) for a, b in zip(bounds[:-1], bounds[1:])], hash=False)
     with dask.config.set({"dataframe.convert-string": False}):
-        return dd.from_pandas(df, npartitions=n, sort=False)
+        return dd.from_delayed([dask.delayed(_as_pandas)(f) for f in slices], meta=_as_pandas(t.slice(0, 0)),
+                               verify_meta=False)
+
+
+def _as_pandas(t: pa.Table) -> pd.DataFrame:
+    """An Arrow slice as a pandas partition, text as Python strings."""
+    df = t.to_pandas()
+    return df.astype({c: object for c in df.columns if pd.api.types.is_string_dtype(df[c]) and df[c].dtype != object})
 
 
 def folder_vocabulary(folder, vocabulary=None) -> Vocabulary:
