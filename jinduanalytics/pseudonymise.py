@@ -77,11 +77,16 @@ def pseudonymise_values(values, domain: str, *, key: str | bytes | None = None) 
     arr = arr.cast(pa.string())
     enc = pc.dictionary_encode(arr)
     prefix = domain.encode("utf-8") + b"\x1f"
-    mapped = [
-        f"{domain}:{hmac.new(k, prefix + v.encode('utf-8'), hashlib.sha256).hexdigest()[:16]}"
-        for v in enc.dictionary.to_pylist()
-    ]
-    return pa.DictionaryArray.from_arrays(enc.indices, pa.array(mapped, type=pa.string())).cast(pa.string())
+    # the distinct values a slice at a time: Python strings for all 31.5M record ids of a national run at
+    # once (the values and their pseudonyms) are ~5 GB; a slice's are a few MB, the result is Arrow
+    chunks = [pa.array([f"{domain}:{hmac.new(k, prefix + v.encode('utf-8'), hashlib.sha256).hexdigest()[:16]}"
+                        for v in enc.dictionary.slice(start, _SLICE).to_pylist()], type=pa.string())
+              for start in range(0, len(enc.dictionary), _SLICE)]
+    mapped = pa.concat_arrays(chunks) if chunks else pa.array([], type=pa.string())
+    return pa.DictionaryArray.from_arrays(enc.indices, mapped).cast(pa.string())
+
+
+_SLICE = 1 << 16
 
 
 BIRTH_DATES = ("year", "month", "drop")
