@@ -8,7 +8,7 @@ linked in process by ``resolve_persons`` with every candidate pair kept. Per ``k
 seconds, peak memory, candidate pairs, the fitted prior, pairwise precision / recall / F1 on the
 planted truth, and the expected calibration error (ECE: the pair-weighted gap between the
 predicted probability and the planted share of matches over ten probability bins). The bins
-themselves go to ``linkage-scale-calibration``.
+themselves go to ``linkage_scale-calibration``.
 
 Why: at national scale (31.5M records, Dask) recall fell to 0.916 with the three non-growing
 rules. A calibrated model (pairs scored p are matches p of the time) losing recall at the 0.5
@@ -54,7 +54,7 @@ def main(argv=None) -> None:
     from jinduanalytics.linkage import link_calibration, linkage_model, resolve_persons, score_links
     from jinduanalytics.synthetic import generate_sharded
 
-    folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="jindu-linkage-scale-"))
+    folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="jindu-linkage_scale-"))
     if not (folder / "person_records" / f"shard={max(ks) - 1:05d}").is_dir():
         if folder.exists() and any(folder.iterdir()):
             raise SystemExit(f"{folder}: has fewer than {max(ks)} shards; pass an empty or new folder")
@@ -92,14 +92,14 @@ def main(argv=None) -> None:
                                   repeats=1, warmup=0, score=score, timeout=3600))
             bins += json.loads(bins_file.read_text() or "[]")
             bins_file.unlink()
-    H.write("linkage-scale", rows, quick=args.quick, notes=[
+    H.write("linkage_scale", rows, quick=args.quick, notes=[
         "in process, one run per row (fork); every candidate pair kept (keep='all') so the calibration sees them all",
         "prior_weight: log2 prior odds of a match between two random records (falls as the records grow: matches grow "
         "with n, pairs with n^2)",
-        "ece: expected calibration error over ten probability bins (linkage-scale-calibration has the bins); "
+        "ece: expected calibration error over ten probability bins (linkage_scale-calibration has the bins); "
         "recall and precision at the default threshold 0.5 over pairs across source regions",
         "rests on the generator alone (national preset: persons drawn from the beibu preset's 24 regions' name pools)"])
-    H.write("linkage-scale-calibration", bins, quick=args.quick, notes=[
+    H.write("linkage_scale-calibration", bins, quick=args.quick, notes=[
         "per probability bin of every candidate pair: pairs, mean predicted probability, planted share of matches"])
     if not args.keep:
         import shutil
