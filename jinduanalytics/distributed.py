@@ -461,7 +461,6 @@ def from_table(table, client) -> object:
     import dask.dataframe as dd
 
     t = table if isinstance(table, pa.Table) else pa.Table.from_pandas(table, preserve_index=False)
-    t = t.drop_columns([c for c in t.column_names if c.startswith("__index_level_")])
     n = n_partitions(client, t.num_rows)
     bounds = np.linspace(0, t.num_rows, n + 1).round().astype(np.int64)
     # hash=False: Dask tokenizes slices of one Arrow table alike (their shared buffers): one key for all

@@ -50,6 +50,10 @@ def _key_bytes(key: str | bytes | None) -> bytes:
     return raw
 
 
+#: Distinct values hashed per slice (bounded memory for tens of millions of ids)
+_SLICE = 1 << 16
+
+
 def pseudonymise_values(values, domain: str, *, key: str | bytes | None = None) -> pa.Array:
     """Pseudonymise one array of strings in one domain. Nulls stay null.
 
@@ -84,9 +88,6 @@ def pseudonymise_values(values, domain: str, *, key: str | bytes | None = None) 
               for start in range(0, len(enc.dictionary), _SLICE)]
     mapped = pa.concat_arrays(chunks) if chunks else pa.array([], type=pa.string())
     return pa.DictionaryArray.from_arrays(enc.indices, mapped).cast(pa.string())
-
-
-_SLICE = 1 << 16
 
 
 BIRTH_DATES = ("year", "month", "drop")

@@ -310,7 +310,8 @@ def link_calibration(links: pa.Table, truth: pa.Table, *, bins: int = 10) -> pa.
         if missing:
             raise SchemaError(f"{name}: missing column(s) {', '.join(missing)}; found: {', '.join(table.column_names)}")
     rid = truth.column("record_id")
-    dup = pc.filter(pc.value_counts(rid).field("values"), pc.greater(pc.value_counts(rid).field("counts"), 1))
+    counts = pc.value_counts(rid)
+    dup = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
     if len(dup):
         raise SchemaError(f"truth: column 'record_id' has {len(dup)} records with more than one row "
                           f"(e.g. {dup[:3].to_pylist()})")
